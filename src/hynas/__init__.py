@@ -1,0 +1,58 @@
+"""hynas: hardware-aware neural architecture search for flexible, hybrid networks.
+
+The public API in one place; see ``docs/architecture.md`` for the design.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.evaluator import Evaluation, Evaluator, Metric
+from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.objectives import Constraint, Objective
+from hynas.core.space import Dim, SearchSpace
+from hynas.core.strategy import Candidate, Result, Strategy
+
+__all__ = [
+    "Architecture",
+    "Candidate",
+    "Constraint",
+    "Dim",
+    "Evaluation",
+    "Evaluator",
+    "Experiment",
+    "ExperimentConfig",
+    "HynasError",
+    "Metric",
+    "Objective",
+    "Result",
+    "SearchSpace",
+    "Strategy",
+    "__version__",
+    "search",
+]
+
+__version__ = "0.1.0"
+
+
+def search(config: ExperimentConfig | None = None, store: str = ":memory:", **overrides: Any) -> list[Any]:
+    """Run a search from Python and return its trials (a one-call entry point, like pymoo's ``minimize``).
+
+    ``store`` is an SQLite file path; re-running with the same store resumes.
+    """
+    import dataclasses
+    import os
+    import tempfile
+
+    from hynas.runners import run
+    from hynas.stores import open_store
+
+    cfg = dataclasses.replace(config or ExperimentConfig(), **overrides)
+    exp = Experiment(cfg)
+    if store == ":memory:":
+        with tempfile.TemporaryDirectory() as tmp, open_store(os.path.join(tmp, "run.db")) as st:
+            return run(exp, st)
+    with open_store(store) as st:
+        return run(exp, st)

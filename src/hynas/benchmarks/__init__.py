@@ -1,0 +1,1 @@
+"""Benchmark data: the shipped tables, loaded once into arrays (no model code, no search code)."""

@@ -1,0 +1,54 @@
+"""What ``hynas list`` shows: spaces, strategies, objectives and devices, from the registries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["catalog"]
+
+
+def catalog() -> dict[str, tuple[list[str], list[list[Any]]]]:
+    from hynas.core.metrics import CATALOG, DEVICES, _load_plugins
+    from hynas.evaluators import EVALUATORS, default_evaluator, make_evaluator
+    from hynas.spaces import SPACES, get_space
+    from hynas.strategies import STRATEGIES
+
+    _load_plugins()
+    spaces = []
+    objectives = []
+    for name in SPACES.names():
+        sp = get_space(name)
+        size = sp.size()
+        spaces.append([name, f"{size:,}" if size else "huge", len(sp.dims), sp.describe()])
+        try:
+            ev_name = default_evaluator(name)
+            ev = make_evaluator(name, ev_name)
+        except Exception:  # a space without a cheap default evaluator
+            continue
+        for m in ev.metrics().values():
+            objectives.append(
+                [
+                    m.name,
+                    name,
+                    ev_name,
+                    m.direction,
+                    m.unit,
+                    ("report only: " if m.hidden else "") + m.description,
+                ]
+            )
+    for pattern, desc in CATALOG:
+        objectives.append([pattern, "any", "cost model", "min", "", desc])
+    strategies = []
+    for name in STRATEGIES.names():
+        strat = STRATEGIES.create(name)
+        n_obj = strat.max_objectives or "any"
+        strategies.append([name, n_obj, STRATEGIES.summary(name)])
+    devices = [[n, src, desc] for n, (src, desc) in sorted(DEVICES.items())]
+    evaluators = [[n, EVALUATORS.summary(n)] for n in EVALUATORS.names()]
+    return {
+        "spaces": (["space", "size", "decisions", "description"], spaces),
+        "strategies": (["strategy", "objectives", "description"], strategies),
+        "objectives": (["metric", "space", "source", "direction", "unit", "description"], objectives),
+        "devices": (["device", "metrics", "description"], devices),
+        "evaluators": (["evaluator", "description"], evaluators),
+    }

@@ -1,0 +1,338 @@
+"""The ``hynas`` command line: search, show, report, list.
+
+Every user error is a :class:`~hynas.core.errors.HynasError`; :func:`main` prints it as one line on
+stderr and exits with status 2. Ctrl-C stops a search after the last committed trial (exit 130);
+re-running the same command resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hynas.core.errors import HynasError
+
+app = typer.Typer(
+    name="hynas",
+    help="Hardware-aware neural architecture search: search a space for several objectives at once.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+#: subcommand groups added by other modules (hw, predictor, ...): (typer app, name)
+SUBAPPS: list[tuple[typer.Typer, str]] = []
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _parse_options(items: list[str] | None, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise HynasError(f"malformed {what} {item!r}; expected KEY=VALUE, e.g. population=20")
+        k, v = item.split("=", 1)
+        out[k.strip()] = _parse_value(v.strip())
+    return out
+
+
+def _load_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise HynasError(f"config file {str(path)!r} not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise HynasError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise HynasError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    return data
+
+
+def default_store(cfg: Any) -> str:
+    """``hynas-runs/<space>_<dataset>_<strategy>_seed<seed>.db``."""
+    parts = [cfg.space, cfg.dataset or "", cfg.strategy, f"seed{cfg.seed}"]
+    return str(Path("hynas-runs") / ("_".join(p for p in parts if p) + ".db"))
+
+
+@app.command()
+def search(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML file with any of the settings below")
+    ] = None,
+    space: Annotated[str | None, typer.Option(help="search space (default nb201)")] = None,
+    dataset: Annotated[str | None, typer.Option(help="dataset of the evaluator (default cifar10)")] = None,
+    evaluator: Annotated[
+        str | None, typer.Option(help="evaluator (default: the space's tabular one)")
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", "-s", help="search strategy (default nsga2)")
+    ] = None,
+    strategy_option: Annotated[
+        list[str] | None, typer.Option("--strategy-option", "-o", help="KEY=VALUE")
+    ] = None,
+    evaluator_option: Annotated[
+        list[str] | None, typer.Option("--evaluator-option", help="KEY=VALUE")
+    ] = None,
+    objective: Annotated[
+        list[str] | None, typer.Option("--objective", help="repeatable; default accuracy and latency@raspi4")
+    ] = None,
+    constraint: Annotated[
+        list[str] | None, typer.Option("--constraint", help="e.g. 'latency@raspi4 <= 5'")
+    ] = None,
+    budget: Annotated[int | None, typer.Option(help="number of queries (default 300)")] = None,
+    budget_seconds: Annotated[
+        float | None, typer.Option(help="simulated/measured seconds of evaluation")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed (default 0)")] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(help="store file (default hynas-runs/<space>_<dataset>_<strategy>_seed<seed>.db)"),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    trial_delay: Annotated[
+        float, typer.Option(help="sleep after each trial (for demos and kill tests)")
+    ] = 0.0,
+) -> None:
+    """Run a search (or resume it: the same command on the same store continues)."""
+    from hynas.core.experiment import ExperimentConfig
+
+    data: dict[str, Any] = _load_config_file(config) if config else {}
+    flags = {
+        "space": space,
+        "dataset": dataset,
+        "evaluator": evaluator,
+        "strategy": strategy,
+        "budget": budget,
+        "budget_seconds": budget_seconds,
+        "seed": seed,
+        "store": store,
+        "objectives": objective or None,
+        "constraints": constraint or None,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if strategy_option:
+        data["strategy_options"] = {
+            **data.get("strategy_options", {}),
+            **_parse_options(strategy_option, "--strategy-option"),
+        }
+    if evaluator_option:
+        data["evaluator_options"] = {
+            **data.get("evaluator_options", {}),
+            **_parse_options(evaluator_option, "--evaluator-option"),
+        }
+    if "budget_seconds" in data and "budget" not in data:
+        data["budget"] = None
+    store_path = data.pop("store", None)
+    cfg = ExperimentConfig.from_dict(data)
+    store_path = str(store_path or default_store(cfg))
+    _run_search(cfg, store_path, quiet, as_json, trial_delay)
+
+
+def _run_search(cfg: Any, store_path: str, quiet: bool, as_json: bool, trial_delay: float) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hynas.core.experiment import Experiment
+    from hynas.report.analysis import reference_point, true_front
+    from hynas.report.summary import summarize
+    from hynas.runners import run
+    from hynas.runners.sequential import check_config
+    from hynas.stores import open_store
+
+    exp = Experiment(cfg)
+    if "://" not in store_path:
+        Path(store_path).parent.mkdir(parents=True, exist_ok=True)
+    ref = reference_point(exp)
+    tf = true_front(exp) if len(exp.objectives) > 1 else None
+    total = cfg.budget if cfg.budget is not None else None
+    with open_store(store_path) as st:
+        check_config(exp.config, st)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=err_console,
+            disable=quiet or as_json,
+        )
+        from hynas.report.analysis import run_front
+
+        def on_trial(rec: Any, records: list[Any]) -> None:
+            if progress.disable:
+                return
+            status = progress.tasks[0].fields["status"]
+            if len(records) % 5 == 0 or len(records) == total:
+                front = run_front(exp, records, ref)
+                if front.records:
+                    o = exp.objectives[0]
+                    best = min(front.records, key=lambda r: o.to_min(r.metrics[o.name])).metrics[o.name]
+                    status = f"best {o.name}={best:.4g}"
+                    if len(exp.objectives) > 1:
+                        hv = front.hypervolume
+                        status += f"  HV={hv:.4g}" + (f" ({hv / tf.hypervolume:.3f} of true)" if tf else "")
+            progress.update(task, completed=len(records), status=status)
+
+        with progress:
+            task = progress.add_task(f"{cfg.strategy} on {cfg.space}", total=total, status="")
+            try:
+                records = run(exp, st, on_trial=on_trial, trial_delay=trial_delay)
+            except KeyboardInterrupt:
+                n = len(st.trials())
+                err_console.print(
+                    f"interrupted: {n} completed trials are saved in {store_path}; "
+                    "run the same command to resume"
+                )
+                raise typer.Exit(130) from None
+            progress.update(task, completed=len(records))
+        summary = summarize(exp, records)
+    summary["store"] = store_path
+    if as_json:
+        print(json.dumps(summary, indent=2, default=float))
+        return
+    _print_summary(summary, exp)
+    console.print(f"store: {store_path}   (report: hynas report {store_path})")
+
+
+def _print_summary(s: dict[str, Any], exp: Any) -> None:
+    console.print(
+        f"[bold]{s['trials']} trials[/] ({s['failed']} failed), cost {s['cost_s'] / 3600:.1f} h; "
+        f"objectives: {', '.join(s['objectives'])}"
+        + (f"; constraints: {', '.join(s['constraints'])}" if s["constraints"] else "")
+    )
+    if len(exp.objectives) > 1:
+        ratio = (
+            f", ratio to true front {s['hypervolume_ratio']:.4f}"
+            if s["hypervolume_ratio"] is not None
+            else ""
+        )
+        console.print(f"hypervolume {s['hypervolume']:.6g}{ratio}")
+    table = Table(title=f"Pareto front ({len(s['front'])} architectures)")
+    cols = [o.name for o in exp.objectives] + [
+        c.name for c in exp.constraints if c.name not in {o.name for o in exp.objectives}
+    ]
+    hidden = sorted({k for row in s["front"] for k in row if k.startswith("hidden:")})
+    table.add_column("#", justify="right")
+    table.add_column("architecture", overflow="fold")
+    for c in cols + hidden:
+        table.add_column(c.replace("hidden:", ""), justify="right")
+    for row in s["front"][:30]:
+        table.add_row(str(row["number"]), row["arch"], *[f"{row[c]:.4g}" for c in cols + hidden])
+    console.print(table)
+    if len(s["front"]) > 30:
+        console.print(f"... {len(s['front']) - 30} more (hynas show --json)")
+
+
+def _open_existing(path: str) -> tuple[Any, list[Any], Any]:
+    from hynas.core.experiment import Experiment, ExperimentConfig
+    from hynas.stores import open_store
+
+    with open_store(path, create=False) as st:
+        cfg_dict = st.config()
+        if cfg_dict is None:
+            raise HynasError(
+                f"store {path!r} has no experiment configuration yet (no search was started in it)"
+            )
+        records = st.trials()
+    exp = Experiment(ExperimentConfig.from_dict(cfg_dict))
+    return exp, records, cfg_dict
+
+
+@app.command()
+def show(
+    store: Annotated[str, typer.Argument(help="store file")],
+    as_json: Annotated[bool, typer.Option("--json", help="every trial as JSON")] = False,
+    front: Annotated[bool, typer.Option("--front", help="only the Pareto front")] = False,
+) -> None:
+    """Show the trials of a store as a table (or JSON)."""
+    from hynas.report.analysis import run_front
+
+    exp, records, cfg = _open_existing(store)
+    if front:
+        records = run_front(exp, records).records
+    if as_json:
+        print(json.dumps({"config": cfg, "trials": [r.__dict__ for r in records]}, indent=2, default=float))
+        return
+    names = [o.name for o in exp.objectives] + [c.name for c in exp.constraints]
+    names = list(dict.fromkeys(names))
+    hidden = sorted({k for r in records for k in r.hidden})
+    table = Table(title=f"{store}: {len(records)} trials")
+    for col in ("#", "status", "architecture", *names, *hidden, "cost s"):
+        table.add_column(col, justify="left" if col in ("architecture", "status") else "right")
+    for r in records:
+        vals = [f"{r.metrics[n]:.4g}" if n in r.metrics else "-" for n in names]
+        hid = [f"{r.hidden[n]:.4g}" if n in r.hidden else "-" for n in hidden]
+        table.add_row(
+            str(r.number),
+            r.status if r.ok else f"failed: {r.error[:40]}",
+            r.arch,
+            *vals,
+            *hid,
+            f"{r.cost_s:.0f}",
+        )
+    console.print(table)
+
+
+@app.command()
+def report(
+    store: Annotated[str, typer.Argument(help="store file")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default: <store>-report)")] = None,
+) -> None:
+    """Write a Pareto plot, an anytime plot and a markdown summary."""
+    from hynas.report.markdown import write_report
+
+    exp, records, _ = _open_existing(store)
+    out_dir = out or Path(f"{Path(store).with_suffix('')}-report")
+    paths = write_report(exp, records, out_dir, store)
+    for kind, p in paths.items():
+        console.print(f"{kind}: {p}")
+
+
+@app.command("list")
+def list_(
+    what: Annotated[str, typer.Argument(help="spaces, strategies, objectives, devices or all")] = "all",
+) -> None:
+    """List what can be searched, with what, for what, on which device."""
+    from hynas.catalog import catalog
+
+    sections = catalog()
+    if what != "all" and what not in sections:
+        raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(sections)}")
+    for name, (cols, rows) in sections.items():
+        if what not in ("all", name):
+            continue
+        table = Table(title=name)
+        for c in cols:
+            table.add_column(c)
+        for row in rows:
+            table.add_row(*[str(x) for x in row])
+        console.print(table)
+
+
+def main() -> None:
+    """Console entry point: one line per user error, never a traceback."""
+    import hynas.plugins  # noqa: F401 - registers optional command groups
+
+    for sub, name in SUBAPPS:
+        if not any(g.name == name for g in app.registered_groups):
+            app.add_typer(sub, name=name)
+    try:
+        app(standalone_mode=True)
+    except HynasError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

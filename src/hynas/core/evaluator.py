@@ -1,0 +1,63 @@
+"""The evaluator contract: architecture in, metrics and cost out.
+
+Evaluators are the only place where architectures are scored. They declare their metrics up front
+(:class:`Metric`), including which ones are *hidden*: report-only numbers such as test accuracy that
+are stored but never reach a strategy. ``cost_s`` is the (real or simulated) seconds the evaluation
+took, so budgets and anytime curves can be expressed in time as well as in queries.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hynas.core.arch import Architecture
+from hynas.core.space import SearchSpace
+
+__all__ = ["Evaluation", "Evaluator", "Metric"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    direction: str  # "min" | "max"
+    unit: str = ""
+    description: str = ""
+    hidden: bool = False  # report-only: never shown to a strategy
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: Mapping[str, float]  # visible metrics
+    hidden: Mapping[str, float] = field(default_factory=dict)  # report-only metrics (e.g. test accuracy)
+    cost_s: float = 0.0
+    fidelity: float | None = None
+
+
+class Evaluator(abc.ABC):
+    """Scores architectures of one space."""
+
+    space: SearchSpace
+
+    @abc.abstractmethod
+    def metrics(self) -> dict[str, Metric]:
+        """Every metric this evaluator reports, by name."""
+
+    @abc.abstractmethod
+    def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Evaluation:
+        """Score one architecture at ``fidelity`` (``None``: the evaluator's default)."""
+
+    def fidelities(self) -> tuple[float, ...]:
+        """The fidelities on offer (for example epochs), lowest first; empty if there is one."""
+        return ()
+
+    def default_fidelity(self) -> float | None:
+        return None
+
+    def table(self, names: list[str]) -> dict[str, np.ndarray] | None:
+        """Values of ``names`` for every architecture, in ``space.enumerate()`` order, if the
+        evaluator is exhaustive (a tabular benchmark); ``None`` otherwise."""
+        return None

@@ -1,0 +1,119 @@
+"""The strategy contract: ``ask`` / ``tell``, and strategies never evaluate.
+
+The runner calls :meth:`Strategy.setup` once, then alternates :meth:`Strategy.ask` (which
+architectures to evaluate next) and :meth:`Strategy.tell` (what came back). Several candidates may be
+pending at once; a strategy must not propose a candidate that is pending or already evaluated
+(unless it says so with ``allow_repeats``).
+
+Determinism contract: given the same ``seed`` and the same sequence of ``ask``/``tell`` calls, a
+strategy proposes the same candidates. Resume relies on it: the runner replays the stored trials
+through a fresh strategy instead of pickling state.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.objectives import Objective
+from hynas.core.space import SearchSpace
+
+__all__ = ["Candidate", "Result", "Strategy"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposal: an architecture, and the fidelity to evaluate it at (``None``: default)."""
+
+    arch: Architecture
+    fidelity: float | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a strategy learns about one evaluated candidate.
+
+    ``values`` follow the objectives' order and their natural directions; ``loss`` is the same in
+    minimisation form. ``violation`` is the total constraint violation (0: feasible). A failed
+    evaluation has ``ok=False`` and no values.
+    """
+
+    candidate: Candidate
+    values: tuple[float, ...] = ()
+    loss: tuple[float, ...] = ()
+    violation: float = 0.0
+    ok: bool = True
+    cost_s: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def arch(self) -> Architecture:
+        return self.candidate.arch
+
+    @property
+    def feasible(self) -> bool:
+        return self.ok and self.violation == 0.0
+
+
+class Strategy(abc.ABC):
+    """Base class of black-box search strategies."""
+
+    name: str = ""
+    #: how many objectives the strategy handles (``None``: any number)
+    max_objectives: int | None = None
+
+    def setup(
+        self, space: SearchSpace, objectives: Sequence[Objective], seed: int, constrained: bool = False
+    ) -> None:
+        """Called once by the runner before the first ``ask``; ``constrained``: results carry violations."""
+        if self.max_objectives is not None and len(objectives) > self.max_objectives:
+            raise HynasError(
+                f"strategy {self.name!r} handles {self.max_objectives} objective(s), got {len(objectives)}; "
+                "use nsga2, random or an optuna-* strategy for several objectives"
+            )
+        self.space = space
+        self.objectives = list(objectives)
+        self.seed = seed
+        self.constrained = constrained
+        self.rng = np.random.default_rng(seed)
+        self.seen: set[Architecture] = set()  # asked (pending or told)
+        self.history: list[Result] = []
+        self.reset()
+
+    def reset(self) -> None:  # noqa: B027 - optional hook
+        """Initialise strategy-specific state (called at the end of :meth:`setup`)."""
+
+    @abc.abstractmethod
+    def ask(self, n: int = 1) -> list[Candidate]:
+        """Propose ``n`` candidates to evaluate next."""
+
+    def tell(self, results: Sequence[Result]) -> None:
+        """Receive results of earlier proposals (in any order, possibly failed)."""
+        self.history.extend(results)
+
+    # -- helpers shared by subclasses ---------------------------------------------------------
+    def _fresh(self, arch: Architecture) -> bool:
+        return arch not in self.seen
+
+    def _claim(self, arch: Architecture, fidelity: float | None = None) -> Candidate:
+        self.seen.add(arch)
+        return Candidate(arch, fidelity)
+
+    def _random_fresh(self, tries: int = 1000) -> Architecture:
+        for _ in range(tries):
+            a = self.space.sample(self.rng)
+            if self._fresh(a):
+                return a
+        raise HynasError(f"strategy {self.name!r}: the space looks exhausted (no unseen architecture found)")
+
+    @staticmethod
+    def fitness_key(r: Result) -> tuple[float, float]:
+        """Sort key for single-objective selection: feasible first, then smaller loss."""
+        if not r.ok:
+            return (float("inf"), float("inf"))
+        return (r.violation, r.loss[0])

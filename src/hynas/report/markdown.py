@@ -1,0 +1,60 @@
+"""``hynas report``: Pareto plot, anytime plot and a markdown summary in one folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hynas.core.experiment import Experiment
+from hynas.core.store import TrialRecord
+from hynas.report.plots import plot_anytime, plot_pareto
+from hynas.report.summary import summarize
+
+__all__ = ["write_report"]
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def write_report(
+    exp: Experiment, records: list[TrialRecord], out_dir: Path, store_path: str
+) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pareto = plot_pareto(exp, records, out_dir / "pareto.png")
+    curve = plot_anytime(exp, records, out_dir / "anytime.png")
+    s = summarize(exp, records)
+    cfg = s["config"]
+    lines = [
+        f"# hynas report: `{store_path}`",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        *[f"| {k} | `{v}` |" for k, v in cfg.items()],
+        "",
+        f"- trials: {s['trials']} ({s['completed']} completed, {s['failed']} failed)",
+        f"- cost: {s['cost_s'] / 3600:.2f} hours (simulated for tabular benchmarks)",
+        f"- objectives: {', '.join(s['objectives'])}",
+        f"- constraints: {', '.join(s['constraints']) or 'none'}",
+        f"- hypervolume: {s['hypervolume']:.6g} (reference point in minimisation form: "
+        f"{', '.join(f'{x:.6g}' for x in s['reference_point_min_form'])})",
+    ]
+    if s["hypervolume_ratio"] is not None:
+        lines.append(f"- hypervolume ratio to the true front: **{s['hypervolume_ratio']:.4f}**")
+    if "best" in s:
+        lines.append(
+            f"- best by {exp.objectives[0].name}: `{s['best']['arch']}` "
+            + ", ".join(f"{k}={_fmt(v)}" for k, v in s["best"].items() if k not in ("arch", "number"))
+        )
+    lines += ["", "## Pareto front", ""]
+    if s["front"]:
+        keys = [k for k in s["front"][0] if k not in ("arch",)]
+        lines.append("| arch | " + " | ".join(keys) + " |")
+        lines.append("|---|" + "---|" * len(keys))
+        for row in s["front"]:
+            lines.append(f"| `{row['arch']}` | " + " | ".join(_fmt(row[k]) for k in keys) + " |")
+    else:
+        lines.append("No feasible completed trial yet.")
+    lines += ["", "![Pareto front](pareto.png)", "", "![Anytime curves](anytime.png)", ""]
+    md = out_dir / "report.md"
+    md.write_text("\n".join(lines), encoding="utf-8")
+    return {"markdown": md, "pareto": pareto, "anytime": curve}

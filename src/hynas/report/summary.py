@@ -1,0 +1,53 @@
+"""The numbers of a run in one dictionary (CLI output, ``--json``, markdown report)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hynas.core.experiment import Experiment
+from hynas.core.store import TrialRecord
+from hynas.report.analysis import reference_point, run_front, true_front
+
+__all__ = ["summarize"]
+
+
+def summarize(exp: Experiment, records: list[TrialRecord]) -> dict[str, Any]:
+    ref = reference_point(exp, records)
+    front = run_front(exp, records, ref)
+    tf = true_front(exp)
+    ok = [r for r in records if r.ok]
+    out: dict[str, Any] = {
+        "config": exp.config.to_dict(),
+        "trials": len(records),
+        "completed": len(ok),
+        "failed": len(records) - len(ok),
+        "cost_s": float(sum(r.cost_s for r in records)),
+        "objectives": [str(o) for o in exp.objectives],
+        "constraints": [str(c) for c in exp.constraints],
+        "reference_point_min_form": [float(x) for x in ref],
+        "hypervolume": front.hypervolume,
+        "true_hypervolume": None if tf is None else tf.hypervolume,
+        "hypervolume_ratio": None
+        if tf is None or tf.hypervolume == 0
+        else front.hypervolume / tf.hypervolume,
+        "front": [
+            {
+                "number": r.number,
+                "arch": r.arch,
+                **r.metrics,
+                **{f"hidden:{k}": v for k, v in r.hidden.items()},
+            }
+            for r in front.records
+        ],
+    }
+    feasible = [r for r in ok if all(c.violation(r.metrics[c.name]) == 0 for c in exp.constraints)]
+    if feasible:
+        o = exp.objectives[0]
+        best = min(feasible, key=lambda r: o.to_min(r.metrics[o.name]))
+        out["best"] = {
+            "number": best.number,
+            "arch": best.arch,
+            **best.metrics,
+            **{f"hidden:{k}": v for k, v in best.hidden.items()},
+        }
+    return out

@@ -1,0 +1,20 @@
+"""Search spaces, by name: ``get_space("nb201")``; ``SPACES.names()`` lists them."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from hynas.core.registry import Registry
+from hynas.core.space import SearchSpace
+from hynas.spaces.nb201 import NB201Space
+
+__all__ = ["SPACES", "NB201Space", "get_space"]
+
+SPACES: Registry[SearchSpace] = Registry("space", SearchSpace)
+SPACES.register("nb201")(NB201Space)
+
+
+@cache
+def get_space(name: str) -> SearchSpace:
+    """The (shared, stateless) space object registered under ``name``."""
+    return SPACES.create(name)

@@ -1,0 +1,27 @@
+"""Search strategies, by name: ``STRATEGIES.create("rea", population=20)``.
+
+Every strategy speaks ask/tell (:class:`hynas.core.strategy.Strategy`) and passes the contract
+tests in ``tests/test_strategy_contract.py``.
+"""
+
+from __future__ import annotations
+
+from hynas.core.registry import Registry
+from hynas.core.strategy import Strategy
+from hynas.strategies.evolution import RegularizedEvolution
+from hynas.strategies.local_search import LocalSearch
+from hynas.strategies.nsga2 import NSGA2
+from hynas.strategies.optuna_adapter import OptunaStrategy
+from hynas.strategies.random import RandomSearch
+
+__all__ = ["NSGA2", "STRATEGIES", "LocalSearch", "OptunaStrategy", "RandomSearch", "RegularizedEvolution"]
+
+STRATEGIES: Registry[Strategy] = Registry("strategy", Strategy)
+STRATEGIES.register("random")(RandomSearch)
+STRATEGIES.register("rea")(RegularizedEvolution)
+STRATEGIES.register("local")(LocalSearch)
+STRATEGIES.register("nsga2")(NSGA2)
+for _sampler in ("tpe", "nsga2", "gp", "random"):
+    STRATEGIES.register(f"optuna-{_sampler}", f"Optuna's {_sampler} sampler through the ask/tell adapter")(
+        lambda _s=_sampler, **kw: OptunaStrategy(_s, **kw)
+    )

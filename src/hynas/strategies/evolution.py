@@ -1,0 +1,62 @@
+"""Regularized (aging) evolution (Real et al., "Regularized Evolution for Image Classifier
+Architecture Search", AAAI 2019).
+
+Start with ``population`` random architectures. Then repeatedly: draw ``sample_size`` members at
+random, mutate the best (one decision changes), add the child and drop the *oldest* member.
+Several children can be pending at once; each is bred from the members told so far.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from hynas.core.arch import Architecture
+from hynas.core.strategy import Candidate, Result, Strategy
+
+__all__ = ["RegularizedEvolution"]
+
+
+class RegularizedEvolution(Strategy):
+    """Aging evolution: tournament of sample_size, mutate the winner, drop the oldest."""
+
+    name = "rea"
+    max_objectives = 1
+
+    def __init__(self, population: int = 10, sample_size: int = 3) -> None:
+        self.population_size = population
+        self.sample_size = sample_size
+
+    def reset(self) -> None:
+        self.population: deque[Result] = deque()
+        self.asked = 0
+
+    def ask(self, n: int = 1) -> list[Candidate]:
+        out = []
+        for _ in range(n):
+            if self.asked < self.population_size or not self.population:
+                arch = self._random_fresh()
+            else:
+                idx = self.rng.choice(
+                    len(self.population), size=min(self.sample_size, len(self.population)), replace=False
+                )
+                parent = min((self.population[i] for i in idx), key=self.fitness_key)
+                arch = self._mutate_fresh(parent.arch)
+            self.asked += 1
+            out.append(self._claim(arch))
+        return out
+
+    def _mutate_fresh(self, arch: Architecture) -> Architecture:
+        for _ in range(50):
+            child = self.space.mutate(arch, self.rng)
+            if self._fresh(child):
+                return child
+        return self._random_fresh()
+
+    def tell(self, results: Sequence[Result]) -> None:
+        super().tell(results)
+        for r in results:
+            if r.ok:
+                self.population.append(r)
+                if len(self.population) > self.population_size:
+                    self.population.popleft()

@@ -1,0 +1,117 @@
+"""Optuna samplers behind hynas's ask/tell: the peer baseline (Akiba et al., KDD 2019).
+
+Each decision of the space becomes one categorical parameter. The adapter keeps an in-memory Optuna
+study: ``ask`` runs ``study.ask()`` and maps the suggested choices to an architecture; ``tell``
+reports values (or failure) with ``study.tell``. Constraints reach samplers that support them
+(NSGA-II, TPE, GP) through ``Trial.set_constraint`` with the total violation. If Optuna proposes an
+architecture that was already evaluated, the known values are told back at no query cost and it is
+asked again, so the baseline spends its budget only on new architectures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.strategy import Candidate, Result, Strategy
+
+__all__ = ["OptunaStrategy"]
+
+_SAMPLERS = ("tpe", "nsga2", "gp", "random", "cmaes", "qmc")
+
+
+class OptunaStrategy(Strategy):
+    """Any Optuna sampler (tpe, nsga2, gp, random) driven through ask/tell."""
+
+    def __init__(self, sampler: str = "tpe", **sampler_options: Any) -> None:
+        if sampler not in _SAMPLERS:
+            raise HynasError(f"unknown Optuna sampler {sampler!r}; valid: {', '.join(_SAMPLERS)}")
+        self.sampler_name = sampler
+        self.sampler_options = sampler_options
+        self.name = f"optuna-{sampler}"
+
+    def _make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
+        opts = dict(self.sampler_options)
+        if self.sampler_name == "tpe":
+            if len(self.objectives) == 1:
+                opts.setdefault("multivariate", True)
+            return optuna.samplers.TPESampler(seed=seed, **opts)
+        if self.sampler_name == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed, **opts)
+        if self.sampler_name == "gp":
+            return optuna.samplers.GPSampler(seed=seed, **opts)
+        if self.sampler_name == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if self.sampler_name == "qmc":
+            return optuna.samplers.QMCSampler(seed=seed, **opts)
+        return optuna.samplers.CmaEsSampler(seed=seed, **opts)
+
+    def reset(self) -> None:
+        seed = self.seed
+        objectives = self.objectives
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = optuna.create_study(
+            directions=["maximize" if o.direction == "max" else "minimize" for o in objectives],
+            sampler=self._make_sampler(seed),
+        )
+        self.pending: dict[Architecture, optuna.trial.Trial] = {}
+        self.known: dict[Architecture, Result] = {}
+
+    def _suggest(self) -> Architecture | None:
+        trial = self.study.ask()
+        genes = [
+            trial.suggest_categorical(dim.name, list(range(len(dim.choices)))) for dim in self.space.dims
+        ]
+        g = self.space.canonicalize(tuple(int(x) for x in genes))
+        if not self.space.is_valid(g):
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return None
+        arch = Architecture(self.space.name, g)
+        if arch in self.known:
+            self._tell_optuna(trial, self.known[arch])
+            return None
+        if arch in self.pending:
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return None
+        self.pending[arch] = trial
+        return arch
+
+    def ask(self, n: int = 1) -> list[Candidate]:
+        out = []
+        for _ in range(n):
+            arch = None
+            for _ in range(200):
+                arch = self._suggest()
+                if arch is not None:
+                    break
+            if arch is None:  # Optuna keeps repeating itself: evaluate a fresh random point instead
+                arch = self._random_fresh()
+                self.study.enqueue_trial(
+                    {d.name: g for d, g in zip(self.space.dims, arch.genes, strict=True)}
+                )
+                trial = self.study.ask()
+                for d in self.space.dims:
+                    trial.suggest_categorical(d.name, list(range(len(d.choices))))
+                self.pending[arch] = trial
+            out.append(self._claim(arch))
+        return out
+
+    def _tell_optuna(self, trial: optuna.trial.Trial, r: Result) -> None:
+        if not r.ok:
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return
+        if self.constrained:
+            trial.set_constraint("violation", float(r.violation))
+        self.study.tell(trial, list(r.values))
+
+    def tell(self, results: Sequence[Result]) -> None:
+        super().tell(results)
+        for r in results:
+            self.known[r.arch] = r
+            trial = self.pending.pop(r.arch, None)
+            if trial is not None:
+                self._tell_optuna(trial, r)
