@@ -326,7 +326,9 @@ def list_(
 
 def main() -> None:
     """Console entry point: one line per user error, never a traceback."""
-    import hynas.plugins  # noqa: F401 - registers optional command groups
+    from hynas import plugins
+
+    plugins.load()  # registers optional command groups
 
     for sub, name in SUBAPPS:
         if not any(g.name == name for g in app.registered_groups):

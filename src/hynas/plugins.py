@@ -1,13 +1,26 @@
-"""Optional command groups and registrations, imported by the CLI at start-up.
+"""Modules that register optional capabilities: cost-model resolvers, ``hynas <group>`` commands.
 
-Each capability that adds a ``hynas <group>`` command appends ``(typer_app, name)`` to
-``hynas.cli.SUBAPPS`` in its own module and is imported here.
+Kept in one list so that importing ``hynas`` stays cheap (some of these import torch). Each module
+registers itself on import: resolvers through :func:`hynas.core.metrics.register_resolver`,
+command groups by appending ``(typer_app, name)`` to :data:`hynas.cli.SUBAPPS`.
 """
 
 from __future__ import annotations
 
 import importlib
 
-_MODULES: tuple[str, ...] = ()
-for _mod in _MODULES:
-    importlib.import_module(_mod)
+__all__ = ["MODULES", "load"]
+
+#: add a line here for each module that registers something on import
+MODULES: tuple[str, ...] = ()
+
+_loaded = False
+
+
+def load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in MODULES:
+        importlib.import_module(mod)

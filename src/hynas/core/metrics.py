@@ -77,11 +77,6 @@ def resolve_cost_model(name: str, space: SearchSpace) -> CostModel | None:
 
 def _load_plugins() -> None:
     """Import the modules that register resolvers (kept lazy: they may import torch)."""
-    import importlib
+    from hynas import plugins
 
-    for mod in ("hynas.hw",):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:  # the module is optional until it exists
-            if exc.name != mod:
-                raise
+    plugins.load()
