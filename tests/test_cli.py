@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hynas.cli import app, main
+
+
+def _hynas(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from hynas.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_search_show_report_round_trip(tmp_path):
+    store = str(tmp_path / "s.db")
+    r = _hynas("search", "--budget", "60", "--store", store, "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["trials"] == 60 and summary["config"]["strategy"] == "nsga2"
+    assert 0 < summary["hypervolume_ratio"] <= 1
+    assert summary["front"] and all("hidden:test_accuracy" in row for row in summary["front"])
+    shown = json.loads(_hynas("show", store, "--json").stdout)
+    assert len(shown["trials"]) == 60
+    front = json.loads(_hynas("show", store, "--json", "--front").stdout)
+    assert len(front["trials"]) == len(summary["front"])
+    table = _hynas("show", store)
+    assert table.returncode == 0 and "accuracy" in table.stdout
+    out = tmp_path / "rep"
+    r = _hynas("report", store, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for name in ("pareto.png", "anytime.png", "report.md"):
+        assert (out / name).stat().st_size > 1000
+    md = (out / "report.md").read_text()
+    assert "hypervolume ratio to the true front" in md and "reference point" in md
+
+
+def test_search_default_runs_with_no_arguments(tmp_path):
+    r = _hynas("search", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "hynas-runs" / "nb201_cifar10_nsga2_seed0.db").exists()
+    assert "Pareto front" in r.stdout and "ratio to true front" in r.stdout
+    again = _hynas("search", "--quiet", cwd=tmp_path)  # resumes: budget already spent
+    assert again.returncode == 0 and "300 trials" in again.stdout
+
+
+def test_config_file(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        'strategy = "rea"\nobjectives = ["accuracy"]\nbudget = 20\ndataset = "cifar100"\n'
+        "[strategy_options]\npopulation = 5\n"
+    )
+    r = _hynas("search", "--config", str(cfg), "--store", str(tmp_path / "c.db"), "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["config"]["strategy_options"] == {"population": 5} and s["config"]["dataset"] == "cifar100"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "--space", "nope"], "unknown space 'nope'"),
+        (["search", "--strategy", "nope"], "valid strategies: "),
+        (["search", "--objective", "latency@toaster"], "unknown objective 'latency@toaster'"),
+        (["search", "--constraint", "latency@raspi4 << 5"], "malformed constraint"),
+        (["search", "--budget", "0"], "bad budget"),
+        (["search", "--budget", "-3"], "bad budget"),
+        (["search", "--dataset", "mnist"], "valid datasets"),
+        (["search", "--strategy", "rea"], "handles 1 objective"),
+        (["search", "-o", "population"], "expected KEY=VALUE"),
+        (
+            ["search", "-s", "rea", "--objective", "accuracy", "-o", "bogus=1"],
+            "bad options for strategy 'rea'",
+        ),
+        (["search", "--config", "/nonexistent.toml"], "not found"),
+        (["list", "toasters"], "unknown list"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):
+    r = _hynas(*args, "--store", str(tmp_path / "x.db")) if args[0] == "search" else _hynas(*args)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    assert not (tmp_path / "x.db").exists()  # nothing written on bad input
+
+
+@pytest.mark.parametrize("content", [b"not a database at all", b"SQLite format 3\x00" + b"\x00" * 200])
+def test_corrupt_or_foreign_store_for_show_and_report(tmp_path, content):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(content)
+    for cmd in ("show", "report"):
+        r = _hynas(cmd, str(bad))
+        assert r.returncode == 2 and "Traceback" not in r.stderr
+        assert "not a hynas store" in r.stderr or "corrupt" in r.stderr
+    assert bad.read_bytes() == content
+
+
+def test_bad_toml_config(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("strategy = [unclosed")
+    r = _hynas("search", "--config", str(cfg))
+    assert r.returncode == 2 and "not valid TOML" in r.stderr
+    cfg.write_text('stratgy = "rea"\n')
+    r = _hynas("search", "--config", str(cfg))
+    assert r.returncode == 2 and "unknown config key(s) stratgy" in r.stderr
+
+
+def test_list_shows_every_section():
+    r = _hynas("list")
+    assert r.returncode == 0
+    for word in (
+        "spaces",
+        "strategies",
+        "objectives",
+        "devices",
+        "nb201",
+        "nsga2",
+        "latency@raspi4",
+        "raspi4",
+    ):
+        assert word in r.stdout
+
+
+def test_main_is_importable():
+    assert callable(main) and app.info.name == "hynas"
