@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from hynas.core.registry import Registry
 from hynas.core.strategy import Strategy
+from hynas.strategies.bananas import Bananas
 from hynas.strategies.evolution import RegularizedEvolution
 from hynas.strategies.local_search import LocalSearch
+from hynas.strategies.multifidelity import MultiFidelity
 from hynas.strategies.nsga2 import NSGA2
 from hynas.strategies.optuna_adapter import OptunaStrategy
 from hynas.strategies.random import RandomSearch
+from hynas.strategies.reinforce import Reinforce
 
 __all__ = ["NSGA2", "STRATEGIES", "LocalSearch", "OptunaStrategy", "RandomSearch", "RegularizedEvolution"]
 
@@ -21,6 +24,12 @@ STRATEGIES.register("random")(RandomSearch)
 STRATEGIES.register("rea")(RegularizedEvolution)
 STRATEGIES.register("local")(LocalSearch)
 STRATEGIES.register("nsga2")(NSGA2)
+STRATEGIES.register("bananas")(Bananas)
+STRATEGIES.register("reinforce")(Reinforce)
+for _mf in ("sh", "hyperband", "bohb"):
+    STRATEGIES.register(_mf, f"multi-fidelity {_mf} over the evaluator's fidelities")(
+        lambda _m=_mf, **kw: MultiFidelity(_m, **kw)
+    )
 for _sampler in ("tpe", "nsga2", "gp", "random"):
     STRATEGIES.register(f"optuna-{_sampler}", f"Optuna's {_sampler} sampler through the ask/tell adapter")(
         lambda _s=_sampler, **kw: OptunaStrategy(_s, **kw)

@@ -1,0 +1,219 @@
+"""BANANAS: predictor-based Bayesian optimisation for NAS (White, Neiswanger & Savani, "BANANAS:
+Bayesian Optimization with Neural Architectures for Neural Architecture Search", AAAI 2021).
+
+Loop: evaluate ``init`` random architectures; then, every ``batch`` queries, fit a predictor with
+uncertainty (default: an ensemble of small MLPs on the path encoding) on everything told so far,
+make a candidate pool by mutating the best architectures found so far (plus a few random ones),
+score the pool with an acquisition function (independent Thompson sampling ``its``, lower
+confidence bound ``ucb``, expected improvement ``ei`` or the plain mean) and queue the ``batch``
+best candidates.
+
+Several objectives (and constraints) are handled ParEGO-style (Knowles, "ParEGO", IEEE TEVC 2006):
+one predictor per objective; for each batch a random weight vector on the simplex turns the
+(min-max normalised) objectives into the augmented Chebyshev scalarisation
+``max_i w_i f_i + 0.05 Σ_i w_i f_i``, and the batch is chosen for that scalarisation, so successive
+batches cover different parts of the Pareto front. With constraints, a further predictor learns the
+total violation and infeasible predictions are penalised; infeasible observations rank after all
+feasible ones when picking parents (Deb's rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.strategy import Candidate, Result, Strategy
+
+__all__ = ["ACQUISITIONS", "Bananas", "chebyshev"]
+
+ACQUISITIONS = ("its", "ucb", "ei", "mean")
+
+
+def chebyshev(f: np.ndarray, w: np.ndarray, rho: float = 0.05) -> np.ndarray:
+    """Augmented Chebyshev scalarisation of normalised losses ``f`` (n × m) with weights ``w``."""
+    wf = f * w
+    return np.asarray(wf.max(axis=1) + rho * wf.sum(axis=1))
+
+
+class Bananas(Strategy):
+    """Neural-ensemble predictor + acquisition over mutations of the best (BANANAS; ParEGO for MO)."""
+
+    name = "bananas"
+
+    def __init__(
+        self,
+        init: int = 10,
+        batch: int = 10,
+        predictor: str = "mlp-ensemble",
+        predictor_options: Mapping[str, Any] | None = None,
+        encoding: str | None = None,
+        acquisition: str = "its",
+        candidates: int = 200,
+        parents: int = 10,
+        max_edits: int = 2,
+        random_candidates: int = 20,
+        kappa: float = 1.0,
+    ) -> None:
+        if acquisition not in ACQUISITIONS:
+            raise HynasError(
+                f"unknown acquisition {acquisition!r} for bananas; valid: {', '.join(ACQUISITIONS)}"
+            )
+        for key, val, lo in (
+            ("init", init, 1),
+            ("batch", batch, 1),
+            ("candidates", candidates, 1),
+            ("parents", parents, 1),
+            ("max_edits", max_edits, 1),
+            ("random_candidates", random_candidates, 0),
+        ):
+            if isinstance(val, bool) or not isinstance(val, int) or val < lo:
+                raise HynasError(f"bananas option {key} must be a whole number >= {lo}, got {val!r}")
+        from hynas.predictors import PREDICTORS
+
+        PREDICTORS.factory(predictor)  # fail early on an unknown name
+        self.init = init
+        self.batch = batch
+        self.predictor_name = predictor
+        self.predictor_options = dict(predictor_options or {})
+        self.encoding = encoding
+        self.acquisition = acquisition
+        self.n_candidates = candidates
+        self.n_parents = parents
+        self.max_edits = max_edits
+        self.random_candidates = random_candidates
+        self.kappa = float(kappa)
+
+    def reset(self) -> None:
+        enc = self.encoding or ("path" if "path" in self.space.encodings() else "onehot")
+        if enc not in self.space.encodings():
+            raise HynasError(
+                f"space {self.space.name!r} has no {enc!r} encoding; valid: {', '.join(self.space.encodings())}"
+            )
+        self._enc = enc
+        self._enc_cache: dict[Architecture, np.ndarray] = {}
+        self.asked = 0
+        self.fits = 0
+        self.queue: list[Architecture] = []
+        self.told: list[Result] = []
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _x(self, archs: Sequence[Architecture]) -> np.ndarray:
+        rows = []
+        for a in archs:
+            v = self._enc_cache.get(a)
+            if v is None:
+                v = self.space.encode(a, self._enc)
+                self._enc_cache[a] = v
+            rows.append(v)
+        return np.array(rows, dtype=np.float64)
+
+    def _predictor(self, k: int) -> Any:
+        from hynas.predictors import PREDICTORS
+
+        return PREDICTORS.create(
+            self.predictor_name, seed=self.seed * 7919 + self.fits * 31 + k, **self.predictor_options
+        )
+
+    def _scores(
+        self, loss: np.ndarray, viol: np.ndarray, w: np.ndarray, lo: np.ndarray, span: np.ndarray
+    ) -> np.ndarray:
+        """Scalarised observed score (smaller is better); infeasible after every feasible one."""
+        s = chebyshev((loss - lo) / span, w)
+        return np.where(viol > 0, s.max(initial=0.0) + 1.0 + viol, s)
+
+    def _pool(self, parents: list[Architecture]) -> list[Architecture]:
+        pool: dict[Architecture, None] = {}
+        tries = 0
+        while len(pool) < self.n_candidates and tries < 20 * self.n_candidates:
+            tries += 1
+            a = parents[int(self.rng.integers(len(parents)))]
+            for _ in range(int(self.rng.integers(1, self.max_edits + 1))):
+                a = self.space.mutate(a, self.rng)
+            if self._fresh(a) and a not in pool:
+                pool[a] = None
+        for _ in range(self.random_candidates):
+            a = self.space.sample(self.rng)
+            if self._fresh(a) and a not in pool:
+                pool[a] = None
+        return list(pool)
+
+    def _refill(self) -> None:
+        ok = [r for r in self.told if r.ok]
+        if len(ok) < 2:
+            return
+        m = len(self.objectives)
+        loss = np.array([r.loss for r in ok], dtype=np.float64)
+        viol = np.array([r.violation for r in ok], dtype=np.float64)
+        w = self.rng.dirichlet(np.ones(m)) if m > 1 else np.ones(1)
+        lo, hi = loss.min(axis=0), loss.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        order = np.argsort(self._scores(loss, viol, w, lo, span), kind="stable")
+        parents = [ok[i].arch for i in order[: self.n_parents]]
+        pool = self._pool(parents)
+        self.fits += 1
+        if not pool:
+            return
+        x_train, x_pool = self._x([r.arch for r in ok]), self._x(pool)
+        means, stds = np.zeros((len(pool), m)), np.zeros((len(pool), m))
+        for k in range(m):
+            pred = self._predictor(k).fit(x_train, loss[:, k])
+            means[:, k], stds[:, k] = pred.predict(x_pool)
+        pen = np.zeros(len(pool))
+        if self.constrained and np.any(viol > 0):
+            vm, vs = self._predictor(m).fit(x_train, viol).predict(x_pool)
+            pen = np.maximum(self._acq_sample(vm, vs), 0.0)
+        # acquisition in normalised units; smaller is better
+        if self.acquisition == "its":
+            f = self._acq_sample(means, stds)
+        elif self.acquisition == "ucb":
+            f = means - self.kappa * stds
+        else:
+            f = means
+        f_n = (f - lo) / span
+        score = chebyshev(f_n, w)
+        if self.acquisition == "ei":
+            mu = chebyshev((means - lo) / span, w)
+            sd = np.sqrt(((w * stds / span) ** 2).sum(axis=1)) + 1e-12
+            feas_best = self._scores(loss, viol, w, lo, span)[viol <= 0]
+            best = feas_best.min() if len(feas_best) else mu.min()
+            z = (best - mu) / sd
+            score = -(sd * (z * norm.cdf(z) + norm.pdf(z)))
+        score = score + 10.0 * pen
+        top = np.argsort(score, kind="stable")[: self.batch]
+        self.queue = [pool[i] for i in top[::-1]]  # popped from the end: best first
+
+    def _acq_sample(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        return np.asarray(mean + std * self.rng.standard_normal(np.shape(mean)))
+
+    # -- ask / tell ---------------------------------------------------------------------------
+    def _next(self) -> Architecture:
+        if self.asked < self.init or sum(r.ok for r in self.told) < 2:
+            return self._random_fresh()
+        while True:
+            while self.queue:
+                a = self.queue.pop()
+                if self._fresh(a):
+                    return a
+            fits = self.fits
+            self._refill()
+            if not self.queue and self.fits == fits:
+                return self._random_fresh()
+            if not self.queue:
+                return self._random_fresh()
+
+    def ask(self, n: int = 1) -> list[Candidate]:
+        out = []
+        for _ in range(n):
+            arch = self._next()
+            self.asked += 1
+            out.append(self._claim(arch))
+        return out
+
+    def tell(self, results: Sequence[Result]) -> None:
+        super().tell(results)
+        self.told.extend(results)

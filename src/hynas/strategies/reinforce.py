@@ -1,0 +1,95 @@
+"""REINFORCE controller (Williams, "Simple statistical gradient-following algorithms for
+connectionist reinforcement learning", Machine Learning 1992), as the NAS-Bench-201 baseline
+(Dong & Yang, ICLR 2020, section 5: a policy of independent categorical distributions, one per
+decision, with an exponential-moving-average reward baseline).
+
+The policy holds one logit vector per dimension of the space. ``ask`` samples an architecture from
+it (resampling architectures that were already asked; after ``tries`` repeats a fresh random one is
+taken). ``tell`` does one policy-gradient step per result: ``θ += lr · (R − b) · ∇ log π(a)``, with
+reward ``R = −loss`` (accuracy for an accuracy objective; infeasible or failed results get the worst
+reward seen) and baseline ``b ← m·b + (1 − m)·R``. The update is plain NumPy: the gradient of
+``log softmax`` is ``onehot − probabilities``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.strategy import Candidate, Result, Strategy
+
+__all__ = ["Reinforce"]
+
+
+class Reinforce(Strategy):
+    """Policy-gradient controller over the space's categorical choices (NB201 baseline)."""
+
+    name = "reinforce"
+    max_objectives = 1
+
+    def __init__(self, lr: float = 0.05, momentum: float = 0.9, tries: int = 100) -> None:
+        if not (isinstance(lr, int | float) and lr > 0):
+            raise HynasError(f"reinforce option lr must be a positive number, got {lr!r}")
+        if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
+            raise HynasError(f"reinforce option momentum must be in [0, 1), got {momentum!r}")
+        self.lr = float(lr)
+        self.momentum = float(momentum)
+        self.tries = int(tries)
+
+    def reset(self) -> None:
+        self.logits = [np.zeros(len(d)) for d in self.space.dims]
+        self.baseline: float | None = None
+        self.worst: float | None = None
+        self.sampled: dict[Architecture, tuple[int, ...]] = {}
+
+    def probabilities(self) -> list[np.ndarray]:
+        out = []
+        for lg in self.logits:
+            e = np.exp(lg - lg.max())
+            out.append(e / e.sum())
+        return out
+
+    def _sample(self) -> Architecture | None:
+        probs = self.probabilities()
+        for _ in range(self.tries):
+            genes = tuple(int(self.rng.choice(len(p), p=p)) for p in probs)
+            if not self.space.is_valid(genes):
+                continue
+            arch = Architecture(self.space.name, self.space.canonicalize(genes))
+            if self._fresh(arch):
+                self.sampled[arch] = genes
+                return arch
+        return None
+
+    def ask(self, n: int = 1) -> list[Candidate]:
+        out = []
+        for _ in range(n):
+            arch = self._sample()
+            if arch is None:
+                arch = self._random_fresh()
+                self.sampled[arch] = arch.genes
+            out.append(self._claim(arch))
+        return out
+
+    def tell(self, results: Sequence[Result]) -> None:
+        super().tell(results)
+        for r in results:
+            if r.ok and r.violation == 0:
+                reward = -r.loss[0]
+                self.worst = reward if self.worst is None else min(self.worst, reward)
+            elif self.worst is not None:
+                reward = self.worst
+            else:
+                continue  # nothing to compare with yet
+            if self.baseline is None:
+                self.baseline = reward
+            adv = reward - self.baseline
+            genes = self.sampled.pop(r.arch, r.arch.genes)
+            for lg, p, g in zip(self.logits, self.probabilities(), genes, strict=True):
+                grad = -p
+                grad[g] += 1.0
+                lg += self.lr * adv * grad
+            self.baseline = self.momentum * self.baseline + (1 - self.momentum) * reward
