@@ -12,7 +12,7 @@ import importlib
 __all__ = ["MODULES", "load"]
 
 #: add a line here for each module that registers something on import
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("hynas.hw.lm_costs",)
 
 _loaded = False
 
