@@ -23,7 +23,7 @@ class RegularizedEvolution(Strategy):
     name = "rea"
     max_objectives = 1
 
-    def __init__(self, population: int = 10, sample_size: int = 3) -> None:
+    def __init__(self, population: int = 20, sample_size: int = 5) -> None:
         self.population_size = population
         self.sample_size = sample_size
 
