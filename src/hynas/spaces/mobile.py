@@ -1,0 +1,257 @@
+"""Mobile macro space of MBConv networks (once-for-all / ProxylessNAS / FBNet style).
+
+The skeleton is the once-for-all MobileNetV3 space (Cai et al., "Once-for-All: Train One Network
+and Specialize it for Efficient Deployment", ICLR 2020), built from the inverted-residual MBConv
+block of MobileNetV2 (Sandler et al., CVPR 2018) with squeeze-and-excitation and h-swish from
+MobileNetV3 (Howard et al., ICCV 2019); ProxylessNAS (Cai et al., ICLR 2019) and FBNet (Wu et al.,
+CVPR 2019) search the same per-layer kernel/expansion choices::
+
+    stem      conv3x3 s2 (3 -> 16) + BN + h-swish, then MBConv1 3x3 (16 -> 16, residual)
+    stage 1-5 depth ∈ {2,3,4} MBConv layers; width 24/40/80/112/160, first stride 2/2/2/1/2,
+              ReLU/ReLU/h-swish/h-swish/h-swish, SE in stages 2, 4, 5
+              each layer: kernel ∈ {3,5,7}, expand ratio ∈ {3,4,6}
+    head      conv1x1 160 -> 960 + BN + h-swish, global pool, conv1x1 960 -> 1280 + h-swish, linear
+    input     resolution ∈ {128, 160, 192, 224}
+
+Genes: ``res``, ``depth1..5``, then ``s{stage}.l{layer}.k`` / ``.e`` for 4 layer slots per stage.
+Slots past a stage's depth are set to 0 (:meth:`MobileSpace.canonicalize`), so equal networks are
+equal values. The canonical string lists the resolution and each stage's layers, e.g.
+``r192|k3e4-k5e6|k3e3-k3e3-k5e4|k7e6-k7e6|k3e4-k3e4-k3e4-k3e4|k5e6-k5e6``.
+
+Encodings: ``onehot`` (every gene, dead slots included as their canonical 0), ``layers`` (the
+once-for-all accuracy-predictor style: one-hot resolution and, per layer slot, one-hot kernel and
+expansion, all zero for a skipped slot) and ``numeric`` (resolution, depths, kernels, expansions as
+numbers, 0 for skipped slots).
+
+No accuracy table exists for this space, so it has no tabular evaluator: use it with cost objectives
+(params, FLOPs, latency) or with an evaluator that trains the built networks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.space import Dim, SearchSpace
+
+__all__ = ["MBBlock", "MobileConfig", "MobileSpace", "make_divisible"]
+
+#: the once-for-all MobileNetV3 stages: (width, first stride, activation, squeeze-excite)
+STAGES: tuple[tuple[int, int, str, bool], ...] = (
+    (24, 2, "relu", False),
+    (40, 2, "relu", True),
+    (80, 2, "hswish", False),
+    (112, 1, "hswish", True),
+    (160, 2, "hswish", True),
+)
+STEM_WIDTH = 16
+FINAL_EXPAND = 960
+FEATURE_MIX = 1280
+_STAGE_RE = re.compile(r"k(\d+)e(\d+)")
+_HINT = "expected e.g. 'r192|k3e4-k5e6|k3e3-k3e3-k5e4|k7e6-k7e6|k3e4-k3e4-k3e4-k3e4|k5e6-k5e6'"
+
+
+def make_divisible(v: float, divisor: int = 8) -> int:
+    """Round channels to a multiple of ``divisor``, never below 90% of ``v`` (MobileNet rule)."""
+    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    if new < 0.9 * v:
+        new += divisor
+    return new
+
+
+@dataclass(frozen=True)
+class MBBlock:
+    """One inverted-residual block: 1x1 expand (skipped when expand=1), k×k depthwise, SE, 1x1 project."""
+
+    c_in: int
+    c_out: int
+    kernel: int
+    expand: int
+    stride: int
+    act: str
+    se: bool
+
+    @property
+    def c_mid(self) -> int:
+        return make_divisible(self.c_in * self.expand) if self.expand != 1 else self.c_in
+
+    @property
+    def c_se(self) -> int:
+        return make_divisible(self.c_mid // 4)
+
+    @property
+    def residual(self) -> bool:
+        return self.stride == 1 and self.c_in == self.c_out
+
+    def key(self) -> str:
+        """Shape key without the input size (the lookup table adds it)."""
+        return (
+            f"i{self.c_in}_o{self.c_out}_k{self.kernel}_e{self.expand}_s{self.stride}_"
+            f"{self.act}{'_se' if self.se else ''}"
+        )
+
+
+@dataclass(frozen=True)
+class MobileConfig:
+    """A whole mobile network: input resolution and the ordered MBConv blocks after the stem."""
+
+    resolution: int
+    blocks: tuple[MBBlock, ...]
+    stem: int = STEM_WIDTH
+    final_expand: int = FINAL_EXPAND
+    feature_mix: int = FEATURE_MIX
+    num_classes: int = 1000
+
+
+class MobileSpace(SearchSpace):
+    """Mobile MBConv macro space: kernel 3/5/7, expand 3/4/6, depth 2-4 × 5 stages, resolution."""
+
+    name = "mobile"
+
+    def __init__(
+        self,
+        resolutions: tuple[int, ...] = (128, 160, 192, 224),
+        kernels: tuple[int, ...] = (3, 5, 7),
+        expands: tuple[int, ...] = (3, 4, 6),
+        depths: tuple[int, ...] = (2, 3, 4),
+        num_classes: int = 1000,
+    ) -> None:
+        for fname, values in (("resolutions", resolutions), ("kernels", kernels), ("expands", expands)):
+            if not values or any(int(v) < 1 for v in values):
+                raise HynasError(
+                    f"mobile: {fname} must be a non-empty list of positive integers, got {values}"
+                )
+        if any(k % 2 == 0 for k in kernels):
+            raise HynasError(f"mobile: kernels must be odd (same padding), got {kernels}")
+        if not depths or any(not 1 <= d <= 8 for d in depths):
+            raise HynasError(f"mobile: depths must lie in 1..8, got {depths}")
+        if num_classes < 1:
+            raise HynasError(f"mobile: num_classes must be >= 1, got {num_classes}")
+        self.resolutions = tuple(int(r) for r in resolutions)
+        self.kernels, self.expands = tuple(int(k) for k in kernels), tuple(int(e) for e in expands)
+        self.depths = tuple(int(d) for d in depths)
+        self.num_classes = int(num_classes)
+        self.max_depth = max(self.depths)
+        dims = [Dim("res", self.resolutions)]
+        dims += [Dim(f"depth{s + 1}", self.depths) for s in range(len(STAGES))]
+        for s in range(len(STAGES)):
+            for layer in range(self.max_depth):
+                dims += [Dim(f"s{s + 1}.l{layer}.k", self.kernels), Dim(f"s{s + 1}.l{layer}.e", self.expands)]
+        self.dims = tuple(dims)
+
+    def size(self) -> int:
+        per_stage = sum((len(self.kernels) * len(self.expands)) ** d for d in self.depths)
+        return len(self.resolutions) * per_stage ** len(STAGES)
+
+    # -- genes <-> structure ---------------------------------------------------------------------
+    def _slot(self, stage: int, layer: int) -> int:
+        """Gene index of the kernel of ``layer`` in ``stage`` (the expansion follows it)."""
+        return 1 + len(STAGES) + 2 * (stage * self.max_depth + layer)
+
+    def canonicalize(self, genes: tuple[int, ...]) -> tuple[int, ...]:
+        g = list(genes)
+        for s in range(len(STAGES)):
+            depth = self.depths[g[1 + s]]
+            for layer in range(depth, self.max_depth):
+                i = self._slot(s, layer)
+                g[i] = g[i + 1] = 0
+        return tuple(g)
+
+    def stage_layers(self, arch: Architecture) -> list[list[tuple[int, int]]]:
+        """Per stage, the (kernel, expand) of each present layer."""
+        g = arch.genes
+        out = []
+        for s in range(len(STAGES)):
+            depth = self.depths[g[1 + s]]
+            out.append(
+                [
+                    (self.kernels[g[self._slot(s, i)]], self.expands[g[self._slot(s, i) + 1]])
+                    for i in range(depth)
+                ]
+            )
+        return out
+
+    def config(self, arch: Architecture) -> MobileConfig:
+        """The :class:`MobileConfig` of ``arch``: what both the model builder and the cost models read."""
+        self.validate(arch)
+        blocks = [MBBlock(STEM_WIDTH, STEM_WIDTH, 3, 1, 1, "relu", False)]
+        c = STEM_WIDTH
+        for (width, stride, act, se), layers in zip(STAGES, self.stage_layers(arch), strict=True):
+            for i, (k, e) in enumerate(layers):
+                blocks.append(MBBlock(c, width, k, e, stride if i == 0 else 1, act, se))
+                c = width
+        return MobileConfig(self.resolutions[arch.genes[0]], tuple(blocks), num_classes=self.num_classes)
+
+    # -- identity --------------------------------------------------------------------------------
+    def format(self, arch: Architecture) -> str:
+        stages = ["-".join(f"k{k}e{e}" for k, e in layers) for layers in self.stage_layers(arch)]
+        return f"r{self.resolutions[arch.genes[0]]}|" + "|".join(stages)
+
+    def parse(self, text: str) -> Architecture:
+        parts = text.strip().split("|")
+        if len(parts) != 1 + len(STAGES) or not parts[0].startswith("r"):
+            raise HynasError(f"malformed mobile arch {text!r}: need r<RES> and {len(STAGES)} stages; {_HINT}")
+
+        def index(fname: str, choices: tuple[int, ...], raw: str) -> int:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise HynasError(f"malformed mobile arch {text!r}: {fname} {raw!r} is not a number") from None
+            if value not in choices:
+                raise HynasError(
+                    f"mobile arch {text!r}: {fname}={value} is not a choice; valid: {', '.join(map(str, choices))}"
+                )
+            return choices.index(value)
+
+        genes = [0] * len(self.dims)
+        genes[0] = index("resolution", self.resolutions, parts[0][1:])
+        for s, stage in enumerate(parts[1:]):
+            layers = stage.split("-") if stage else []
+            genes[1 + s] = index(f"stage {s + 1} depth", self.depths, str(len(layers)))
+            for i, layer in enumerate(layers):
+                m = _STAGE_RE.fullmatch(layer)
+                if not m:
+                    raise HynasError(
+                        f"malformed mobile arch {text!r}: bad layer {layer!r} in stage {s + 1}; {_HINT}"
+                    )
+                genes[self._slot(s, i)] = index("kernel", self.kernels, m.group(1))
+                genes[self._slot(s, i) + 1] = index("expand", self.expands, m.group(2))
+        return Architecture(self.name, tuple(genes))
+
+    # -- encodings -------------------------------------------------------------------------------
+    def encode_layers(self, arch: Architecture) -> np.ndarray:
+        """Once-for-all predictor style: one-hot resolution + per slot one-hot (kernel, expand), zero if absent."""
+        nk, ne = len(self.kernels), len(self.expands)
+        parts = [np.eye(len(self.resolutions), dtype=np.float32)[arch.genes[0]]]
+        g = arch.genes
+        for s in range(len(STAGES)):
+            depth = self.depths[g[1 + s]]
+            for i in range(self.max_depth):
+                slot = np.zeros(nk + ne, dtype=np.float32)
+                if i < depth:
+                    slot[g[self._slot(s, i)]] = 1.0
+                    slot[nk + g[self._slot(s, i) + 1]] = 1.0
+                parts.append(slot)
+        return np.concatenate(parts)
+
+    def encode_numeric(self, arch: Architecture) -> np.ndarray:
+        """Resolution, the 5 depths, then per slot (kernel, expand), 0 for skipped slots."""
+        vec: list[float] = [float(self.resolutions[arch.genes[0]])]
+        vec += [float(self.depths[arch.genes[1 + s]]) for s in range(len(STAGES))]
+        layers = self.stage_layers(arch)
+        for s in range(len(STAGES)):
+            for i in range(self.max_depth):
+                k, e = layers[s][i] if i < len(layers[s]) else (0, 0)
+                vec += [float(k), float(e)]
+        return np.asarray(vec, dtype=np.float32)
+
+    # -- models ----------------------------------------------------------------------------------
+    def build(self, arch: Architecture, **kwargs: Any) -> Any:
+        from hynas.models.mobile import build_mobile
+
+        return build_mobile(self.config(arch), **kwargs)
