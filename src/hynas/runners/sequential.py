@@ -1,85 +1,67 @@
-"""The sequential runner: ask one, evaluate, commit, tell — and resume by replay.
+"""The sequential runner: ask one, evaluate in this process, commit, tell — and resume by replay.
 
 Every finished trial is committed to the store before the next ``ask``. On start the runner
 replays the stored trials through the freshly seeded strategy (``ask`` must return the stored
 architecture, then ``tell`` gets the stored result), so a resumed run continues exactly where the
 killed one stopped: no completed trial is lost or repeated, and a seeded run ends in the same
-state as an uninterrupted one. A failed evaluation (exception or NaN) is stored as ``failed`` with
-its reason and the search goes on.
+state as an uninterrupted one. A trial that was running when the driver died is asked again and
+re-evaluated under its own number. A failed evaluation (exception, NaN, or the per-trial timeout,
+enforced here with ``SIGALRM``) is stored as ``failed`` with its reason and the search goes on.
 """
 
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from types import FrameType
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import Experiment
 from hynas.core.store import Store, TrialRecord
-from hynas.core.strategy import Candidate, Result
+from hynas.core.strategy import Candidate
+from hynas.runners.base import (
+    Backend,
+    Outcome,
+    RunOptions,
+    budget_left,
+    check_config,
+    drive,
+    record_to_result,
+    sync_store,
+)
 
-__all__ = ["budget_left", "check_config", "evaluate_candidate", "record_to_result", "run", "sync_store"]
-
-
-def check_config(config: ExperimentConfig, store: Store) -> None:
-    """Refuse a store written with a different configuration, naming the differing fields."""
-    stored = store.config()
-    if stored is None:
-        return
-    diffs = config.diff(stored)
-    if diffs:
-        raise HynasError(
-            f"store {store.path!r} was made with a different configuration ("
-            + "; ".join(diffs)
-            + "); use another --store or the same settings"
-        )
-
-
-def sync_store(experiment: Experiment, store: Store) -> list[TrialRecord]:
-    """Check or write the store's configuration and replay its trials into the strategy."""
-    config = experiment.config
-    check_config(config, store)
-    stored = store.config()
-    if stored is None:
-        store.set_config(config.to_dict())
-    else:
-        if stored.get("budget") != config.budget or stored.get("budget_seconds") != config.budget_seconds:
-            store.set_config(config.to_dict())
-    records = store.trials()
-    strategy = experiment.strategy
-    for rec in records:
-        cand = strategy.ask(1)[0]
-        if str(cand.arch) != rec.arch or cand.fidelity != rec.fidelity:
-            raise HynasError(
-                f"cannot resume from {store.path!r}: at trial {rec.number} the strategy proposes {cand.arch} "
-                f"but the store holds {rec.arch}; the store was written by a different hynas version"
-            )
-        strategy.tell([record_to_result(experiment, rec)])
-    return records
+__all__ = [
+    "SequentialBackend",
+    "TrialTimeout",
+    "budget_left",
+    "check_config",
+    "evaluate_candidate",
+    "record_to_result",
+    "run",
+    "sync_store",
+]
 
 
-def record_to_result(experiment: Experiment, rec: TrialRecord) -> Result:
-    cand = Candidate(experiment.space.parse(rec.arch), rec.fidelity)
-    if not rec.ok:
-        return Result(cand, ok=False, violation=math.inf, cost_s=rec.cost_s)
-    return experiment.result(cand, rec.metrics, rec.cost_s)
+class TrialTimeout(Exception):
+    """An evaluation ran past the per-trial timeout."""
 
 
-def budget_left(experiment: Experiment, records: list[TrialRecord], pending: int = 0) -> bool:
-    cfg = experiment.config
-    if cfg.budget is not None and len(records) + pending >= cfg.budget:
-        return False
-    return not (cfg.budget_seconds is not None and sum(r.cost_s for r in records) >= cfg.budget_seconds)
-
-
-def evaluate_candidate(experiment: Experiment, number: int, cand: Candidate) -> TrialRecord:
-    """Evaluate one candidate; any exception or NaN objective becomes a failed record."""
+def evaluate_candidate(
+    experiment: Experiment, number: int, cand: Candidate, timeout_s: float | None = None
+) -> TrialRecord:
+    """Evaluate one candidate; any exception, NaN objective or timeout becomes a failed record."""
     started = time.time()
     try:
-        ev = experiment.evaluate(cand)
+        with _alarm(timeout_s):
+            ev = experiment.evaluate(cand)
         experiment.result(cand, ev.metrics, ev.cost_s)  # raises on NaN objectives
+        bad = [k for k, v in ev.metrics.items() if isinstance(v, float) and math.isnan(v)]
+        if bad:
+            raise HynasError(f"metric(s) {', '.join(sorted(bad))} are NaN for {cand.arch}")
         return TrialRecord(
             number=number,
             arch=str(cand.arch),
@@ -93,7 +75,7 @@ def evaluate_candidate(experiment: Experiment, number: int, cand: Candidate) -> 
         )
     except Exception as exc:  # a failed trial must never stop the search
         reason = f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, HynasError):
+        if not isinstance(exc, HynasError | TrialTimeout):
             reason += " | " + traceback.format_exc(limit=3).replace("\n", " ")[-500:]
         return TrialRecord(
             number=number,
@@ -106,23 +88,79 @@ def evaluate_candidate(experiment: Experiment, number: int, cand: Candidate) -> 
         )
 
 
+class _alarm:
+    """Raise :class:`TrialTimeout` in this (main) thread after ``timeout_s`` seconds."""
+
+    def __init__(self, timeout_s: float | None) -> None:
+        self.timeout_s = timeout_s
+        self.old: object = None
+
+    def __enter__(self) -> None:
+        if self.timeout_s is None:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            raise HynasError("a per-trial timeout in-process needs the main thread; use --workers 1 or more")
+        t = self.timeout_s
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            raise TrialTimeout(f"trial exceeded the {t:g} s timeout")
+
+        self.old = signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, t)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.timeout_s is None:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.old)  # type: ignore[arg-type]
+
+
+class SequentialBackend(Backend):
+    """Evaluates in the driver process, one trial at a time."""
+
+    slots = 1
+    blocking = True
+
+    def __init__(self, experiment: Experiment, timeout_s: float | None = None) -> None:
+        self.experiment = experiment
+        self.timeout_s = timeout_s
+        self.jobs: list[tuple[int, Candidate]] = []
+
+    def submit(self, number: int, candidate: Candidate) -> None:
+        self.jobs.append((number, candidate))
+
+    def wait(self, timeout: float) -> list[Outcome]:
+        out = [Outcome(n, evaluate_candidate(self.experiment, n, c, self.timeout_s)) for n, c in self.jobs]
+        self.jobs.clear()
+        return out
+
+
 def run(
     experiment: Experiment,
     store: Store,
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
     trial_delay: float = 0.0,
+    options: RunOptions | None = None,
 ) -> list[TrialRecord]:
-    """Run (or resume) ``experiment`` until its budget is spent; returns every trial."""
-    records = sync_store(experiment, store)
-    strategy = experiment.strategy
-    while budget_left(experiment, records):
-        cand = strategy.ask(1)[0]
-        rec = evaluate_candidate(experiment, len(records), cand)
-        if trial_delay:
-            time.sleep(trial_delay)
-        store.add(rec)
-        records.append(rec)
-        strategy.tell([record_to_result(experiment, rec)])
-        if on_trial is not None:
-            on_trial(rec, records)
-    return records
+    """Run (or resume) ``experiment`` until its budget is spent; returns every finished trial.
+
+    ``options`` picks the runner (sequential by default, a process pool for ``workers > 1``, or Ray),
+    the per-trial timeout and the retries.
+    """
+    opts = options or RunOptions()
+    if trial_delay:
+        from dataclasses import replace
+
+        opts = replace(opts, trial_delay=trial_delay)
+    backend: Backend
+    if opts.runner == "sequential":
+        backend = SequentialBackend(experiment, opts.timeout_s)
+    elif opts.runner == "pool":
+        from hynas.runners.pool import PoolBackend
+
+        backend = PoolBackend(experiment, opts.workers, opts.timeout_s)
+    else:
+        from hynas.runners.ray_runner import RayBackend
+
+        backend = RayBackend(experiment, opts.workers, opts.timeout_s, opts.ray_address, opts.max_requeues)
+    return drive(experiment, store, backend, opts, on_trial)

@@ -1,55 +1,38 @@
-"""Embedded SQLite store, the default.
+"""Embedded SQLite store, the default: one file, many processes on one machine.
 
-WAL journal with ``synchronous=NORMAL``: each ``add`` is one committed transaction, durable
+WAL journal with ``synchronous=NORMAL``: each write is one committed transaction, durable
 against a killed process (SIGKILL, crash) — the guarantee a search needs; only an OS crash or power
-loss may drop the last commits. The file is marked with an SQLite ``application_id`` so a foreign
-or corrupt file is recognised and refused without being modified.
+loss may drop the last commits. Writers serialise on ``BEGIN IMMEDIATE`` with a 60 s busy timeout,
+so many worker processes can append to one store at once (see ``bench/scale.py``). The file is
+marked with an SQLite ``application_id`` so a foreign or corrupt file is recognised and refused
+without being modified. A file without write permission is opened read-only (even by root), and a
+write to it, or to a full disk, fails with a clear error inside a rolled-back transaction, so what
+was written before stays intact.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sqlite3
+import stat
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from hynas.core.errors import HynasError
-from hynas.core.store import Store, TrialRecord
+from hynas.stores.sql import SCHEMA_VERSION, SQLStore
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLiteStore"]
 
 APPLICATION_ID = 0x48594E41  # "HYNA"
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS trials (
-    number      INTEGER PRIMARY KEY,
-    arch        TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('completed', 'failed')),
-    fidelity    REAL,
-    metrics     TEXT NOT NULL,
-    hidden      TEXT NOT NULL,
-    cost_s      REAL NOT NULL,
-    error       TEXT NOT NULL,
-    started_at  REAL NOT NULL,
-    finished_at REAL NOT NULL
-);
-"""
 
 
-def _dumps(d: dict[str, float]) -> str:
-    return json.dumps({k: (v if math.isfinite(v) else str(v)) for k, v in d.items()}, sort_keys=True)
+class SQLiteStore(SQLStore):
+    placeholder = "?"
 
-
-def _loads(text: str) -> dict[str, float]:
-    return {k: float(v) for k, v in json.loads(text).items()}
-
-
-class SQLiteStore(Store):
     def __init__(self, path: str, create: bool = True) -> None:
         self.path = str(path)
+        self.location = self.path
         exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
         if not exists and not create:
             raise HynasError(f"no store at {self.path!r}")
@@ -58,8 +41,18 @@ class SQLiteStore(Store):
         parent = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(parent):
             raise HynasError(f"cannot create store {self.path!r}: folder {parent!r} does not exist")
+        self.read_only = exists and not (
+            os.stat(self.path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+        )
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            if self.read_only:
+                uri = "file:" + quote(os.path.abspath(self.path)) + "?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, timeout=60.0, isolation_level=None)
+            else:
+                self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise HynasError(f"cannot open store {self.path!r}: {exc}") from None
+        try:
             if exists:
                 app = self._db.execute("PRAGMA application_id").fetchone()[0]
                 if app != APPLICATION_ID:
@@ -67,89 +60,42 @@ class SQLiteStore(Store):
                     raise HynasError(
                         f"{self.path!r} is an SQLite file but not a hynas store; refusing to touch it"
                     )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             if not exists:
-                self._db.executescript(
-                    f"BEGIN IMMEDIATE; PRAGMA application_id={APPLICATION_ID}; {_SCHEMA} "
-                    f"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
-                )
-            version = self._meta("schema_version")
-            if version is None or int(version) > SCHEMA_VERSION:
-                raise HynasError(
-                    f"store {self.path!r} has schema version {version}, newer than this hynas "
-                    f"({SCHEMA_VERSION}); upgrade hynas"
-                )
+                # mark the file before WAL mode, so the mark is in the main file's header at once
+                # (a WAL frame would leave it out of the header until the first checkpoint)
+                self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            if not self.read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            if not exists:
+                self._create_schema()
+            self._upgrade()
+        except HynasError:
+            self._db.close()
+            raise
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise HynasError(f"store {self.path!r} is corrupt or unreadable: {exc}") from None
 
-    # -- helpers --------------------------------------------------------------------------------
+    # -- backend hooks ---------------------------------------------------------------------------
     def _tx(self) -> _Tx:
         return _Tx(self._db)
 
-    def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, tuple(params)).fetchall()
 
-    # -- contract -------------------------------------------------------------------------------
-    def config(self) -> dict[str, Any] | None:
-        text = self._meta("config")
-        return None if text is None else dict(json.loads(text))
-
-    def set_config(self, config: dict[str, Any]) -> None:
-        with self._tx():
-            self._db.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('config', ?)",
-                (json.dumps(config, sort_keys=True),),
-            )
-
-    def trials(self) -> list[TrialRecord]:
-        try:
-            rows = self._db.execute(
-                "SELECT number, arch, status, fidelity, metrics, hidden, cost_s, error, started_at, finished_at "
-                "FROM trials ORDER BY number"
-            ).fetchall()
-            return [
-                TrialRecord(
-                    number=r[0],
-                    arch=r[1],
-                    status=r[2],
-                    fidelity=r[3],
-                    metrics=_loads(r[4]),
-                    hidden=_loads(r[5]),
-                    cost_s=r[6],
-                    error=r[7],
-                    started_at=r[8],
-                    finished_at=r[9],
-                )
-                for r in rows
-            ]
-        except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
-            raise HynasError(f"store {self.path!r} is corrupt: {exc}") from None
-
-    def add(self, record: TrialRecord) -> None:
-        try:
-            with self._tx():
-                self._db.execute(
-                    "INSERT INTO trials(number, arch, status, fidelity, metrics, hidden, cost_s, error, "
-                    "started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.number,
-                        record.arch,
-                        record.status,
-                        record.fidelity,
-                        _dumps(record.metrics),
-                        _dumps(record.hidden),
-                        record.cost_s,
-                        record.error,
-                        record.started_at,
-                        record.finished_at,
-                    ),
-                )
-        except sqlite3.IntegrityError:
-            raise HynasError(f"trial {record.number} is already in store {self.path!r}") from None
-        except sqlite3.OperationalError as exc:
-            raise HynasError(f"cannot write to store {self.path!r}: {exc}") from None
+    def _write_error(self, exc: Exception) -> HynasError | None:
+        if isinstance(exc, sqlite3.IntegrityError):
+            return HynasError(f"store {self.path!r} refused a write: {exc}")
+        if isinstance(exc, sqlite3.DatabaseError):
+            hint = ""
+            text = str(exc).lower()
+            if "readonly" in text or "read-only" in text:
+                hint = " (the store is read-only; give a writable --store)"
+            elif "full" in text or "disk i/o" in text:
+                hint = " (free disk space, then run the same command to resume)"
+            return HynasError(f"cannot write to store {self.path!r}: {exc}{hint}")
+        return None
 
     def close(self) -> None:
         self._db.close()
@@ -163,7 +109,15 @@ class _Tx:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+        elif self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
 
 def _check_header(path: str) -> None:

@@ -1,0 +1,335 @@
+"""The one driver loop behind every runner, and the backend interface the runners implement.
+
+The driver (this process) owns the strategy and the store; a *backend* evaluates candidates
+somewhere (in-process, in worker processes, on a Ray cluster). The loop:
+
+1. take the store's driver lease (a dead driver's lease is taken over: same host and its pid is
+   gone, or no heartbeat for ``lease_s`` seconds);
+2. replay the store through the freshly seeded strategy in the recorded ask/tell order; trials
+   left ``running`` by a dead driver are asked again (the strategy returns the same architecture)
+   and re-queued under their own numbers;
+3. while a worker slot is free and budget is left, ``ask(1)``, record the trial as ``running``
+   (with how many results the strategy had been told), and submit it;
+4. on each outcome: a lost worker re-queues the trial (up to ``max_requeues`` times); a failed
+   evaluation (exception, NaN, timeout) is retried up to ``retries`` times; then the final record is
+   committed and only then told to the strategy.
+
+With one slot (the sequential runner) this is exactly ask → evaluate → commit → tell, so a seeded
+sequential run is bit-for-bit reproducible. With several slots the strategy is asked while others
+are pending; each strategy excludes pending architectures from its proposals (see docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import math
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from hynas.core.errors import HynasError
+from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.store import Store, TrialRecord
+from hynas.core.strategy import Candidate, Result
+
+__all__ = [
+    "RUNNERS",
+    "Backend",
+    "Outcome",
+    "RunOptions",
+    "budget_left",
+    "check_config",
+    "drive",
+    "record_to_result",
+    "replay",
+    "sync_store",
+]
+
+RUNNERS = ("sequential", "pool", "ray")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How and where trials run. ``workers > 1`` with the default runner means a process pool."""
+
+    runner: str = "sequential"
+    workers: int = 1
+    timeout_s: float | None = None  # per trial; None: no limit
+    retries: int = 0  # extra attempts after a failed evaluation
+    max_requeues: int = 3  # times a trial whose worker died is re-queued before it is failed
+    ray_address: str | None = None
+    lease_s: float = 30.0
+    trial_delay: float = 0.0  # sleep before each commit (demos and kill tests)
+
+    def __post_init__(self) -> None:
+        if self.runner not in RUNNERS:
+            raise HynasError(f"unknown runner {self.runner!r}; valid: {', '.join(RUNNERS)}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise HynasError(f"bad workers {self.workers!r}: it must be a whole number >= 1")
+        if self.runner == "sequential" and self.workers > 1:
+            object.__setattr__(self, "runner", "pool")
+        if self.timeout_s is not None and not (
+            isinstance(self.timeout_s, int | float) and math.isfinite(self.timeout_s) and self.timeout_s > 0
+        ):
+            raise HynasError(f"bad trial timeout {self.timeout_s!r}: it must be a positive number of seconds")
+        for name in ("retries", "max_requeues"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise HynasError(f"bad {name} {v!r}: it must be a whole number >= 0")
+        if not (isinstance(self.lease_s, int | float) and self.lease_s > 0):
+            raise HynasError(f"bad lease_s {self.lease_s!r}: it must be a positive number of seconds")
+        if self.ray_address is not None and self.runner != "ray":
+            raise HynasError("--ray-address needs --runner ray")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a backend reports for a submitted trial: a record, or ``lost`` when the worker died."""
+
+    number: int
+    record: TrialRecord | None
+    lost: str = ""
+
+
+class Backend(abc.ABC):
+    """Where evaluations run. ``slots`` trials may be in flight at once."""
+
+    slots: int = 1
+    #: True when ``wait`` blocks for a whole evaluation (the driver then heartbeats from a thread)
+    blocking: bool = False
+
+    @abc.abstractmethod
+    def submit(self, number: int, candidate: Candidate) -> None: ...
+
+    @abc.abstractmethod
+    def wait(self, timeout: float) -> list[Outcome]:
+        """Outcomes that arrived within ``timeout`` seconds (possibly none)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+# -- configuration and replay -----------------------------------------------------------------------
+def check_config(config: ExperimentConfig, store: Store) -> None:
+    """Refuse a store written with a different configuration, naming the differing fields."""
+    stored = store.config()
+    if stored is None:
+        return
+    diffs = config.diff(stored)
+    if diffs:
+        raise HynasError(
+            f"store {store.path!r} was made with a different configuration ("
+            + "; ".join(diffs)
+            + "); use another --store or the same settings"
+        )
+
+
+def record_to_result(experiment: Experiment, rec: TrialRecord) -> Result:
+    cand = Candidate(experiment.space.parse(rec.arch), rec.fidelity)
+    if not rec.ok:
+        return Result(cand, ok=False, violation=math.inf, cost_s=rec.cost_s)
+    return experiment.result(cand, rec.metrics, rec.cost_s)
+
+
+def replay(experiment: Experiment, store: Store) -> tuple[list[TrialRecord], list[tuple[int, Candidate]]]:
+    """Check or write the configuration, replay the store into the strategy in its recorded
+    ask/tell order, and return (finished trials in told order, running trials to re-queue)."""
+    from hynas.stores.sql import SQLStore
+
+    config = experiment.config
+    check_config(config, store)
+    stored = store.config()
+    if (
+        stored is None
+        or stored.get("budget") != config.budget
+        or stored.get("budget_seconds") != config.budget_seconds
+    ):
+        store.set_config(config.to_dict())
+    finished = {r.number: r for r in store.trials()}
+    if isinstance(store, SQLStore):
+        schedule = store.schedule()
+        told_order = sorted((s for s in schedule if s.told_seq is not None), key=lambda s: s.told_seq or 0)
+        tells = [finished[s.number] for s in told_order]
+        asks = [(s.number, s.arch, s.fidelity, s.asked_after) for s in schedule]
+    else:  # a plain append-only store: a sequential schedule
+        tells = [finished[n] for n in sorted(finished)]
+        asks = [(r.number, r.arch, r.fidelity, i) for i, r in enumerate(tells)]
+    strategy = experiment.strategy
+    told = 0
+    pending: list[tuple[int, Candidate]] = []
+    for number, arch, fidelity, asked_after in asks:
+        while told < min(asked_after, len(tells)):
+            strategy.tell([record_to_result(experiment, tells[told])])
+            told += 1
+        cand = strategy.ask(1)[0]
+        if str(cand.arch) != arch or cand.fidelity != fidelity:
+            raise HynasError(
+                f"cannot resume from {store.path!r}: at trial {number} the strategy proposes {cand.arch} "
+                f"but the store holds {arch}; the store was written by a different hynas version"
+            )
+        if number not in finished:
+            pending.append((number, cand))
+    for rec in tells[told:]:
+        strategy.tell([record_to_result(experiment, rec)])
+    return tells, pending
+
+
+def sync_store(experiment: Experiment, store: Store) -> list[TrialRecord]:
+    """Replay the store into the strategy; returns the finished trials (kept for compatibility)."""
+    return replay(experiment, store)[0]
+
+
+def budget_left(experiment: Experiment, records: list[TrialRecord], pending: int = 0) -> bool:
+    cfg = experiment.config
+    if cfg.budget is not None and len(records) + pending >= cfg.budget:
+        return False
+    return not (cfg.budget_seconds is not None and sum(r.cost_s for r in records) >= cfg.budget_seconds)
+
+
+# -- the driver loop ----------------------------------------------------------------------------------
+@dataclass
+class _InFlight:
+    candidate: Candidate
+    attempts: int = 1
+    lost: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class _Heartbeat(threading.Thread):
+    """Refreshes the driver lease from its own store connection while the main thread evaluates."""
+
+    def __init__(self, location: str, token: str, every_s: float) -> None:
+        super().__init__(daemon=True, name="hynas-heartbeat")
+        self.location, self.token, self.every_s = location, token, every_s
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        from hynas.stores import open_store
+
+        try:
+            st = open_store(self.location, create=False)
+        except HynasError:
+            return
+        try:
+            while not self.done.wait(self.every_s):
+                # the main thread reports store errors; a missed beat only shortens the lease
+                with contextlib.suppress(HynasError):
+                    st.heartbeat(self.token)
+        finally:
+            st.close()
+
+
+def drive(
+    experiment: Experiment,
+    store: Store,
+    backend: Backend,
+    options: RunOptions,
+    on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
+) -> list[TrialRecord]:
+    """Run (or resume) ``experiment`` on ``backend`` until the budget is spent; returns every
+    finished trial in the order results were told."""
+    from hynas.stores.sql import SQLStore
+    from hynas.stores.sqlite import SQLiteStore
+
+    sql = store if isinstance(store, SQLStore) else None
+    token = uuid.uuid4().hex
+    if sql is not None:
+        sql.acquire(token, options.lease_s)
+    beat: _Heartbeat | None = None
+    try:
+        # SQLite lives on one machine, where a dead driver is recognised by its pid; a database
+        # server is shared across machines, so a driver busy in a long in-process trial beats from
+        # a thread with its own connection
+        if sql is not None and backend.blocking and not isinstance(sql, SQLiteStore):
+            beat = _Heartbeat(sql.location, token, options.lease_s / 3)
+            beat.start()
+        records, requeue = replay(experiment, store)
+        strategy = experiment.strategy
+        numbers = [s.number for s in sql.schedule()] if sql is not None else [r.number for r in records]
+        next_number = max(numbers, default=-1) + 1
+        queue: deque[int] = deque(n for n, _ in requeue)
+        flights: dict[int, _InFlight] = {n: _InFlight(c) for n, c in requeue}
+        running: set[int] = set()
+        last_beat = time.monotonic()
+        while True:
+            while len(running) < backend.slots:
+                if queue:
+                    number = queue.popleft()
+                elif budget_left(experiment, records, pending=len(flights)):
+                    cand = strategy.ask(1)[0]
+                    number = next_number
+                    next_number += 1
+                    if sql is not None:
+                        sql.start(number, str(cand.arch), cand.fidelity, asked_after=len(records))
+                    flights[number] = _InFlight(cand)
+                else:
+                    break
+                backend.submit(number, flights[number].candidate)
+                running.add(number)
+            if not running:
+                break
+            outcomes = backend.wait(timeout=min(1.0, options.lease_s / 3))
+            if (
+                sql is not None
+                and not backend.blocking
+                and time.monotonic() - last_beat > options.lease_s / 3
+            ):
+                sql.heartbeat(token)
+                last_beat = time.monotonic()
+            for out in outcomes:
+                running.discard(out.number)
+                fl = flights[out.number]
+                rec = out.record
+                if rec is None:
+                    fl.lost += 1
+                    fl.errors.append(f"worker lost: {out.lost}")
+                    if fl.lost <= options.max_requeues:
+                        queue.appendleft(out.number)  # re-queued, same number and candidate
+                        continue
+                    rec = _failed(out.number, fl.candidate, f"worker lost {fl.lost} times: {out.lost}")
+                elif not rec.ok and fl.attempts <= options.retries:
+                    fl.attempts += 1
+                    fl.errors.append(f"attempt {fl.attempts - 1}: {rec.error}")
+                    queue.appendleft(out.number)  # retried
+                    continue
+                if fl.errors:
+                    history = " || ".join(fl.errors)
+                    rec = replace(rec, error=(rec.error + " || " if rec.error else "retried: ") + history)
+                if options.trial_delay:
+                    time.sleep(options.trial_delay)
+                if sql is not None:
+                    sql.finish(rec, attempts=fl.attempts)
+                else:
+                    store.add(rec)
+                del flights[out.number]
+                records.append(rec)
+                strategy.tell([record_to_result(experiment, rec)])
+                if on_trial is not None:
+                    on_trial(rec, records)
+        return records
+    finally:
+        if beat is not None:
+            beat.done.set()
+            beat.join(timeout=5)
+        backend.close()
+        if sql is not None:
+            # a store that cannot be written keeps a stale lease; the next run takes it over
+            with contextlib.suppress(HynasError):
+                sql.release(token)
+
+
+def _failed(number: int, cand: Candidate, reason: str) -> TrialRecord:
+    now = time.time()
+    return TrialRecord(
+        number=number,
+        arch=str(cand.arch),
+        status="failed",
+        fidelity=cand.fidelity,
+        error=reason,
+        started_at=now,
+        finished_at=now,
+    )

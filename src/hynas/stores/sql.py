@@ -1,0 +1,424 @@
+"""The one SQL schema every hynas store uses (SQLite and PostgreSQL), with versioning.
+
+Schema history (``meta.schema_version``):
+
+1. ``trials`` held finished trials only (``completed`` / ``failed``).
+2. A trial is written to ``running`` when it is *asked*, and moved to ``trials`` (finished, immutable)
+   in one transaction when it finishes. Each trial records ``asked_after`` (how many results the
+   strategy had been told when it proposed the trial) and ``told_seq`` (its place in the order
+   results were told), so a parallel run, whose ask/tell interleaving depends on timing, can be
+   replayed exactly on resume; plus ``attempts`` (retries) and ``worker``. A ``driver`` lease in ``meta`` (host, pid, heartbeat)
+   tells a resuming driver whether the trials left ``running`` belong to a dead driver.
+
+Opening an older store upgrades it in one transaction (v1 rows become a sequential schedule:
+``asked_after = told_seq = number``). Everything is stored as JSON text and read with bound
+parameters; nothing is unpickled or evaluated.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import math
+import os
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from hynas.core.errors import HynasError
+from hynas.core.store import Store, TrialRecord
+
+__all__ = ["SCHEMA_VERSION", "DriverLease", "SQLStore", "Schedule"]
+
+SCHEMA_VERSION = 2
+
+_COLUMNS = (
+    "number, arch, status, fidelity, metrics, hidden, cost_s, error, started_at, finished_at, "
+    "asked_after, told_seq, attempts, worker"
+)
+
+TRIALS_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    number      INTEGER PRIMARY KEY,
+    arch        TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('completed', 'failed')),
+    fidelity    DOUBLE PRECISION,
+    metrics     TEXT NOT NULL,
+    hidden      TEXT NOT NULL,
+    cost_s      DOUBLE PRECISION NOT NULL,
+    error       TEXT NOT NULL,
+    started_at  DOUBLE PRECISION NOT NULL,
+    finished_at DOUBLE PRECISION NOT NULL,
+    asked_after INTEGER NOT NULL,
+    told_seq    INTEGER NOT NULL UNIQUE,
+    attempts    INTEGER NOT NULL DEFAULT 1,
+    worker      TEXT NOT NULL DEFAULT ''
+)
+"""
+RUNNING_DDL = """
+CREATE TABLE IF NOT EXISTS running (
+    number      INTEGER PRIMARY KEY,
+    arch        TEXT NOT NULL,
+    fidelity    DOUBLE PRECISION,
+    asked_after INTEGER NOT NULL,
+    started_at  DOUBLE PRECISION NOT NULL,
+    worker      TEXT NOT NULL DEFAULT ''
+)
+"""
+META_DDL = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+def dumps_metrics(d: dict[str, float]) -> str:
+    return json.dumps({k: (v if math.isfinite(v) else str(v)) for k, v in d.items()}, sort_keys=True)
+
+
+def loads_metrics(text: str) -> dict[str, float]:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("metrics are not a JSON object")
+    return {str(k): float(v) for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Where one trial sits in the ask/tell sequence (``told_seq`` is ``None`` while running)."""
+
+    number: int
+    arch: str
+    fidelity: float | None
+    asked_after: int
+    told_seq: int | None
+    attempts: int
+    worker: str
+
+
+@dataclass(frozen=True)
+class DriverLease:
+    """The driver that owns a store: it heartbeats; a dead or silent one can be taken over."""
+
+    host: str
+    pid: int
+    token: str
+    heartbeat: float
+
+    @staticmethod
+    def mine(token: str) -> DriverLease:
+        return DriverLease(socket.gethostname(), os.getpid(), token, time.time())
+
+    def stale(self, lease_s: float) -> bool:
+        if self.host == socket.gethostname():  # on this machine the pid tells for sure
+            return self.pid != os.getpid() and not _pid_alive(self.pid)
+        return time.time() - self.heartbeat > lease_s
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SQLStore(Store):
+    """Shared logic of the SQL backends; subclasses provide the connection and transactions."""
+
+    #: placeholder style of the driver: "?" (sqlite3) or "%s" (psycopg)
+    placeholder = "?"
+    #: what ``open_store`` was given (path or URL, credentials included) to open another connection
+    location: str = ""
+
+    # -- backend hooks ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _tx(self) -> Any:
+        """Context manager: one write transaction that serialises writers to this store."""
+
+    @abc.abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (``?`` placeholders) and return its rows."""
+
+    @abc.abstractmethod
+    def _write_error(self, exc: Exception) -> HynasError | None:
+        """A clear error for a failed write, or ``None`` if ``exc`` is not a database error."""
+
+    # -- schema ----------------------------------------------------------------------------------
+    def _create_schema(self) -> None:
+        with self._tx():
+            self._execute(META_DDL)
+            self._execute(TRIALS_DDL.format(table="trials"))
+            self._execute(RUNNING_DDL)
+            self._execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
+                (str(SCHEMA_VERSION),),
+            )
+
+    def _upgrade(self) -> None:
+        """Check the schema version and migrate an older store in one transaction."""
+        version = self._meta("schema_version")
+        if version is None or not version.isdigit():
+            raise HynasError(f"store {self.path!r} has no valid schema version ({version!r}); it is corrupt")
+        if int(version) > SCHEMA_VERSION:
+            raise HynasError(
+                f"store {self.path!r} has schema version {version}, newer than this hynas "
+                f"({SCHEMA_VERSION}); upgrade hynas"
+            )
+        if int(version) == 1:
+            self._guard(self._migrate_v1)
+
+    def _migrate_v1(self) -> None:
+        with self._tx():
+            if self._meta("schema_version") != "1":  # another process migrated meanwhile
+                return
+            self._execute(TRIALS_DDL.format(table="trials_v2"))
+            self._execute(
+                f"INSERT INTO trials_v2({_COLUMNS}) SELECT number, arch, status, fidelity, metrics, hidden, "
+                "cost_s, error, started_at, finished_at, number, number, 1, '' FROM trials"
+            )
+            self._execute("DROP TABLE trials")
+            self._execute("ALTER TABLE trials_v2 RENAME TO trials")
+            self._execute(RUNNING_DDL)
+            self._execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+    def schema_version(self) -> int:
+        return int(self._meta("schema_version") or 0)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except HynasError:
+            raise
+        except Exception as exc:
+            err = self._write_error(exc)
+            if err is None:
+                raise
+            raise err from None
+
+    def _meta(self, key: str) -> str | None:
+        rows = self._execute("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if not rows else str(rows[0][0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            with self._tx():
+                yield
+        except HynasError:
+            raise
+        except Exception as exc:
+            err = self._write_error(exc)
+            if err is None:
+                raise
+            raise err from None
+
+    def _corrupt(self, exc: Exception) -> HynasError:
+        return HynasError(f"store {self.path!r} is corrupt: {type(exc).__name__}: {exc}")
+
+    # -- the Store contract ----------------------------------------------------------------------
+    def config(self) -> dict[str, Any] | None:
+        text = self._meta("config")
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise self._corrupt(exc) from None
+        if not isinstance(data, dict):
+            raise HynasError(f"store {self.path!r} is corrupt: its configuration is not a JSON object")
+        return data
+
+    def set_config(self, config: dict[str, Any]) -> None:
+        with self._writing():
+            self._set_meta("config", json.dumps(config, sort_keys=True))
+
+    def trials(self) -> list[TrialRecord]:
+        """All finished trials, by number (running ones are in :meth:`schedule`)."""
+        try:
+            rows = self._execute(f"SELECT {_COLUMNS} FROM trials ORDER BY number")
+            return [self._record(r) for r in rows]
+        except HynasError:
+            raise
+        except Exception as exc:
+            if self._write_error(exc) is None and not isinstance(exc, ValueError | TypeError | KeyError):
+                raise
+            raise self._corrupt(exc) from None
+
+    @staticmethod
+    def _record(r: Sequence[Any]) -> TrialRecord:
+        if r[2] not in ("completed", "failed"):
+            raise ValueError(f"bad status {r[2]!r}")
+        return TrialRecord(
+            number=int(r[0]),
+            arch=str(r[1]),
+            status=str(r[2]),
+            fidelity=None if r[3] is None else float(r[3]),
+            metrics=loads_metrics(r[4]),
+            hidden=loads_metrics(r[5]),
+            cost_s=float(r[6]),
+            error=str(r[7]),
+            started_at=float(r[8]),
+            finished_at=float(r[9]),
+        )
+
+    def add(self, record: TrialRecord) -> None:
+        """Append one finished trial in one transaction (told right after it was asked)."""
+        with self._writing():
+            if self._taken(record.number):
+                raise HynasError(f"trial {record.number} is already in store {self.path!r}")
+            seq = self._next_seq()
+            self._insert(record, asked_after=seq, told_seq=seq, attempts=1, worker="")
+
+    # -- scheduling: running trials, told order ----------------------------------------------------
+    def _next_seq(self) -> int:
+        return int(self._execute("SELECT COALESCE(MAX(told_seq) + 1, 0) FROM trials")[0][0])
+
+    def _taken(self, number: int) -> bool:
+        return bool(
+            self._execute("SELECT 1 FROM trials WHERE number = ?", (number,))
+            or self._execute("SELECT 1 FROM running WHERE number = ?", (number,))
+        )
+
+    def _insert(
+        self, r: TrialRecord, *, asked_after: int, told_seq: int | None, attempts: int, worker: str
+    ) -> None:
+        self._execute(
+            f"INSERT INTO trials({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.number,
+                r.arch,
+                r.status,
+                r.fidelity,
+                dumps_metrics(r.metrics),
+                dumps_metrics(r.hidden),
+                r.cost_s,
+                r.error,
+                r.started_at,
+                r.finished_at,
+                asked_after,
+                told_seq,
+                attempts,
+                worker,
+            ),
+        )
+
+    def start(
+        self, number: int, arch: str, fidelity: float | None, asked_after: int, worker: str = ""
+    ) -> None:
+        """Record that trial ``number`` was asked and is now running."""
+        with self._writing():
+            if self._taken(number):
+                raise HynasError(f"trial {number} is already in store {self.path!r}")
+            self._execute(
+                "INSERT INTO running(number, arch, fidelity, asked_after, started_at, worker) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (number, arch, fidelity, asked_after, time.time(), worker),
+            )
+
+    def claim(self, arch: str, fidelity: float | None = None, worker: str = "") -> int:
+        """Take the next free trial number for ``arch`` (many writers at once: numbers stay dense)."""
+        with self._writing():
+            number = int(
+                self._execute(
+                    "SELECT COALESCE(MAX(n) + 1, 0) FROM "
+                    "(SELECT MAX(number) AS n FROM trials UNION ALL SELECT MAX(number) AS n FROM running) AS t"
+                )[0][0]
+            )
+            told = int(self._execute("SELECT COUNT(*) FROM trials")[0][0])
+            self._execute(
+                "INSERT INTO running(number, arch, fidelity, asked_after, started_at, worker) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (number, arch, fidelity, told, time.time(), worker),
+            )
+        return number
+
+    def finish(self, record: TrialRecord, attempts: int = 1, worker: str = "") -> int:
+        """Move the running trial ``record.number`` to the finished trials; returns its told order."""
+        if record.status not in ("completed", "failed"):
+            raise HynasError(f"cannot finish trial {record.number} with status {record.status!r}")
+        with self._writing():
+            rows = self._execute("SELECT asked_after FROM running WHERE number = ?", (record.number,))
+            if not rows:
+                if self._execute("SELECT 1 FROM trials WHERE number = ?", (record.number,)):
+                    raise HynasError(f"trial {record.number} is already in store {self.path!r}")
+                raise HynasError(f"trial {record.number} was never started in store {self.path!r}")
+            seq = self._next_seq()
+            self._execute("DELETE FROM running WHERE number = ?", (record.number,))
+            self._insert(record, asked_after=int(rows[0][0]), told_seq=seq, attempts=attempts, worker=worker)
+        return seq
+
+    def schedule(self) -> list[Schedule]:
+        """Every trial (running or finished) with its place in the ask/tell sequence, by number."""
+        try:
+            rows = self._execute(
+                "SELECT number, arch, fidelity, asked_after, told_seq, attempts, worker FROM trials "
+                "UNION ALL SELECT number, arch, fidelity, asked_after, NULL, 0, worker FROM running "
+                "ORDER BY number"
+            )
+            return [
+                Schedule(
+                    int(r[0]),
+                    str(r[1]),
+                    None if r[2] is None else float(r[2]),
+                    int(r[3]),
+                    None if r[4] is None else int(r[4]),
+                    int(r[5]),
+                    str(r[6]),
+                )
+                for r in rows
+            ]
+        except HynasError:
+            raise
+        except Exception as exc:
+            if self._write_error(exc) is None and not isinstance(exc, ValueError | TypeError):
+                raise
+            raise self._corrupt(exc) from None
+
+    # -- the driver lease --------------------------------------------------------------------------
+    def driver(self) -> DriverLease | None:
+        text = self._meta("driver")
+        if text is None:
+            return None
+        try:
+            d = json.loads(text)
+            return DriverLease(str(d["host"]), int(d["pid"]), str(d["token"]), float(d["heartbeat"]))
+        except (ValueError, KeyError, TypeError):
+            return None  # an unreadable lease is treated as stale
+
+    def acquire(self, token: str, lease_s: float) -> DriverLease | None:
+        """Become the store's driver; returns the previous (dead) driver's lease, if any.
+
+        Refused while another driver is alive: its pid still runs on this host, or it heartbeat
+        less than ``lease_s`` seconds ago from another host.
+        """
+        with self._writing():
+            prev = self.driver()
+            if prev is not None and prev.token != token and not prev.stale(lease_s):
+                raise HynasError(
+                    f"store {self.path!r} is in use by another search (pid {prev.pid} on {prev.host}, "
+                    f"last heartbeat {time.time() - prev.heartbeat:.0f} s ago); wait for it to finish, "
+                    f"stop it, or wait {lease_s:.0f} s after it died"
+                )
+            self._set_meta("driver", json.dumps(DriverLease.mine(token).__dict__))
+        return prev
+
+    def heartbeat(self, token: str) -> None:
+        with self._writing():
+            prev = self.driver()
+            if prev is None or prev.token == token:
+                self._set_meta("driver", json.dumps(DriverLease.mine(token).__dict__))
+
+    def release(self, token: str) -> None:
+        with self._writing():
+            prev = self.driver()
+            if prev is not None and prev.token == token:
+                self._execute("DELETE FROM meta WHERE key = 'driver'")
