@@ -16,6 +16,11 @@ def _fmt(v: object) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _code(text: str) -> str:
+    """Inline code that survives a markdown table cell (arch strings contain ``|``)."""
+    return "`" + text.replace("|", "\\|") + "`"
+
+
 def write_report(
     exp: Experiment, records: list[TrialRecord], out_dir: Path, store_path: str
 ) -> dict[str, Path]:
@@ -51,7 +56,7 @@ def write_report(
         lines.append("| arch | " + " | ".join(keys) + " |")
         lines.append("|---|" + "---|" * len(keys))
         for row in s["front"]:
-            lines.append(f"| `{row['arch']}` | " + " | ".join(_fmt(row[k]) for k in keys) + " |")
+            lines.append(f"| {_code(row['arch'])} | " + " | ".join(_fmt(row[k]) for k in keys) + " |")
     else:
         lines.append("No feasible completed trial yet.")
     lines += ["", "![Pareto front](pareto.png)", "", "![Anytime curves](anytime.png)", ""]

@@ -56,14 +56,9 @@ def plot_pareto(exp: Experiment, records: list[TrialRecord], path: Path) -> Path
             fx = [r.metrics[names[1]] for r in front.records]
             fy = [r.metrics[names[0]] for r in front.records]
             order = np.argsort(fx)
-            ax.plot(
-                np.array(fx)[order],
-                np.array(fy)[order],
-                "o-",
-                color="tab:red",
-                ms=4,
-                label=f"found front ({len(fx)})",
-            )
+            xs_f, ys_f = np.array(fx)[order], np.array(fy)[order]
+            ax.step(xs_f, ys_f, where="post", color="tab:red", lw=1.2)
+            ax.plot(xs_f, ys_f, "o", color="tab:red", ms=4, label=f"found front ({len(fx)})")
         for c in exp.constraints:
             if c.name == names[1]:
                 ax.axvline(c.bound, color="k", ls="--", lw=1, label=str(c))
@@ -86,23 +81,22 @@ def plot_anytime(exp: Experiment, records: list[TrialRecord], path: Path) -> Pat
     multi = len(exp.objectives) > 1
     y = curve.hypervolume if multi else curve.best
     ylabel = "hypervolume" if multi else f"best {_label(exp, 0)}"
+    tf = true_front(exp) if multi else None
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
     for ax, x, xlabel in (
         (axes[0], curve.queries, "queries"),
         (axes[1], curve.seconds / 3600.0, "cost (simulated or measured hours)"),
     ):
-        ax.plot(x, y, color="tab:blue", label="search objective")
+        ax.plot(x, y, color="tab:blue", label=ylabel)
         if not multi:
             for k, v in curve.best_hidden.items():
                 ax.plot(x, v, color="tab:orange", ls="--", label=f"incumbent's {k}")
+        if tf is not None:
+            ax.axhline(tf.hypervolume, color="tab:green", ls=":", label="hypervolume of the true front")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    tf = true_front(exp) if multi else None
-    if tf is not None:
-        for ax in axes:
-            ax.axhline(tf.hypervolume, color="tab:green", ls=":", label="true front")
     fig.suptitle("Anytime performance")
     fig.tight_layout()
     fig.savefig(path)
