@@ -108,6 +108,11 @@ def search(
     trial_delay: Annotated[
         float, typer.Option(help="sleep after each trial (for demos and kill tests)")
     ] = 0.0,
+    runner: Annotated[str, typer.Option(help="sequential, pool or ray (see docs/scale.md)")] = "sequential",
+    workers: Annotated[int, typer.Option(help="trials at once (>1: a process pool unless --runner ray)")] = 1,
+    trial_timeout: Annotated[float | None, typer.Option(help="seconds per trial before it fails")] = None,
+    retries: Annotated[int, typer.Option(help="extra attempts for a failed trial")] = 0,
+    ray_address: Annotated[str | None, typer.Option(help="join this Ray cluster (with --runner ray)")] = None,
 ) -> None:
     """Run a search (or resume it: the same command on the same store continues)."""
     from hynas.core.experiment import ExperimentConfig
@@ -141,10 +146,15 @@ def search(
     store_path = data.pop("store", None)
     cfg = ExperimentConfig.from_dict(data)
     store_path = str(store_path or default_store(cfg))
-    _run_search(cfg, store_path, quiet, as_json, trial_delay)
+    from hynas.runners import RunOptions
+
+    opts = RunOptions(runner, workers, trial_timeout, retries, ray_address=ray_address)
+    _run_search(cfg, store_path, quiet, as_json, trial_delay, opts)
 
 
-def _run_search(cfg: Any, store_path: str, quiet: bool, as_json: bool, trial_delay: float) -> None:
+def _run_search(
+    cfg: Any, store_path: str, quiet: bool, as_json: bool, trial_delay: float, opts: Any = None
+) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hynas.core.experiment import Experiment
@@ -191,7 +201,7 @@ def _run_search(cfg: Any, store_path: str, quiet: bool, as_json: bool, trial_del
         with progress:
             task = progress.add_task(f"{cfg.strategy} on {cfg.space}", total=total, status="")
             try:
-                records = run(exp, st, on_trial=on_trial, trial_delay=trial_delay)
+                records = run(exp, st, on_trial=on_trial, trial_delay=trial_delay, options=opts)
             except KeyboardInterrupt:
                 n = len(st.trials())
                 err_console.print(
