@@ -13,6 +13,7 @@ re-queues the trial like the process pool does. A trial past the per-trial timeo
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -56,13 +57,13 @@ class RayBackend(Backend):
         if not ray.is_initialized():
             try:
                 if address:
-                    ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
                 else:
                     ray.init(
                         num_cpus=workers,
                         include_dashboard=False,
                         log_to_driver=False,
-                        logging_level="ERROR",
+                        logging_level=logging.ERROR,
                         object_store_memory=100 * 1024 * 1024,
                     )
             except Exception as exc:  # Ray raises many kinds; all mean "no cluster"
