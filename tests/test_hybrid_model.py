@@ -44,6 +44,14 @@ def test_scan_forms_agree_and_ssm_layer_recurrent_equals_parallel():
     b = torch.randn(2, 37, 5, 3, generator=g)
     h0 = torch.randn(2, 5, 3, generator=g)
     assert torch.allclose(parallel_scan(a, b, h0), recurrent_scan(a, b, h0), atol=1e-5)
+    assert torch.allclose(parallel_scan(a, b, h0, fused=True), recurrent_scan(a, b, h0), atol=1e-5)
+    # the scan-based backward equals autograd through the recurrent form
+    a64, b64 = a.double().requires_grad_(), b.double().requires_grad_()
+    h064 = h0.double().requires_grad_()
+    assert torch.autograd.gradcheck(lambda x, y, z: parallel_scan(x, y, z), (a64[:, :9], b64[:, :9], h064))
+    assert torch.autograd.gradcheck(
+        lambda x, y, z: parallel_scan(x, y, z, True), (a64[:, :9], b64[:, :9], h064)
+    )
     torch.manual_seed(0)
     ssm = SelectiveSSM(16, 8, 2, 4)
     x = torch.randn(3, 29, 16)
@@ -52,12 +60,16 @@ def test_scan_forms_agree_and_ssm_layer_recurrent_equals_parallel():
         yp = ssm(x, None)
         ssm.mode = "recurrent"
         yr = ssm(x, None)
-    assert torch.allclose(yp, yr, atol=1e-5)
+        ssm.mode = "fused"
+        yf = ssm(x, None)
+    assert torch.allclose(yp, yr, atol=1e-5) and torch.allclose(yf, yr, atol=1e-5)
     m = _model("d32.hd8:ssm-n16/mlp-f64,ssm-n4/none")
     idx = torch.randint(0, 256, (2, 40))
     with torch.no_grad():
         full = m(idx)
         m.set_ssm_mode("recurrent")
+        assert torch.allclose(m(idx), full, atol=1e-5)
+        m.set_ssm_mode("parallel")
         assert torch.allclose(m(idx), full, atol=1e-5)
 
 

@@ -7,15 +7,19 @@ from typing import Any
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluator
 from hynas.core.registry import Registry
+from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
 from hynas.evaluators.tabular import NB201Tabular
 
 __all__ = ["EVALUATORS", "default_evaluator", "make_evaluator"]
 
 EVALUATORS: Registry[Evaluator] = Registry("evaluator", Evaluator)
 EVALUATORS.register("nb201-tabular")(NB201Tabular)
+EVALUATORS.register("lm-stdlib")(LMStdlib)
+EVALUATORS.register("mqar")(MQAR)
+EVALUATORS.register("lm-mqar")(LMMQAR)
 
 #: space -> the evaluator used when none is named
-_DEFAULTS = {"nb201": "nb201-tabular"}
+_DEFAULTS = {"nb201": "nb201-tabular", "hybrid-lm": "lm-mqar"}
 
 
 def default_evaluator(space: str) -> str:

@@ -37,7 +37,11 @@ from torch import Tensor, nn
 
 from hynas.spaces.hybrid_lm import LayerSpec, LMConfig
 
-__all__ = ["HybridLM", "LMCache", "MoE", "SelectiveSSM"]
+__all__ = ["SSM_MODES", "HybridLM", "LMCache", "MoE", "SelectiveSSM"]
+
+#: parallel: Hillis–Steele associative scan; fused: one graph-free pass over time (default, fastest on
+#: CPU); recurrent: the step-by-step decoding form with autograd through every step
+SSM_MODES = ("fused", "parallel", "recurrent")
 
 
 @dataclass
@@ -158,20 +162,57 @@ def _causal_conv(u: Tensor, weight: Tensor, bias: Tensor, cache: dict[str, Tenso
     return F.conv1d(full, weight, bias, groups=u.shape[1])
 
 
-def parallel_scan(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
-    """All states of ``h_t = a_t ⊙ h_{t-1} + b_t`` along dim 1 by a Hillis–Steele associative scan
-    (log2 T steps of the operator (a1, b1)∘(a2, b2) = (a1 a2, a2 b1 + b2))."""
-    if h0 is not None:
-        b = torch.cat((b[:, :1] + a[:, :1] * h0[:, None], b[:, 1:]), dim=1)
+def _hillis_steele(a: Tensor, b: Tensor) -> Tensor:
     t = a.shape[1]
     step = 1
     while step < t:
-        a_prev = F.pad(a[:, :-step], (0,) * (2 * (a.dim() - 2)) + (step, 0), value=1.0)
-        b_prev = F.pad(b[:, :-step], (0,) * (2 * (b.dim() - 2)) + (step, 0), value=0.0)
-        b = a * b_prev + b
-        a = a * a_prev
+        b = torch.cat((b[:, :step], torch.addcmul(b[:, step:], a[:, step:], b[:, :-step])), dim=1)
+        if 2 * step < t:
+            a = torch.cat((a[:, :step], a[:, step:] * a[:, :-step]), dim=1)
         step *= 2
     return b
+
+
+def _sequential(a: Tensor, b: Tensor) -> Tensor:
+    """The same recurrence as one fused pass over time (no autograd graph; CPU-friendly)."""
+    h = torch.empty_like(b)
+    prev = torch.zeros_like(b[:, 0])
+    for i in range(a.shape[1]):
+        prev = torch.addcmul(b[:, i], a[:, i], prev)
+        h[:, i] = prev
+    return h
+
+
+class _Scan(torch.autograd.Function):
+    """Linear recurrence with a scan-based backward: the gradient is itself a reverse scan
+    (``δ_t = g_t + a_{t+1} δ_{t+1}``; ``∂b_t = δ_t``, ``∂a_t = δ_t h_{t-1}``), as in Mamba."""
+
+    @staticmethod
+    def forward(ctx: Any, a: Tensor, b: Tensor, fused: bool) -> Tensor:
+        kernel = _sequential if fused else _hillis_steele
+        h = kernel(a, b)
+        ctx.save_for_backward(a, h)
+        ctx.kernel = kernel
+        return h
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, Tensor, None]:
+        a, h = ctx.saved_tensors
+        a_next = torch.cat((a[:, 1:], torch.ones_like(a[:, :1])), dim=1)
+        delta = ctx.kernel(a_next.flip(1), g.flip(1)).flip(1)
+        h_prev = torch.cat((torch.zeros_like(h[:, :1]), h[:, :-1]), dim=1)
+        return delta * h_prev, delta, None
+
+
+def parallel_scan(a: Tensor, b: Tensor, h0: Tensor | None = None, fused: bool = False) -> Tensor:
+    """All states of ``h_t = a_t ⊙ h_{t-1} + b_t`` along dim 1 by a Hillis–Steele associative scan
+    (log2 T steps of the operator (a1, b1)∘(a2, b2) = (a1 a2, a2 b1 + b2)); ``fused`` runs the
+    same recurrence as one graph-free pass over time instead (faster on CPU). Both differentiate
+    by a reverse scan."""
+    if h0 is not None:
+        b = torch.cat((b[:, :1] + a[:, :1] * h0[:, None], b[:, 1:]), dim=1)
+    out: Tensor = _Scan.apply(a, b, fused)
+    return out
 
 
 def recurrent_scan(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
@@ -187,7 +228,7 @@ def recurrent_scan(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
 class SelectiveSSM(nn.Module):
     """Mamba's selective SSM block (Gu & Dao 2023), S6 with diagonal A and Δ-discretisation."""
 
-    def __init__(self, d: int, state: int, expand: int, kernel: int, mode: str = "parallel") -> None:
+    def __init__(self, d: int, state: int, expand: int, kernel: int, mode: str = "fused") -> None:
         super().__init__()
         inner, rank = expand * d, -(-d // 16)
         self.inner, self.state, self.rank, self.mode = inner, state, rank, mode
@@ -211,8 +252,10 @@ class SelectiveSSM(nn.Module):
         a = torch.exp(dt[..., None] * -torch.exp(self.A_log))  # b t D N
         bu = (dt * u)[..., None] * bm[:, :, None, :]  # b t D N
         h0 = cache.get("ssm") if cache is not None else None
-        scan = recurrent_scan if self.mode == "recurrent" else parallel_scan
-        h = scan(a, bu, h0)
+        if self.mode == "recurrent":
+            h = recurrent_scan(a, bu, h0)
+        else:
+            h = parallel_scan(a, bu, h0, fused=self.mode == "fused")
         if cache is not None:
             cache["ssm"] = h[:, -1]
         y = (h * cm[:, :, None, :]).sum(-1) + self.D * u
@@ -339,12 +382,12 @@ class Block(nn.Module):
 class HybridLM(nn.Module):
     """Causal LM over a hybrid layer stack; ``forward(idx, cache=None) -> logits``."""
 
-    def __init__(self, cfg: LMConfig, ssm_mode: str = "parallel") -> None:
+    def __init__(self, cfg: LMConfig, ssm_mode: str = "fused") -> None:
         super().__init__()
-        if ssm_mode not in ("parallel", "recurrent"):
+        if ssm_mode not in SSM_MODES:
             from hynas.core.errors import HynasError
 
-            raise HynasError(f"ssm_mode must be 'parallel' or 'recurrent', not {ssm_mode!r}")
+            raise HynasError(f"ssm_mode must be one of {', '.join(SSM_MODES)}, not {ssm_mode!r}")
         self.cfg = cfg.check()
         self.tok = nn.Embedding(cfg.vocab, cfg.d_model)
         self.blocks = nn.ModuleList(Block(cfg, spec, ssm_mode) for spec in cfg.layers)
