@@ -1,0 +1,406 @@
+"""Per-operator latency lookup table (FBNet / once-for-all style).
+
+FBNet (Wu et al., "FBNet: Hardware-Aware Efficient ConvNet Design via Differentiable Neural
+Architecture Search", CVPR 2019) and once-for-all (Cai et al., ICLR 2020) predict a network's
+latency as the sum of its operators' latencies, each measured once per (operator, input shape)
+on the target device. Here:
+
+1. every distinct operator key ``kind|shape`` of a space (the :class:`~hynas.hw.ops.OpCost` rows
+   of :func:`hynas.hw.analytic.arch_ops`) is found on a few *covering* architectures that contain
+   all of them;
+2. each key is timed once, on the real module of a built covering network, with PyTorch eager at
+   a fixed batch size and thread count (warm-up, repeats, median): by default *inside* full
+   forward passes of that network (forward pre/post hooks), so that it sees the cache state of a
+   real run (timed alone in a loop, with its inputs and weights hot in cache, an operator runs
+   up to ~2× faster than in the network on a CPU); ``mode="isolated"`` times it alone;
+3. a few random networks are measured end to end, and a least-squares fit gives
+   ``latency ≈ scale × Σ_ops t(op) + overhead`` (``fit="affine"``; ``fit="offset"`` keeps
+   ``scale = 1``), which absorbs the Python glue between modules and in-network cache effects.
+
+The table is saved as JSON with the device fingerprint. Predicting an architecture whose operator
+the table lacks (another space, resolution or batch) raises :class:`HynasError` naming the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.hw.analytic import arch_ops
+from hynas.hw.measure import (
+    example_input,
+    fingerprint,
+    fingerprint_id,
+    measure_callable,
+    measure_module,
+    torch_threads,
+)
+
+__all__ = ["FITS", "FORMAT", "LUT_SPACES", "MODES", "STATS", "LatencyTable", "build_lut", "covering_archs"]
+
+FORMAT = "hynas-lut/1"
+FITS = ("affine", "offset")
+LUT_SPACES = ("nb201", "mobile")
+
+
+def _key(kind: str, shape: str) -> str:
+    return f"{kind}|{shape}"
+
+
+@dataclass
+class LatencyTable:
+    """Measured seconds per operator key plus the fitted network-level correction."""
+
+    space: str
+    runtime: str
+    batch: int
+    threads: int
+    entries: dict[str, float]
+    scale: float = 1.0
+    overhead_s: float = 0.0
+    fit: str = "affine"
+    fingerprint: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # -- prediction ------------------------------------------------------------------------------
+    def op_sum(self, arch: Architecture) -> float:
+        """Σ of the table's operator latencies over ``arch``'s operators (seconds)."""
+        if arch.space != self.space:
+            raise HynasError(
+                f"the latency table covers space {self.space!r}, not {arch.space!r}; "
+                f"profile it with `hynas hw profile --space {arch.space}`"
+            )
+        total = 0.0
+        for op in arch_ops(arch, batch=self.batch):
+            key = _key(op.kind, op.shape)
+            t = self.entries.get(key)
+            if t is None:
+                raise HynasError(
+                    f"the latency table for {self.space!r} (batch {self.batch}) has no entry for operator "
+                    f"{key!r} ({op.name} of {arch}); rebuild it with `hynas hw profile --space {self.space}`"
+                )
+            total += t
+        return total
+
+    def predict(self, arch: Architecture) -> float:
+        """Predicted seconds: ``scale × Σ ops + overhead``."""
+        return self.scale * self.op_sum(arch) + self.overhead_s
+
+    def fit_overhead(self, sums: Iterable[float], measured: Iterable[float], fit: str = "affine") -> None:
+        """Least-squares fit of ``measured ≈ scale × sums + overhead`` (``offset``: scale fixed at 1)."""
+        if fit not in FITS:
+            raise HynasError(f"unknown LUT fit {fit!r}; valid fits: {', '.join(FITS)}")
+        s, m = np.asarray(list(sums), float), np.asarray(list(measured), float)
+        if len(s) < 2 and fit == "affine" or len(s) < 1:
+            raise HynasError(
+                f"the {fit} LUT fit needs at least {2 if fit == 'affine' else 1} measured networks"
+            )
+        scale, overhead = 1.0, float(np.mean(m - s))
+        if fit == "affine":
+            a = np.stack([s, np.ones_like(s)], axis=1)
+            (sc, ov), *_ = np.linalg.lstsq(a, m, rcond=None)
+            if sc > 0:
+                scale, overhead = float(sc), float(ov)
+        self.scale, self.overhead_s, self.fit = scale, overhead, fit
+
+    # -- files -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "space": self.space,
+            "runtime": self.runtime,
+            "batch": self.batch,
+            "threads": self.threads,
+            "scale": self.scale,
+            "overhead_s": self.overhead_s,
+            "fit": self.fit,
+            "fingerprint": self.fingerprint,
+            "fingerprint_id": fingerprint_id(self.fingerprint) if self.fingerprint else "",
+            "meta": self.meta,
+            "entries": dict(sorted(self.entries.items())),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        p = Path(path)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(json.dumps(self.to_dict(), indent=1))
+        except OSError as exc:
+            raise HynasError(f"cannot write latency table {p}: {exc}") from None
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> LatencyTable:
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise HynasError(
+                f"latency table {p} does not exist; build it with `hynas hw profile --out {p}`"
+            ) from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise HynasError(f"cannot read latency table {p}: {exc}") from None
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise HynasError(f"{p} is not a hynas latency table (expected format {FORMAT!r})")
+        try:
+            return cls(
+                space=str(d["space"]),
+                runtime=str(d["runtime"]),
+                batch=int(d["batch"]),
+                threads=int(d["threads"]),
+                entries={str(k): float(v) for k, v in d["entries"].items()},
+                scale=float(d["scale"]),
+                overhead_s=float(d["overhead_s"]),
+                fit=str(d["fit"]),
+                fingerprint=dict(d.get("fingerprint", {})),
+                meta=dict(d.get("meta", {})),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise HynasError(f"latency table {p} is malformed: {exc!r}") from None
+
+
+# -- covering architectures -------------------------------------------------------------------------
+
+
+def covering_archs(space_name: str) -> list[Architecture]:
+    """Architectures whose operators together include every operator key the space can produce."""
+    from hynas.spaces import get_space
+
+    space = get_space(space_name)
+    if space_name == "nb201":
+        # a uniform cell per op: every op at every stage shape, and all the fixed parts
+        return [space.make([i] * 6) for i in range(len(space.dims[0]))]
+    if space_name == "mobile":
+        from hynas.spaces.mobile import STAGES, MobileSpace
+
+        assert isinstance(space, MobileSpace)
+        deepest = space.depths.index(max(space.depths))
+        out = []
+        for r in range(len(space.resolutions)):
+            for k in range(len(space.kernels)):
+                for e in range(len(space.expands)):
+                    genes = [r] + [deepest] * len(STAGES) + [k, e] * (len(STAGES) * space.max_depth)
+                    out.append(space.make(genes))
+        return out
+    raise HynasError(
+        f"no latency lookup table for space {space_name!r}; spaces with tables: {', '.join(LUT_SPACES)}"
+    )
+
+
+# -- timing one operator inside its network ---------------------------------------------------------
+
+
+class _Add:
+    """The node-sum of NB201 cells: ``a + b`` on two maps of one shape."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        import torch
+
+        self.a, self.b = torch.randn(shape), torch.randn(shape)
+
+    def __call__(self) -> Any:
+        return self.a + self.b
+
+
+def _op_modules(arch: Architecture, model: Any) -> dict[str, Any]:
+    """Operator name (as in :func:`arch_ops`) -> the module that runs it in ``model``."""
+    out: dict[str, Any] = {}
+    if arch.space == "nb201":
+        from hynas.models.nb201 import NB201Cell, ResNetBasicBlock
+
+        out["stem"] = model.stem
+        stage, cell = 0, 0
+        for m in model.cells:
+            if isinstance(m, ResNetBasicBlock):
+                stage, cell = stage + 1, 0
+                out[f"stage{stage}.reduce"] = m
+            elif isinstance(m, NB201Cell):
+                from hynas.models.nb201 import EDGES
+
+                for k, (to, frm) in enumerate(EDGES):
+                    out[f"stage{stage}.cell{cell}.edge{to}<-{frm}"] = m.edges[k]
+                cell += 1
+        out["lastact"], out["pool"], out["classifier"] = model.lastact, model.pool, model.classifier
+    else:
+        out["stem"] = model.stem
+        for i, b in enumerate(model.blocks):
+            out[f"block{i}"] = b
+        out["final_expand"], out["feature_mix"], out["classifier"] = (
+            model.final_expand,
+            model.feature_mix,
+            model.classifier,
+        )
+    return out
+
+
+MODES = ("network", "isolated")
+_STATS: dict[str, Callable[[Any], float]] = {
+    "median": lambda v: float(np.median(v)),
+    "min": lambda v: float(np.min(v)),
+}
+STATS = tuple(_STATS)
+
+
+def _time_ops(
+    arch: Architecture,
+    model: Any,
+    wanted: dict[str, str],
+    batch: int,
+    threads: int,
+    warmup: int,
+    repeats: int,
+    mode: str = "network",
+    stat: str = "median",
+) -> dict[str, float]:
+    """``stat`` (median or min) seconds of each operator named in ``wanted`` (name -> key).
+
+    ``network``: timed inside full forward passes of ``model`` (pre/post forward hooks), so each
+    operator sees the cache state it has in a real run; ``isolated``: the module alone in a loop
+    on a tensor of the shape it gets in the network. Operators without a module of their own (the
+    NB201 node sums, the mobile global pool) are always timed alone.
+    """
+    import torch
+
+    mods = _op_modules(arch, model)
+    inputs: dict[str, tuple[int, ...]] = {}
+    outputs: dict[str, tuple[int, ...]] = {}
+    spans: dict[str, list[float]] = {name: [] for name in wanted if name in mods}
+    started: dict[str, float] = {}
+    hooks = []
+    for name, mod in mods.items():
+
+        def post(m: Any, args: Any, out: Any, name: str = name) -> None:
+            if name in started:
+                spans[name].append(time.perf_counter() - started.pop(name))
+            inputs.setdefault(name, tuple(args[0].shape))
+            outputs.setdefault(name, tuple(out.shape))
+
+        def pre(m: Any, args: Any, name: str = name) -> None:
+            if name in spans:
+                started[name] = time.perf_counter()
+
+        if mode == "network":
+            hooks.append(mod.register_forward_pre_hook(pre))
+        hooks.append(mod.register_forward_hook(post))
+    x = example_input(arch, batch)
+    with torch_threads(threads), torch.inference_mode():
+        for _ in range(warmup + repeats if mode == "network" else 1):
+            model(x)
+    for h in hooks:
+        h.remove()
+    times: dict[str, float] = {}
+    with torch_threads(threads), torch.inference_mode():
+        for name, key in wanted.items():
+            fn: Callable[[], Any]
+            if name in mods and mode == "network":
+                times[key] = _STATS[stat](spans[name][warmup:])
+                continue
+            if name in mods:
+                mod, t = mods[name], torch.randn(inputs[name])
+                fn = lambda mod=mod, t=t: mod(t)  # noqa: E731
+            elif ".add" in name:
+                edge = name.rsplit(".add", 1)[0] + ".edge1<-0"  # every map of a cell has one shape
+                fn = _Add(outputs[edge])
+            elif name == "pool" and arch.space == "mobile":
+                t = torch.randn(outputs["final_expand"])
+                fn = lambda t=t: t.mean((2, 3), keepdim=True)  # noqa: E731
+            else:
+                raise HynasError(f"no runnable module for operator {name!r} ({key}) of {arch}")
+            times[key] = _STATS[stat](measure_callable(fn, warmup, repeats))
+    return times
+
+
+def build_lut(
+    space: str,
+    batch: int = 1,
+    threads: int = 1,
+    warmup: int = 5,
+    repeats: int = 20,
+    n_fit: int = 10,
+    fit: str = "affine",
+    seed: int = 0,
+    fit_repeats: int = 10,
+    mode: str = "network",
+    stat: str = "median",
+    progress: Callable[[str], None] | None = None,
+) -> LatencyTable:
+    """Profile every operator of ``space`` on this machine and fit the overhead on ``n_fit`` networks.
+
+    ``mode`` is how operators are timed (see :func:`_time_ops`): ``network`` (default) or ``isolated``.
+    ``stat`` summarises the repeats of operators and fit networks alike: ``median`` (default) or
+    ``min`` (the fastest run, robust when other processes share the CPU).
+    """
+    from hynas.spaces import get_space
+
+    if fit not in FITS:
+        raise HynasError(f"unknown LUT fit {fit!r}; valid fits: {', '.join(FITS)}")
+    if stat not in STATS:
+        raise HynasError(f"unknown LUT statistic {stat!r}; valid: {', '.join(STATS)}")
+    if mode not in MODES:
+        raise HynasError(f"unknown LUT timing mode {mode!r}; valid modes: {', '.join(MODES)}")
+    for fname, value, low in (
+        ("batch", batch, 1),
+        ("threads", threads, 1),
+        ("warmup", warmup, 0),
+        ("repeats", repeats, 1),
+        ("n_fit", n_fit, 2 if fit == "affine" else 1),
+        ("fit_repeats", fit_repeats, 1),
+    ):
+        if int(value) < low:
+            raise HynasError(f"LUT profiling: {fname} must be >= {low}, got {value}")
+    say = progress or (lambda _msg: None)
+    cover = covering_archs(space)
+    sp = get_space(space)
+    t0 = time.perf_counter()
+    entries: dict[str, float] = {}
+    for i, arch in enumerate(cover):
+        wanted = {
+            op.name: _key(op.kind, op.shape)
+            for op in arch_ops(arch, batch=batch)
+            if _key(op.kind, op.shape) not in entries
+        }
+        # one name per new key
+        seen: dict[str, str] = {}
+        for name, key in wanted.items():
+            seen.setdefault(key, name)
+        if not seen:
+            continue
+        model = sp.build(arch).eval()
+        entries.update(
+            _time_ops(
+                arch, model, {n: k for k, n in seen.items()}, batch, threads, warmup, repeats, mode, stat
+            )
+        )
+        say(f"covering network {i + 1}/{len(cover)}: {len(entries)} operators timed")
+    op_seconds = time.perf_counter() - t0
+    table = LatencyTable(space, "torch", int(batch), int(threads), entries, fingerprint=fingerprint())
+    rng = np.random.default_rng(seed)
+    sums, measured = [], []
+    for j in range(n_fit):
+        arch = sp.sample(rng)
+        m = measure_module(sp.build(arch), example_input(arch, batch), "torch", threads, 2, fit_repeats)
+        sums.append(table.op_sum(arch))
+        measured.append(_STATS[stat](m.samples_s))
+        say(f"fit network {j + 1}/{n_fit}: {measured[-1] * 1e3:.2f} ms")
+    table.fit_overhead(sums, measured, fit)
+    table.meta = {
+        "mode": mode,
+        "stat": stat,
+        "n_ops": len(entries),
+        "n_fit": n_fit,
+        "warmup": warmup,
+        "repeats": repeats,
+        "seed": seed,
+        "op_seconds": round(op_seconds, 3),
+        "build_seconds": round(time.perf_counter() - t0, 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return table
