@@ -23,6 +23,7 @@ the table lacks (another space, resolution or batch) raises :class:`HynasError` 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -99,7 +100,7 @@ class LatencyTable:
         if fit not in FITS:
             raise HynasError(f"unknown LUT fit {fit!r}; valid fits: {', '.join(FITS)}")
         s, m = np.asarray(list(sums), float), np.asarray(list(measured), float)
-        if len(s) < 2 and fit == "affine" or len(s) < 1:
+        if (len(s) < 2 and fit == "affine") or len(s) < 1:
             raise HynasError(
                 f"the {fit} LUT fit needs at least {2 if fit == 'affine' else 1} measured networks"
             )
@@ -305,13 +306,13 @@ def _time_ops(
                 continue
             if name in mods:
                 mod, t = mods[name], torch.randn(inputs[name])
-                fn = lambda mod=mod, t=t: mod(t)  # noqa: E731
+                fn = functools.partial(mod, t)
             elif ".add" in name:
                 edge = name.rsplit(".add", 1)[0] + ".edge1<-0"  # every map of a cell has one shape
                 fn = _Add(outputs[edge])
             elif name == "pool" and arch.space == "mobile":
                 t = torch.randn(outputs["final_expand"])
-                fn = lambda t=t: t.mean((2, 3), keepdim=True)  # noqa: E731
+                fn = functools.partial(torch.mean, t, (2, 3), keepdim=True)
             else:
                 raise HynasError(f"no runnable module for operator {name!r} ({key}) of {arch}")
             times[key] = _STATS[stat](measure_callable(fn, warmup, repeats))
