@@ -12,7 +12,7 @@ import importlib
 __all__ = ["MODULES", "load"]
 
 #: add a line here for each module that registers something on import
-MODULES: tuple[str, ...] = ("hynas.hw.lm_costs",)
+MODULES: tuple[str, ...] = ("hynas.hw.lm_costs", "hynas.hw.cli")
 
 _loaded = False
 
