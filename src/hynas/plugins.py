@@ -12,7 +12,12 @@ import importlib
 __all__ = ["MODULES", "load"]
 
 #: add a line here for each module that registers something on import
-MODULES: tuple[str, ...] = ("hynas.hw.lm_costs", "hynas.hw.cli")
+MODULES: tuple[str, ...] = (
+    "hynas.hw.lm_costs",
+    "hynas.hw.cli",
+    "hynas.predictors.cli",
+    "hynas.proxies.resolver",
+)
 
 _loaded = False
 

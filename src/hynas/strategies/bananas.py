@@ -58,6 +58,7 @@ class Bananas(Strategy):
         max_edits: int = 2,
         random_candidates: int = 20,
         kappa: float = 1.0,
+        neighbours: int = 5,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise HynasError(
@@ -70,6 +71,7 @@ class Bananas(Strategy):
             ("parents", parents, 1),
             ("max_edits", max_edits, 1),
             ("random_candidates", random_candidates, 0),
+            ("neighbours", neighbours, 0),
         ):
             if isinstance(val, bool) or not isinstance(val, int) or val < lo:
                 raise HynasError(f"bananas option {key} must be a whole number >= {lo}, got {val!r}")
@@ -87,6 +89,7 @@ class Bananas(Strategy):
         self.max_edits = max_edits
         self.random_candidates = random_candidates
         self.kappa = float(kappa)
+        self.neighbours = neighbours
 
     def reset(self) -> None:
         enc = self.encoding or ("path" if "path" in self.space.encodings() else "onehot")
@@ -128,8 +131,14 @@ class Bananas(Strategy):
 
     def _pool(self, parents: list[Architecture]) -> list[Architecture]:
         pool: dict[Architecture, None] = {}
+        if self.neighbours:
+            for a in parents[: self.neighbours]:
+                for b in self.space.neighbours(a):
+                    if self._fresh(b):
+                        pool[b] = None
         tries = 0
-        while len(pool) < self.n_candidates and tries < 20 * self.n_candidates:
+        target = len(pool) + self.n_candidates
+        while len(pool) < target and tries < 20 * self.n_candidates:
             tries += 1
             a = parents[int(self.rng.integers(len(parents)))]
             for _ in range(int(self.rng.integers(1, self.max_edits + 1))):
