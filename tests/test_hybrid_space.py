@@ -104,3 +104,18 @@ def test_bad_space_options_are_clear():
         HybridLMSpace(experts=(2,), top_ks=(1, 4))
     with pytest.raises(HynasError, match="unknown mixers"):
         HybridLMSpace(mixers=("attn", "rnn"))
+
+
+def test_global_widths_option_ties_layer_widths():
+    space = HybridLMSpace(global_widths=True)
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        arch = space.sample(rng)
+        assert space.parse(space.format(arch)) == arch
+        cfg = space.config(arch)
+        hidden = {ly.hidden // cfg.d_model for ly in cfg.layers if ly.channel != "none"}
+        heads = {ly.heads for ly in cfg.layers if ly.mixer in ("attn", "swa")}
+        assert len(hidden) <= 1 and len(heads) <= 1
+    assert space.parse("d64.hd16:attn-h4-kv2/mlp-f128,swa-h4-kv2-w16/mlp-f128")
+    with pytest.raises(HynasError, match="global widths"):
+        space.parse("d64.hd16:attn-h4-kv2/mlp-f128,attn-h8-kv2/mlp-f128")

@@ -244,6 +244,8 @@ def format_config(cfg: LMConfig, vocab: bool = True) -> str:
 # -- the search space ---------------------------------------------------------------------------------
 
 _LAYER_FIELDS = ("mixer", "heads", "kv", "window", "sinks", "state", "channel", "expand", "experts", "topk")
+#: with ``global_widths=True`` these follow the first layer that uses them (homogeneous setting)
+_WIDTH_FIELDS = ("heads", "kv", "state", "expand", "experts", "topk")
 
 
 class HybridLMSpace(SearchSpace):
@@ -270,6 +272,7 @@ class HybridLMSpace(SearchSpace):
         context: int = 128,
         min_full_attention: int = 0,
         max_full_attention: int | None = None,
+        global_widths: bool = False,
     ) -> None:
         bad = [m for m in mixers if m not in MIXER_KINDS]
         if bad:
@@ -303,6 +306,7 @@ class HybridLMSpace(SearchSpace):
         self.expands, self.experts, self.top_ks = tuple(expands), tuple(experts), tuple(top_ks)
         self.head_dim, self.vocab, self.context = head_dim, vocab, context
         self.min_full_attention, self.max_full_attention = min_full_attention, max_full_attention
+        self.global_widths = global_widths
         self.max_depth = max(self.depths)
         per_layer = {
             "mixer": self.mixers,
@@ -330,8 +334,17 @@ class HybridLMSpace(SearchSpace):
     def canonicalize(self, genes: tuple[int, ...]) -> tuple[int, ...]:
         depth = self.depths[genes[0]]
         out = list(genes[:2])
+        shared: dict[str, int] = {}
+        if self.global_widths:  # one choice per width for the whole stack: the first layer using it
+            for i in reversed(range(depth)):
+                g = self._layer_genes(genes, i)
+                m, c = self.mixers[g["mixer"]], self.channels[g["channel"]]
+                used = {"heads": m in ("attn", "swa"), "kv": m in ("attn", "swa"), "state": m == "ssm"}
+                used |= {"expand": c != "none", "experts": c == "moe", "topk": c == "moe"}
+                shared |= {f: g[f] for f in _WIDTH_FIELDS if used[f]}
         for i in range(self.max_depth):
             g = self._layer_genes(genes, i)
+            g |= shared
             if i >= depth:
                 out += [0] * self._nf
                 continue
@@ -441,12 +454,20 @@ class HybridLMSpace(SearchSpace):
                 lg["topk"] = index("top_k", self.top_ks, layer.top_k, where)
             genes += [lg[f] for f in _LAYER_FIELDS]
         g = tuple(genes)
+        canonical = self.canonicalize(g)
+        if self.global_widths and self.format(Architecture(self.name, canonical)) != format_config(
+            cfg, False
+        ):
+            raise HynasError(
+                f"hybrid-lm: {text!r} gives layers different widths, but this space has global widths "
+                "(heads, kv heads, state, hidden, experts, top_k follow the first layer using them)"
+            )
         if not self.is_valid(g):
             raise HynasError(
                 f"hybrid-lm: {text!r} breaks the space's rule: full-attention layers must be between "
                 f"{self.min_full_attention} and {self.max_full_attention or 'depth'}"
             )
-        return Architecture(self.name, self.canonicalize(g))
+        return Architecture(self.name, canonical)
 
     # -- encodings, models -----------------------------------------------------------------------
     def encode_features(self, arch: Architecture) -> Any:
