@@ -67,7 +67,7 @@ def part1(n_archs: int, seed: int) -> dict[str, Any]:
         cfg = space.config(arch)
         ctx = CONTEXTS[i % len(CONTEXTS)]
         with torch.device("meta"):
-            model = HybridLM(cfg)
+            model = HybridLM(cfg, ssm_mode="parallel")  # log2(T) scan steps on the meta device
         params = sum(p.numel() for p in model.parameters())
         idx = torch.zeros(1, ctx, dtype=torch.long, device="meta")
         cache = model.new_cache()

@@ -26,7 +26,7 @@ SPACE = get_space("hybrid-lm")
 def measure(cfg, context: int, dtype: torch.dtype = torch.float32):
     """(params, prefill FLOPs, cache bytes, decode FLOPs) of the built model, on the meta device."""
     with torch.device("meta"):
-        model = HybridLM(cfg).to(dtype)
+        model = HybridLM(cfg, ssm_mode="parallel").to(dtype)
     params = sum(p.numel() for p in model.parameters())
     idx = torch.zeros(1, context, dtype=torch.long, device="meta")
     cache = model.new_cache()
