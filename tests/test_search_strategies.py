@@ -1,0 +1,205 @@
+"""BANANAS, REINFORCE and the multi-fidelity strategies beyond the shared contract suite."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.objectives import Objective
+from hynas.core.strategy import Candidate, Result
+from hynas.report.analysis import run_front
+from hynas.runners import run
+from hynas.spaces import get_space
+from hynas.stores import open_store
+from hynas.strategies import STRATEGIES
+from hynas.strategies.bananas import chebyshev
+from hynas.strategies.multifidelity import MultiFidelity
+from hynas.strategies.reinforce import Reinforce
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from search_sim import simulate
+
+
+def test_chebyshev_prefers_balanced_points():
+    f = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
+    s = chebyshev(f, np.array([0.5, 0.5]))
+    assert np.argmin(s) == 1
+    assert chebyshev(f, np.array([1.0, 0.0]))[0] < chebyshev(f, np.array([1.0, 0.0]))[2]
+
+
+@pytest.mark.parametrize(
+    "opts, field",
+    [
+        ({"acquisition": "pi"}, "acquisition"),
+        ({"batch": 0}, "batch"),
+        ({"predictor": "xgb"}, "predictor"),
+        ({"init": 1.5}, "init"),
+    ],
+)
+def test_bananas_bad_options(opts, field):
+    with pytest.raises(HynasError, match=field):
+        STRATEGIES.create("bananas", **opts)
+
+
+@pytest.mark.slow
+def test_bananas_uses_predictor_after_init():
+    """After the random start, BANANAS proposes batches from its model: better than random's median."""
+    _exp, recs, _ = simulate("bananas", budget=40, seed=3, options={"init": 10, "batch": 10})
+    acc = np.array([r.metrics["accuracy"] for r in recs])
+    assert len({r.arch for r in recs}) == 40
+    assert np.median(acc[20:]) > np.median(acc[:10])
+    assert acc.max() > 90.0
+
+
+@pytest.mark.parametrize("acq", ["ucb", "ei", "mean"])
+def test_bananas_acquisitions_run(acq):
+    _, recs, _ = simulate("bananas", budget=25, seed=1, options={"acquisition": acq, "batch": 8})
+    assert len({r.arch for r in recs}) == 25
+    assert max(r.metrics["accuracy"] for r in recs) > 88.0
+
+
+@pytest.mark.slow
+def test_bananas_multi_objective_with_constraint():
+    """ParEGO batches with a latency constraint: the front is feasible and spread over latency."""
+    cons = ("latency@raspi4 <= 10",)
+    exp, recs, _ = simulate(
+        "bananas",
+        objectives=("accuracy", "latency@raspi4"),
+        constraints=cons,
+        budget=50,
+        seed=0,
+        options={"batch": 10},
+    )
+    front = run_front(exp, recs)
+    assert len(front.records) >= 3
+    assert all(r.metrics["latency@raspi4"] <= 10 for r in front.records)
+    late = [r for r in recs[20:] if r.ok]
+    feasible = sum(r.metrics["latency@raspi4"] <= 10 for r in late) / len(late)
+    early = sum(r.metrics["latency@raspi4"] <= 10 for r in recs[:10]) / 10
+    assert feasible >= early
+
+
+def test_reinforce_policy_moves_towards_rewarded_choice():
+    space = get_space("nb201")
+    s = Reinforce(lr=0.1)
+    s.setup(space, [Objective("accuracy", "max")], seed=0)
+    for _ in range(150):
+        (c,) = s.ask(1)
+        value = float(sum(g == 3 for g in c.arch.genes))  # reward: number of conv3x3 edges
+        s.tell([Result(c, (value,), (-value,))])
+    probs = s.probabilities()
+    assert all(p[3] == max(p) for p in probs)
+    assert np.mean([p[3] for p in probs]) > 0.4
+
+
+def test_reinforce_bad_options():
+    with pytest.raises(HynasError, match="lr"):
+        Reinforce(lr=0)
+    with pytest.raises(HynasError, match="momentum"):
+        Reinforce(momentum=1.0)
+
+
+def _mf(method: str, **kw) -> MultiFidelity:
+    s = MultiFidelity(method, **kw)
+    s.setup(get_space("nb201"), [Objective("accuracy", "max")], seed=0)
+    return s
+
+
+def test_hyperband_bracket_sizes():
+    s = _mf("hyperband", eta=3, scale=3)
+    assert s.bracket_sizes(1) == [9, 3]  # 9 at 12 epochs, best 3 at 200
+    assert s.bracket_sizes(0) == [6]
+
+
+def test_successive_halving_promotes_the_best_to_the_top_fidelity():
+    s = _mf("sh", eta=3, scale=3)
+    first = s.ask(9)
+    assert {c.fidelity for c in first} == {12.0}
+    values = {c.arch: float(i) for i, c in enumerate(first)}
+    s.tell([Result(c, (values[c.arch],), (-values[c.arch],)) for c in first])
+    promoted = s.ask(3)
+    assert {c.fidelity for c in promoted} == {200.0}
+    best3 = sorted(values, key=lambda a: -values[a])[:3]
+    assert [c.arch for c in promoted] == best3
+    # the next ask opens a new bracket of fresh architectures at the lowest fidelity
+    nxt = s.ask(1)[0]
+    assert nxt.fidelity == 12.0 and nxt.arch not in values
+
+
+def test_pending_rung_opens_another_bracket():
+    s = _mf("sh")
+    a = s.ask(9)
+    b = s.ask(2)  # rung 0 results not told yet: a new bracket starts
+    assert all(c.fidelity == 12.0 for c in b)
+    assert not {c.arch for c in a} & {c.arch for c in b}
+
+
+def test_bohb_samples_from_model_when_enough_data():
+    s = _mf("bohb", random_fraction=0.0, scale=10)
+    space = get_space("nb201")
+    cands = s.ask(30)
+    # reward conv3x3 everywhere: the good density should propose conv3x3-heavy cells
+    s.tell([Result(c, (v := float(sum(g == 3 for g in c.arch.genes))), (-v,)) for c in cands])
+    new = [c for c in s.ask(40) if c.fidelity == 12.0]
+    assert new
+    frac = np.mean([sum(g == 3 for g in c.arch.genes) / 6 for c in new])
+    assert frac > 0.35  # random would give 0.2
+    assert all(space.contains(c.arch) for c in new)
+
+
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        ({"fidelities": [200]}, "two distinct fidelities"),
+        ({"eta": 1}, "eta"),
+        ({"fidelities": "ab"}, "fidelities"),
+    ],
+)
+def test_multifidelity_bad_options(kw, field):
+    with pytest.raises(HynasError, match=field):
+        MultiFidelity("hyperband", **kw)
+    with pytest.raises(HynasError, match="method"):
+        MultiFidelity("asha")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["hyperband", "bohb"])
+def test_multifidelity_budget_seconds_and_resume(name, tmp_path):
+    """Cost-based budget: cheap 12-epoch queries; resume by replay repeats (arch, fidelity) pairs."""
+    cfg = ExperimentConfig(strategy=name, objectives=("accuracy",), budget=None, budget_seconds=2e5, seed=2)
+    with open_store(str(tmp_path / "full.db")) as st:
+        full = run(Experiment(cfg), st)
+    assert sum(r.cost_s for r in full[:-1]) < 2e5 <= sum(r.cost_s for r in full)
+    fids = [r.fidelity for r in full]
+    assert 12.0 in fids and 200.0 in fids
+    archs_at_200 = {r.arch for r in full if r.fidelity == 200.0}
+    assert archs_at_200 & {r.arch for r in full if r.fidelity == 12.0}  # promoted ones were seen cheaply
+    part = str(tmp_path / "part.db")
+    small = ExperimentConfig(strategy=name, objectives=("accuracy",), budget=None, budget_seconds=5e4, seed=2)
+    with open_store(part) as st:
+        run(Experiment(small), st)
+    with open_store(part) as st:
+        resumed = run(Experiment(cfg), st)
+    assert [(r.arch, r.fidelity) for r in resumed] == [(r.arch, r.fidelity) for r in full]
+
+
+def test_failed_results_do_not_break_strategies():
+    space = get_space("nb201")
+    for name in ("bananas", "reinforce", "hyperband", "bohb"):
+        s = STRATEGIES.create(name)
+        s.setup(space, [Objective("accuracy", "max")], seed=0)
+        for i in range(30):
+            (c,) = s.ask(1)
+            if i % 3 == 0:
+                s.tell([Result(c, ok=False, violation=float("inf"))])
+            else:
+                v = float(sum(c.arch.genes))
+                s.tell([Result(c, (v,), (-v,))])
+        assert isinstance(s.ask(1)[0], Candidate)
+        assert isinstance(s.ask(1)[0].arch, Architecture)
