@@ -56,7 +56,7 @@ class Bananas(Strategy):
         candidates: int = 200,
         parents: int = 10,
         max_edits: int = 2,
-        random_candidates: int = 20,
+        random_candidates: int = 1000,
         kappa: float = 1.0,
         neighbours: int = 5,
     ) -> None:

@@ -1,0 +1,312 @@
+"""Sample-efficient search on NAS-Bench-201: BANANAS, REINFORCE, multi-fidelity vs REA and Optuna.
+
+Protocol (the core benchmark's): search on validation accuracy, report the incumbent's test
+accuracy (the incumbent = the best validation accuracy among the queries so far, at the top
+fidelity). Every strategy runs on the same seeds in the same process. Budgets 50/100/150/300 are
+read off one 300-query run per seed (no strategy here knows its budget, so a shorter run is the
+prefix of the longer one).
+
+Parts:
+- ``single``: single objective on CIFAR-10, CIFAR-100 and ImageNet16-120 (the tabular evaluator's
+  default fidelity: 200 epochs for CIFAR-10, 12 for the others).
+- ``mo``: accuracy × latency on each HW-NAS-Bench device (CIFAR-10); hypervolume ratio to the true
+  front of all 15,625 cells, reference point = worst value of each objective over the space.
+- ``mf``: anytime curves against simulated cost on CIFAR-10 (12 and 200 epochs): Hyperband, BOHB and
+  successive halving beside single-fidelity strategies; the incumbent counts 200-epoch queries only.
+- ``proxies``: zero-cost proxies on real NB201 networks vs accuracy and vs the shipped NASWOT.
+
+Measures, never asserts. Writes ``bench/results/search.json`` and ``bench/results/search.md``.
+Run: ``nice -n 10 python bench/search.py [--seeds 30] [--parts single,mo,mf,proxies]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.store import TrialRecord
+from hynas.report.analysis import reference_point, run_front, true_front
+from search_sim import simulate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BUDGETS = (50, 100, 150, 300)
+DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+SINGLE = ("bananas", "rea", "optuna-tpe", "reinforce", "random")
+DEVICES = ("eyeriss", "fpga", "pixel3", "raspi4")
+MO = ("bananas", "nsga2", "random")
+MF = ("hyperband", "bohb", "sh", "rea", "random")
+
+
+def incumbent_test(records: list[TrialRecord], top: float | None = None) -> float:
+    """Test accuracy of the best-validation record (at fidelity ``top`` when given)."""
+    best: TrialRecord | None = None
+    for r in records:
+        if not r.ok or (top is not None and r.fidelity is not None and r.fidelity != top):
+            continue
+        if best is None or r.metrics["accuracy"] > best.metrics["accuracy"]:
+            best = r
+    return float("nan") if best is None else float(best.hidden["test_accuracy"])
+
+
+def _stats(v: list[float]) -> dict[str, float]:
+    a = np.array(v, dtype=float)
+    return {"mean": float(np.nanmean(a)), "std": float(np.nanstd(a)), "n": int(np.isfinite(a).sum())}
+
+
+def part_single(seeds: int, other_seeds: int, log: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for ds in DATASETS:
+        n_seeds = seeds if ds == "cifar10" else other_seeds
+        for strat in SINGLE:
+            per_budget: dict[int, list[float]] = {b: [] for b in BUDGETS}
+            secs = []
+            for s in range(n_seeds):
+                _, recs, t = simulate(strat, dataset=ds, budget=max(BUDGETS), seed=s)
+                secs.append(t)
+                for b in BUDGETS:
+                    per_budget[b].append(incumbent_test(recs[:b]))
+            out[f"{ds}/{strat}"] = {
+                "test_accuracy": {str(b): _stats(v) for b, v in per_budget.items()},
+                "seconds_per_run": float(np.mean(secs)),
+            }
+            log(f"single {ds} {strat}: " + ", ".join(f"{b}q {np.mean(v):.2f}" for b, v in per_budget.items()))
+    return out
+
+
+def part_mo(seeds: int, log: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dev in DEVICES:
+        objs = ("accuracy", f"latency@{dev}")
+        exp = Experiment(ExperimentConfig(strategy="random", objectives=objs, budget=1))
+        ref = reference_point(exp)
+        tf = true_front(exp)
+        assert tf is not None
+        for strat in MO:
+            ratios: dict[int, list[float]] = {b: [] for b in BUDGETS}
+            secs = []
+            for s in range(seeds):
+                e, recs, t = simulate(strat, objectives=objs, budget=max(BUDGETS), seed=s)
+                secs.append(t)
+                for b in BUDGETS:
+                    ratios[b].append(run_front(e, recs[:b], ref).hypervolume / tf.hypervolume)
+            out[f"{dev}/{strat}"] = {
+                "hv_ratio": {str(b): _stats(v) for b, v in ratios.items()},
+                "seconds_per_run": float(np.mean(secs)),
+            }
+            log(f"mo {dev} {strat}: " + ", ".join(f"{b}q {np.mean(v):.4f}" for b, v in ratios.items()))
+    return out
+
+
+def part_mf(seeds: int, log: Any) -> dict[str, Any]:
+    # checkpoints in multiples of the mean cost of one 200-epoch CIFAR-10 query
+    exp = Experiment(ExperimentConfig(strategy="random", objectives=("accuracy",), budget=1))
+    ev: Any = exp.evaluator
+    from hynas.evaluators.tabular import simulated_cost
+
+    unit = float(np.mean([simulated_cost(m, 200, ev.n_train) for m in ev._macs]))
+    checkpoints = (10, 25, 50, 100)
+    total = unit * max(checkpoints)
+    out: dict[str, Any] = {"unit_seconds": unit, "checkpoints_in_full_queries": list(checkpoints)}
+    for strat in MF:
+        curves: dict[int, list[float]] = {c: [] for c in checkpoints}
+        queries = []
+        for s in range(seeds):
+            _, recs, _t = simulate(strat, budget=None, budget_seconds=total, seed=s)
+            queries.append(len(recs))
+            cum = np.cumsum([r.cost_s for r in recs])
+            for c in checkpoints:
+                k = int(np.searchsorted(cum, c * unit, side="right"))
+                curves[c].append(incumbent_test(recs[:k], top=200.0))
+        out[strat] = {
+            "test_accuracy": {str(c): _stats(v) for c, v in curves.items()},
+            "queries": float(np.mean(queries)),
+        }
+        log(f"mf {strat}: " + ", ".join(f"{c}x {np.nanmean(v):.2f}" for c, v in curves.items()))
+    return out
+
+
+def part_proxies(n_archs: int, log: Any) -> dict[str, Any]:
+    import json as _json
+
+    import torch
+    from scipy.stats import spearmanr
+
+    from hynas.benchmarks.nb201 import load_table
+    from hynas.proxies import PROXIES, score
+    from hynas.spaces import get_space
+
+    sp = get_space("nb201")
+    table = load_table()
+    rng = np.random.default_rng(0)
+    idx = rng.choice(15625, n_archs, replace=False)
+    scores: dict[str, list[float]] = {p: [] for p in PROXIES}
+    t0 = time.perf_counter()
+    for i in idx:
+        torch.manual_seed(int(i))
+        model = sp.build(sp.from_index(int(i)))
+        for p in PROXIES:
+            scores[p].append(score(model, p, batch=64))
+    secs = (time.perf_counter() - t0) / n_archs
+    acc = table["cifar10@200:val"][idx]
+    shipped = table["naswot"][idx]
+    ok = np.isfinite(shipped)
+    out: dict[str, Any] = {"archs": n_archs, "seconds_per_arch_all_proxies": secs, "ours": {}}
+    for p, v in scores.items():
+        va = np.array(v)
+        out["ours"][p] = {
+            "spearman_accuracy": float(spearmanr(va, acc, nan_policy="omit")[0]),
+            "spearman_shipped_naswot": float(spearmanr(va[ok], shipped[ok])[0]),
+        }
+        log(f"proxy {p}: rho(acc) {out['ours'][p]['spearman_accuracy']:.3f}")
+    out["shipped_naswot_spearman_accuracy_all_cells"] = float(
+        spearmanr(table["naswot"], table["cifar10@200:val"], nan_policy="omit")[0]
+    )
+    # NASLib's NAS-Bench-Suite-Zero scores (shipped in hynas/data/naslib_zc)
+    from importlib import resources
+
+    naslib = _json.loads(resources.files("hynas.data").joinpath("naslib_zc/nb201_zc_scores.json").read_text())
+    out["naslib"] = {}
+    for ds, rows in naslib["data"].items():
+        out["naslib"][ds] = {}
+        for p in naslib["proxies"]:
+            have = [r for r in rows if p in r]
+            if len(have) > 10:
+                out["naslib"][ds][p] = float(
+                    spearmanr([r[p] for r in have], [r["val_accuracy"] for r in have])[0]
+                )
+    return out
+
+
+def write_md(res: dict[str, Any]) -> str:
+    lines = [
+        "# bench/search.py results",
+        "",
+        f"Seeds: single objective {res['seeds']} on CIFAR-10, {res.get('other_seeds', res['seeds'])} on "
+        f"CIFAR-100/ImageNet16-120; multi-objective {res.get('mo_seeds', '-')}; multi-fidelity "
+        f"{res.get('mf_seeds', '-')}. Wall time of the last invocation {res['wall_s'] / 60:.1f} min.",
+        "",
+    ]
+    if "single" in res:
+        lines += ["## Single objective: incumbent test accuracy (mean ± std over seeds)", ""]
+        lines += ["| dataset | strategy | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
+        lines += ["|---|---|" + "---|" * (len(BUDGETS) + 1)]
+        for key, v in res["single"].items():
+            ds, strat = key.split("/")
+            cells = [
+                f"{v['test_accuracy'][str(b)]['mean']:.2f} ± {v['test_accuracy'][str(b)]['std']:.2f}"
+                for b in BUDGETS
+            ]
+            lines.append(f"| {ds} | {strat} | " + " | ".join(cells) + f" | {v['seconds_per_run']:.1f} |")
+        lines.append("")
+    if "mo" in res:
+        lines += ["## Multi-objective (accuracy × latency@device): hypervolume ratio to the true front", ""]
+        lines += ["| device | strategy | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
+        lines += ["|---|---|" + "---|" * (len(BUDGETS) + 1)]
+        for key, v in res["mo"].items():
+            dev, strat = key.split("/")
+            cells = [
+                f"{v['hv_ratio'][str(b)]['mean']:.4f} ± {v['hv_ratio'][str(b)]['std']:.4f}" for b in BUDGETS
+            ]
+            lines.append(f"| {dev} | {strat} | " + " | ".join(cells) + f" | {v['seconds_per_run']:.1f} |")
+        lines.append("")
+    if "mf" in res:
+        mf = res["mf"]
+        cps = mf["checkpoints_in_full_queries"]
+        lines += [
+            "## Multi-fidelity: incumbent (200-epoch) test accuracy against simulated cost, CIFAR-10",
+            "",
+            f"Cost unit: the mean simulated cost of one 200-epoch query ({mf['unit_seconds']:.0f} s).",
+            "",
+            "| strategy | " + " | ".join(f"{c}× cost" for c in cps) + " | queries |",
+            "|---|" + "---|" * (len(cps) + 1),
+        ]
+        for strat, v in mf.items():
+            if not isinstance(v, dict):
+                continue
+            cells = [
+                f"{v['test_accuracy'][str(c)]['mean']:.2f} ± {v['test_accuracy'][str(c)]['std']:.2f}"
+                for c in cps
+            ]
+            lines.append(f"| {strat} | " + " | ".join(cells) + f" | {v['queries']:.0f} |")
+        lines.append("")
+    if "proxies" in res:
+        p = res["proxies"]
+        lines += [
+            f"## Zero-cost proxies on {p['archs']} random NB201 cells (C=16, N=5, random batch of 64)",
+            "",
+            f"{p['seconds_per_arch_all_proxies']:.2f} s per cell for all five proxies.",
+            "",
+            "| proxy | Spearman vs CIFAR-10 val acc | Spearman vs shipped NASWOT |",
+            "|---|---|---|",
+        ]
+        for name, v in p["ours"].items():
+            lines.append(f"| {name} | {v['spearman_accuracy']:.3f} | {v['spearman_shipped_naswot']:.3f} |")
+        lines += [
+            "",
+            f"Shipped NASWOT vs CIFAR-10 val accuracy over all cells: {p['shipped_naswot_spearman_accuracy_all_cells']:.3f}.",
+            "",
+            "NASLib NAS-Bench-Suite-Zero scores (shipped sample), Spearman vs accuracy:",
+            "",
+        ]
+        names = sorted({k for d in p["naslib"].values() for k in d})
+        lines += ["| dataset | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for ds, d in p["naslib"].items():
+            lines.append(f"| {ds} | " + " | ".join(f"{d.get(n, float('nan')):.3f}" for n in names) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=30)
+    ap.add_argument("--other-seeds", type=int, default=None, help="seeds for CIFAR-100/ImageNet16 (single)")
+    ap.add_argument("--mo-seeds", type=int, default=None)
+    ap.add_argument("--mf-seeds", type=int, default=None)
+    ap.add_argument("--proxy-archs", type=int, default=100)
+    ap.add_argument("--parts", default="single,mo,mf,proxies")
+    ap.add_argument("--name", default="search")
+    args = ap.parse_args()
+    parts = args.parts.split(",")
+    t0 = time.perf_counter()
+    res: dict[str, Any] = {"seeds": args.seeds, "budgets": list(BUDGETS)}
+    old = RESULTS / f"{args.name}.json"
+    if old.exists():  # keep parts measured by an earlier invocation
+        res.update({k: v for k, v in json.loads(old.read_text()).items() if k not in parts})
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", flush=True)
+
+    def save() -> None:
+        res["wall_s"] = time.perf_counter() - t0
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=2))
+        (RESULTS / f"{args.name}.md").write_text(write_md(res))
+
+    if "single" in parts:
+        res["other_seeds"] = args.other_seeds or args.seeds
+        res["single"] = part_single(args.seeds, res["other_seeds"], log)
+        save()
+    if "mo" in parts:
+        res["mo_seeds"] = args.mo_seeds or args.seeds
+        res["mo"] = part_mo(res["mo_seeds"], log)
+        save()
+    if "mf" in parts:
+        res["mf_seeds"] = args.mf_seeds or args.seeds
+        res["mf"] = part_mf(res["mf_seeds"], log)
+        save()
+    if "proxies" in parts:
+        res["proxies"] = part_proxies(args.proxy_archs, log)
+        save()
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
