@@ -128,6 +128,13 @@ def run_space(
     est["roofline, affine-fitted"] = _affine(roof[cal], truth_all[cal], roof[test])
     est["FLOPs proxy (affine fit)"] = _affine(flops[cal], truth_all[cal], flops[test])
     est["params proxy (affine fit)"] = _affine(params[cal], truth_all[cal], params[test])
+    if rounds > 1:
+        # the noise ceiling: one round's medians used to predict another round's
+        res["noise"]["round_vs_round"] = _scores(round_meds[test, 0], round_meds[test, -1])
+    res["per_arch"] = [
+        {"arch": str(a), "measured_ms": float(t * 1e3), **{k: float(v[i] * 1e3) for k, v in est.items()}}
+        for i, (a, t) in enumerate(zip(archs[test], truth, strict=True))
+    ]
     res["estimators"] = {
         k: {
             "truth": "min" if ", min)" in k else "median",
@@ -180,7 +187,13 @@ def markdown(out: dict[str, Any]) -> str:
             f"Latency min / median / max: {nz['latency_ms_min_median_max'][0]:.2f} / "
             f"{nz['latency_ms_min_median_max'][1]:.2f} / {nz['latency_ms_min_median_max'][2]:.2f} ms. "
             f"Noise: IQR/median median {nz['iqr_over_median_median']:.3f} (p90 {nz['iqr_over_median_p90']:.3f}); "
-            f"round-to-round relative difference of medians (median) {nz['round_to_round_rel_diff_median']:.3f}.",
+            f"round-to-round relative difference of medians (median) {nz['round_to_round_rel_diff_median']:.3f}"
+            + (
+                f"; one round's medians as a predictor of another's (noise ceiling): τ "
+                f"{nz['round_vs_round']['kendall_tau']:.3f}, MAPE {100 * nz['round_vs_round']['mape']:.1f}%."
+                if "round_vs_round" in nz
+                else "."
+            ),
             "",
             "| estimator | truth statistic | Kendall τ | Spearman ρ | MAPE |",
             "|---|---|---|---|---|",

@@ -25,7 +25,12 @@ _console = Console(stderr=True)
 @hw_app.command("profile")
 def profile(
     space: Annotated[str, typer.Option("--space", help="search space to profile (nb201, mobile)")],
-    out: Annotated[Path, typer.Option("--out", help="where to write the lookup table (JSON)")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="where to write the table (default $HYNAS_LUT_DIR or ~/.cache/hynas/lut-SPACE.json)"
+        ),
+    ] = None,
     batch: Annotated[int, typer.Option(help="batch size of every measurement")] = 1,
     threads: Annotated[int, typer.Option(help="torch intra-op threads")] = 1,
     warmup: Annotated[int, typer.Option(help="untimed runs before timing")] = 5,
@@ -42,7 +47,7 @@ def profile(
     as_json: Annotated[bool, typer.Option("--json", help="print the table's summary as JSON")] = False,
 ) -> None:
     """Measure every operator of SPACE once on this machine and save a latency lookup table."""
-    from hynas.hw.lut import build_lut
+    from hynas.hw.lut import build_lut, default_lut_path
     from hynas.spaces import get_space
 
     get_space(space)  # unknown space: one clear error before any work
@@ -60,7 +65,7 @@ def profile(
         stat=stat,
         progress=lambda msg: _console.print(f"[dim]{msg}[/]", highlight=False),
     )
-    path = table.save(out)
+    path = table.save(out if out is not None else default_lut_path(space))
     summary = {
         "path": str(path),
         "space": table.space,

@@ -45,7 +45,17 @@ from hynas.hw.measure import (
     torch_threads,
 )
 
-__all__ = ["FITS", "FORMAT", "LUT_SPACES", "MODES", "STATS", "LatencyTable", "build_lut", "covering_archs"]
+__all__ = [
+    "FITS",
+    "FORMAT",
+    "LUT_SPACES",
+    "MODES",
+    "STATS",
+    "LatencyTable",
+    "build_lut",
+    "covering_archs",
+    "default_lut_path",
+]
 
 FORMAT = "hynas-lut/1"
 FITS = ("affine", "offset")
@@ -130,7 +140,7 @@ class LatencyTable:
         }
 
     def save(self, path: str | Path) -> Path:
-        p = Path(path)
+        p = Path(path).expanduser()
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(json.dumps(self.to_dict(), indent=1))
@@ -140,7 +150,7 @@ class LatencyTable:
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyTable:
-        p = Path(path)
+        p = Path(path).expanduser()
         try:
             d = json.loads(p.read_text())
         except FileNotFoundError:
@@ -166,6 +176,15 @@ class LatencyTable:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise HynasError(f"latency table {p} is malformed: {exc!r}") from None
+
+
+def default_lut_path(space: str) -> Path:
+    """Where a space's table lives unless told otherwise: ``$HYNAS_LUT_DIR/lut-<space>.json``
+    (default directory ``~/.cache/hynas``)."""
+    import os
+
+    root = os.environ.get("HYNAS_LUT_DIR")
+    return (Path(root) if root else Path.home() / ".cache" / "hynas") / f"lut-{space}.json"
 
 
 # -- covering architectures -------------------------------------------------------------------------
@@ -384,13 +403,21 @@ def build_lut(
     op_seconds = time.perf_counter() - t0
     table = LatencyTable(space, "torch", int(batch), int(threads), entries, fingerprint=fingerprint())
     rng = np.random.default_rng(seed)
-    sums, measured = [], []
-    for j in range(n_fit):
-        arch = sp.sample(rng)
-        m = measure_module(sp.build(arch), example_input(arch, batch), "torch", threads, 2, fit_repeats)
-        sums.append(table.op_sum(arch))
-        measured.append(_STATS[stat](m.samples_s))
-        say(f"fit network {j + 1}/{n_fit}: {measured[-1] * 1e3:.2f} ms")
+    fit_archs = [sp.sample(rng) for _ in range(n_fit)]
+    models = [sp.build(a).eval() for a in fit_archs]
+    inputs = [example_input(a, batch) for a in fit_archs]
+    # the fit networks' repeats are spread over interleaved rounds, so that a burst of load from
+    # other processes does not land on one network only
+    rounds = min(3, fit_repeats)
+    samples: list[list[float]] = [[] for _ in fit_archs]
+    for r in range(rounds):
+        per_round = fit_repeats // rounds + (1 if r < fit_repeats % rounds else 0)
+        for j, (model, x) in enumerate(zip(models, inputs, strict=True)):
+            m = measure_module(model, x, "torch", threads, 1 if r else 2, per_round)
+            samples[j].extend(m.samples_s)
+    sums = [table.op_sum(a) for a in fit_archs]
+    measured = [_STATS[stat](v) for v in samples]
+    say(f"fit networks: {', '.join(f'{t * 1e3:.2f}' for t in measured)} ms")
     table.fit_overhead(sums, measured, fit)
     table.meta = {
         "mode": mode,

@@ -284,7 +284,7 @@ class LatencyCache:
     """SQLite cache of :class:`Measurement` values (JSON) keyed by what fixes a measurement."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_cache_path()
+        self.path = Path(path).expanduser() if path is not None else default_cache_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30)
