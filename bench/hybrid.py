@@ -14,7 +14,7 @@
 
 Writes ``bench/results/hybrid.json``, ``hybrid.md`` and ``hybrid_pareto.png``. Usage::
 
-    nice -n 10 python bench/hybrid.py                 # ~15-25 min on a shared 2-core machine
+    nice -n 10 python bench/hybrid.py                 # ~30 min on a shared 2-core machine
     python bench/hybrid.py --budget 12 --archs 20     # quick look
 """
 
@@ -107,7 +107,7 @@ def part1(n_archs: int, seed: int) -> dict[str, Any]:
     }
 
 
-def part2(budget: int, steps: int, seed: int, store_dir: str) -> dict[str, Any]:
+def part2(budget: int, steps: int, seed: int, store: str) -> dict[str, Any]:
     ev_opts = {"steps": [steps]}
     cfg = ExperimentConfig(
         space="hybrid-lm",
@@ -121,7 +121,7 @@ def part2(budget: int, steps: int, seed: int, store_dir: str) -> dict[str, Any]:
     )
     exp = Experiment(cfg)
     t0 = time.perf_counter()
-    with open_store(os.path.join(store_dir, "hybrid.db")) as st:
+    with open_store(store) as st:
         records = run(exp, st)
     search_s = time.perf_counter() - t0
     front = run_front(exp, records)
@@ -261,9 +261,10 @@ def markdown(res: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--archs", type=int, default=100)
-    ap.add_argument("--budget", type=int, default=60)
+    ap.add_argument("--budget", type=int, default=30)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--store", default=None, help="SQLite store of the search (resumed if it exists)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -276,7 +277,8 @@ def main() -> None:
     print("part 1:", json.dumps(res["cost_model"]["summary"]), flush=True)
     res["presets"] = part3()
     with tempfile.TemporaryDirectory() as tmp:
-        res["search"] = part2(args.budget, args.steps, args.seed, tmp)
+        store = args.store or os.path.join(tmp, "hybrid.db")
+        res["search"] = part2(args.budget, args.steps, args.seed, store)
     print("part 2: front", len(res["search"]["front"]), "points", flush=True)
     res["seconds"] = time.perf_counter() - t0
     plot(res["search"], RESULTS / "hybrid_pareto.png")
