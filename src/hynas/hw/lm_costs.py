@@ -105,7 +105,7 @@ def _mixer(cfg: LMConfig, ly: LayerSpec, q_len: int, keys_full: int, b: int, see
     return _Layer(0, 0.0, 0.0, 0)
 
 
-def _channel(cfg: LMConfig, ly: LayerSpec, n: int, decode: bool) -> tuple[int, float, int]:
+def _channel(cfg: LMConfig, ly: LayerSpec, n: int) -> tuple[int, float, int]:
     """(params, matmul FLOPs, experts whose weights are read) of the channel mixer for ``n`` tokens."""
     d, f = cfg.d_model, ly.hidden
     if ly.channel == "mlp":
@@ -124,7 +124,7 @@ def lm_params(cfg: LMConfig) -> int:
     """Parameter count of the model :class:`~hynas.models.hybrid_lm.HybridLM` builds."""
     total = cfg.vocab * cfg.d_model * (1 if cfg.tie_embeddings else 2) + cfg.d_model
     for ly in cfg.layers:
-        total += _mixer(cfg, ly, 1, 1, 1, 1).params + _channel(cfg, ly, 1, False)[0]
+        total += _mixer(cfg, ly, 1, 1, 1, 1).params + _channel(cfg, ly, 1)[0]
         total += cfg.d_model * ((ly.mixer != "id") + (ly.channel != "none"))
     return int(total)
 
@@ -186,9 +186,9 @@ def lm_cost(cfg: LMConfig, context: int, batch: int = 1, dtype: str = "fp16") ->
     for ly in cfg.layers:
         pre = _mixer(cfg, ly, t, t, b, t)
         dec = _mixer(cfg, ly, 1, t + 1, b, t + 1)
-        pm += pre.matmul + _channel(cfg, ly, b * t, False)[1]
+        pm += pre.matmul + _channel(cfg, ly, b * t)[1]
         ps += pre.scan
-        dm += dec.matmul + _channel(cfg, ly, b, True)[1]
+        dm += dec.matmul + _channel(cfg, ly, b)[1]
         ds += dec.scan
         if ly.mixer in ("attn", "swa"):
             kv += pre.cache
@@ -239,7 +239,7 @@ def _ops(cfg: LMConfig, context: int, batch: int, dtype: str, decode: bool) -> l
                 )
             )
         if ly.channel != "none":
-            params, flops, touched = _channel(cfg, ly, n, decode)
+            params, flops, touched = _channel(cfg, ly, n)
             w_bytes = params * nb
             if ly.channel == "moe":
                 w_bytes = (d * ly.experts + touched * 3 * d * ly.hidden) * nb
