@@ -61,9 +61,15 @@ def _stats(v: list[float]) -> dict[str, float]:
     return {"mean": float(np.nanmean(a)), "std": float(np.nanstd(a)), "n": int(np.isfinite(a).sum())}
 
 
-def part_single(seeds: int, other_seeds: int, log: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for ds in DATASETS:
+def part_single(
+    seeds: int,
+    other_seeds: int,
+    log: Any,
+    out: dict[str, Any],
+    save: Any,
+    datasets: tuple[str, ...] = DATASETS,
+) -> dict[str, Any]:
+    for ds in datasets:
         n_seeds = seeds if ds == "cifar10" else other_seeds
         for strat in SINGLE:
             per_budget: dict[int, list[float]] = {b: [] for b in BUDGETS}
@@ -73,17 +79,20 @@ def part_single(seeds: int, other_seeds: int, log: Any) -> dict[str, Any]:
                 secs.append(t)
                 for b in BUDGETS:
                     per_budget[b].append(incumbent_test(recs[:b]))
+                if t > 5:
+                    log(f"  {ds} {strat} seed {s}: {t:.1f} s")
             out[f"{ds}/{strat}"] = {
                 "test_accuracy": {str(b): _stats(v) for b, v in per_budget.items()},
                 "seconds_per_run": float(np.mean(secs)),
+                "seeds": n_seeds,
             }
             log(f"single {ds} {strat}: " + ", ".join(f"{b}q {np.mean(v):.2f}" for b, v in per_budget.items()))
+            save()
     return out
 
 
-def part_mo(seeds: int, log: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for dev in DEVICES:
+def part_mo(seeds: int, log: Any, out: dict[str, Any], devices: tuple[str, ...] = DEVICES) -> dict[str, Any]:
+    for dev in devices:
         objs = ("accuracy", f"latency@{dev}")
         exp = Experiment(ExperimentConfig(strategy="random", objectives=objs, budget=1))
         ref = reference_point(exp)
@@ -95,11 +104,14 @@ def part_mo(seeds: int, log: Any) -> dict[str, Any]:
             for s in range(seeds):
                 e, recs, t = simulate(strat, objectives=objs, budget=max(BUDGETS), seed=s)
                 secs.append(t)
+                if t > 5:
+                    log(f"  {dev} {strat} seed {s}: {t:.1f} s")
                 for b in BUDGETS:
                     ratios[b].append(run_front(e, recs[:b], ref).hypervolume / tf.hypervolume)
             out[f"{dev}/{strat}"] = {
                 "hv_ratio": {str(b): _stats(v) for b, v in ratios.items()},
                 "seconds_per_run": float(np.mean(secs)),
+                "seeds": seeds,
             }
             log(f"mo {dev} {strat}: " + ", ".join(f"{b}q {np.mean(v):.4f}" for b, v in ratios.items()))
     return out
@@ -185,37 +197,58 @@ def part_proxies(n_archs: int, log: Any) -> dict[str, Any]:
     return out
 
 
+def part_predictors(trials: int, log: Any) -> dict[str, Any]:
+    from hynas.predictors import PREDICTORS
+    from hynas.predictors.evaluate import evaluate_predictor, space_data
+
+    x, y = space_data("nb201", "cifar10")
+    out: dict[str, Any] = {}
+    for name in PREDICTORS.names():
+        out[name] = evaluate_predictor(x, y, name, trials=trials, test_size=1000, seed=0)
+        log(
+            f"predictor {name}: " + ", ".join(f"{r['train_size']}: {r['kendall_tau']:.3f}" for r in out[name])
+        )
+    return out
+
+
 def write_md(res: dict[str, Any]) -> str:
     lines = [
         "# bench/search.py results",
         "",
-        f"Seeds: single objective {res['seeds']} on CIFAR-10, {res.get('other_seeds', res['seeds'])} on "
-        f"CIFAR-100/ImageNet16-120; multi-objective {res.get('mo_seeds', '-')}; multi-fidelity "
-        f"{res.get('mf_seeds', '-')}. Wall time of the last invocation {res['wall_s'] / 60:.1f} min.",
+        "Seeds: per row (column `seeds`); multi-fidelity "
+        f"{res.get('mf_seeds', '-')} seeds. Wall time of the last invocation {res['wall_s'] / 60:.1f} min.",
         "",
     ]
     if "single" in res:
         lines += ["## Single objective: incumbent test accuracy (mean ± std over seeds)", ""]
-        lines += ["| dataset | strategy | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
-        lines += ["|---|---|" + "---|" * (len(BUDGETS) + 1)]
+        lines += ["| dataset | strategy | seeds | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
+        lines += ["|---|---|---|" + "---|" * (len(BUDGETS) + 1)]
         for key, v in res["single"].items():
             ds, strat = key.split("/")
             cells = [
                 f"{v['test_accuracy'][str(b)]['mean']:.2f} ± {v['test_accuracy'][str(b)]['std']:.2f}"
                 for b in BUDGETS
             ]
-            lines.append(f"| {ds} | {strat} | " + " | ".join(cells) + f" | {v['seconds_per_run']:.1f} |")
+            lines.append(
+                f"| {ds} | {strat} | {v.get('seeds', '')} | "
+                + " | ".join(cells)
+                + f" | {v['seconds_per_run']:.1f} |"
+            )
         lines.append("")
     if "mo" in res:
         lines += ["## Multi-objective (accuracy × latency@device): hypervolume ratio to the true front", ""]
-        lines += ["| device | strategy | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
-        lines += ["|---|---|" + "---|" * (len(BUDGETS) + 1)]
+        lines += ["| device | strategy | seeds | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
+        lines += ["|---|---|---|" + "---|" * (len(BUDGETS) + 1)]
         for key, v in res["mo"].items():
             dev, strat = key.split("/")
             cells = [
                 f"{v['hv_ratio'][str(b)]['mean']:.4f} ± {v['hv_ratio'][str(b)]['std']:.4f}" for b in BUDGETS
             ]
-            lines.append(f"| {dev} | {strat} | " + " | ".join(cells) + f" | {v['seconds_per_run']:.1f} |")
+            lines.append(
+                f"| {dev} | {strat} | {v.get('seeds', '')} | "
+                + " | ".join(cells)
+                + f" | {v['seconds_per_run']:.1f} |"
+            )
         lines.append("")
     if "mf" in res:
         mf = res["mf"]
@@ -261,6 +294,21 @@ def write_md(res: dict[str, Any]) -> str:
         for ds, d in p["naslib"].items():
             lines.append(f"| {ds} | " + " | ".join(f"{d.get(n, float('nan')):.3f}" for n in names) + " |")
         lines.append("")
+    if "predictors" in res:
+        lines += [
+            "## Predictors: Kendall τ / Spearman ρ on NB201 CIFAR-10 validation accuracy (path encoding)",
+            "",
+            f"1,000 held-out cells, {res.get('predictor_trials', '')} random training sets per size "
+            "(`hynas predictor eval`).",
+            "",
+        ]
+        sizes = [r["train_size"] for r in next(iter(res["predictors"].values()))]
+        lines += ["| predictor | " + " | ".join(f"n={n}" for n in sizes) + " | s/fit (n=200) |"]
+        lines += ["|---|" + "---|" * (len(sizes) + 1)]
+        for name, rows in res["predictors"].items():
+            cells = [f"{r['kendall_tau']:.3f} / {r['spearman']:.3f}" for r in rows]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {rows[-1]['seconds']:.2f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -273,13 +321,15 @@ def main() -> None:
     ap.add_argument("--proxy-archs", type=int, default=100)
     ap.add_argument("--parts", default="single,mo,mf,proxies")
     ap.add_argument("--name", default="search")
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--devices", default=",".join(DEVICES))
     args = ap.parse_args()
     parts = args.parts.split(",")
     t0 = time.perf_counter()
     res: dict[str, Any] = {"seeds": args.seeds, "budgets": list(BUDGETS)}
     old = RESULTS / f"{args.name}.json"
     if old.exists():  # keep parts measured by an earlier invocation
-        res.update({k: v for k, v in json.loads(old.read_text()).items() if k not in parts})
+        res.update({k: v for k, v in json.loads(old.read_text()).items() if k not in ("seeds", "wall_s")})
 
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", flush=True)
@@ -292,11 +342,13 @@ def main() -> None:
 
     if "single" in parts:
         res["other_seeds"] = args.other_seeds or args.seeds
-        res["single"] = part_single(args.seeds, res["other_seeds"], log)
+        res.setdefault("single", {})
+        part_single(args.seeds, res["other_seeds"], log, res["single"], save, tuple(args.datasets.split(",")))
         save()
     if "mo" in parts:
         res["mo_seeds"] = args.mo_seeds or args.seeds
-        res["mo"] = part_mo(res["mo_seeds"], log)
+        res.setdefault("mo", {})
+        part_mo(res["mo_seeds"], log, res["mo"], tuple(args.devices.split(",")))
         save()
     if "mf" in parts:
         res["mf_seeds"] = args.mf_seeds or args.seeds
@@ -304,6 +356,10 @@ def main() -> None:
         save()
     if "proxies" in parts:
         res["proxies"] = part_proxies(args.proxy_archs, log)
+        save()
+    if "predictors" in parts:
+        res["predictor_trials"] = 3
+        res["predictors"] = part_predictors(3, log)
         save()
     log("done")
 
