@@ -13,6 +13,9 @@ Sources:
 - NVIDIA Jetson AGX Orin 64 GB datasheet: GPU 5.3 TFLOP/s FP32, ~42.5 TFLOP/s FP16 dense tensor, 204.8 GB/s, 64 GB.
 - Raspberry Pi 4 Model B (BCM2711, 4× Cortex-A72 at 1.5 GHz): 4 cores × 1.5 GHz × 8 FP32 FLOP/cycle
   (128-bit NEON FMA) = 48 GFLOP/s; LPDDR4-3200 on a 32-bit bus = 12.8 GB/s; 4 GB.
+- Google Pixel 3 (Snapdragon 845, the HW-NAS-Bench phone; big cluster 4× Cortex-A75 at 2.5 GHz):
+  4 × 2.5 GHz × 16 FP32 FLOP/cycle (two 128-bit NEON FMA pipes) = 160 GFLOP/s; LPDDR4X-1866
+  (3733 MT/s) on 4×16 bit = 29.9 GB/s; 4 GB.
 - Phone-class CPU (Snapdragon 855 big cores, 4× Cortex-A76 at ~2.4 GHz): 4 × 2.4 GHz × 16 FP32
   FLOP/cycle (two 128-bit FMA pipes) ≈ 154 GFLOP/s; LPDDR4X-2133 on 4×16 bit = 34.1 GB/s; 8 GB.
 """
@@ -100,6 +103,14 @@ DEVICE_CATALOG: dict[str, Device] = {
             12.8e9,
             4 * GB,
             launch_overhead_s=20e-6,
+        ),
+        Device(
+            "pixel3",
+            "Google Pixel 3 CPU: Snapdragon 845, 4× Cortex-A75 2.5 GHz, 4 GB",
+            {"fp32": 160 * G, "fp16": 320 * G, "int8": 640 * G},
+            29.9e9,
+            4 * GB,
+            launch_overhead_s=10e-6,
         ),
         Device(
             "phone-cpu",
