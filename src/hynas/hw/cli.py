@@ -43,6 +43,9 @@ def profile(
         str, typer.Option(help="time operators inside full networks (network) or alone (isolated)")
     ] = "network",
     stat: Annotated[str, typer.Option(help="statistic of the repeats: median or min")] = "median",
+    clock: Annotated[
+        str, typer.Option(help="wall, or cpu: the thread's CPU time (threads=1; steadier on a busy machine)")
+    ] = "wall",
     seed: Annotated[int, typer.Option(help="seed of the fit networks")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the table's summary as JSON")] = False,
 ) -> None:
@@ -63,6 +66,7 @@ def profile(
         fit_repeats=max(3, repeats // 2),
         mode=mode,
         stat=stat,
+        clock=clock,
         progress=lambda msg: _console.print(f"[dim]{msg}[/]", highlight=False),
     )
     path = table.save(out if out is not None else default_lut_path(space))
@@ -82,3 +86,50 @@ def profile(
             f"{table.scale:.3f} × Σ ops + {summary['overhead_ms']:.3f} ms "
             f"(built in {summary['build_seconds']:.1f} s)"
         )
+
+
+@hw_app.command("validate")
+def validate_cmd(
+    space: Annotated[
+        str, typer.Option("--space", help="nb201 (tables + measured) or mobile (measured)")
+    ] = "nb201",
+    n: Annotated[int, typer.Option("--n", help="table cells scored per HW-NAS-Bench device")] = 200,
+    measure: Annotated[
+        int,
+        typer.Option("--measure", help="architectures measured on this machine as ground truth (0: skip)"),
+    ] = 0,
+    k: Annotated[int, typer.Option("--k", help="measured samples for the few-shot estimators")] = 10,
+    device: Annotated[
+        list[str] | None, typer.Option("--device", help="HW-NAS-Bench device(s) to score (default all)")
+    ] = None,
+    lut: Annotated[
+        Path | None, typer.Option("--lut", help="lookup table to score (default lut:local)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the samples")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+) -> None:
+    """Trust report: Kendall τ, Spearman ρ and MAPE of every latency estimator against ground truth."""
+    from rich.table import Table
+
+    from hynas.hw.validate import validate
+
+    rows = validate(
+        space,
+        n=n,
+        measure=measure,
+        k=k,
+        seed=seed,
+        devices=device or None,
+        lut=lut,
+        progress=lambda msg: _console.print(f"[dim]{msg}[/]", highlight=False),
+    )
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in rows]))
+        return
+    out = Table(title=f"latency estimators vs ground truth ({space})")
+    for col in ("ground truth", "estimator", "n", "Kendall τ", "Spearman ρ", "MAPE"):
+        out.add_column(col, justify="left" if col in ("ground truth", "estimator") else "right")
+    for r in rows:
+        mape = "—" if r.mape is None else f"{100 * r.mape:.1f}%"
+        out.add_row(r.truth, r.estimator, str(r.n), f"{r.kendall:.3f}", f"{r.spearman:.3f}", mape)
+    Console().print(out)
