@@ -51,20 +51,20 @@ def _affine(x_cal: np.ndarray, y_cal: np.ndarray, x: np.ndarray) -> np.ndarray:
     return s * x + o
 
 
-def _measure_rounds(space_name: str, archs: list[Any], rounds: int, repeats: int) -> np.ndarray:
+def _measure_rounds(space_name: str, archs: list[Any], rounds: int, repeats: int, clock: str) -> np.ndarray:
     """samples[i, r, k]: repeat k of round r of architecture i (seconds)."""
     space = get_space(space_name)
     out = np.zeros((len(archs), rounds, repeats))
     for r in range(rounds):
         for i, arch in enumerate(archs):
             model = space.build(arch)
-            m = measure_module(model, example_input(arch), "torch", threads=1, warmup=1, repeats=repeats)
+            m = measure_module(model, example_input(arch), "torch", 1, 1, repeats, clock)
             out[i, r] = m.samples_s
     return out
 
 
 def run_space(
-    name: str, n: int, rounds: int, repeats: int, n_cal: int, n_onnx: int, seed: int
+    name: str, n: int, rounds: int, repeats: int, n_cal: int, n_onnx: int, seed: int, clock: str
 ) -> dict[str, Any]:
     space = get_space(name)
     res: dict[str, Any] = {"space": name, "n_archs": n, "rounds": rounds, "repeats_per_round": repeats}
@@ -72,7 +72,15 @@ def run_space(
     for mode, stat in (("network", "median"), ("isolated", "median"), ("network", "min")):
         t = time.perf_counter()
         tables[(mode, stat)] = table = build_lut(
-            name, warmup=3, repeats=10, n_fit=10, fit_repeats=6, mode=mode, stat=stat, seed=seed + 1
+            name,
+            warmup=3,
+            repeats=10,
+            n_fit=10,
+            fit_repeats=6,
+            mode=mode,
+            stat=stat,
+            seed=seed + 1,
+            clock=clock,
         )
         res[f"lut_{mode}_{stat}"] = {
             "build_seconds": round(time.perf_counter() - t, 2),
@@ -90,7 +98,7 @@ def run_space(
             seen.add(a)
             archs.append(a)
     t = time.perf_counter()
-    samples = _measure_rounds(name, archs, rounds, repeats)
+    samples = _measure_rounds(name, archs, rounds, repeats, clock)
     res["measure_seconds"] = round(time.perf_counter() - t, 1)
     truth_all = np.median(samples.reshape(len(archs), -1), axis=1)
     cal, test = slice(0, n_cal), slice(n_cal, None)
@@ -149,9 +157,7 @@ def run_space(
     t = time.perf_counter()
     ort = np.array(
         [
-            measure_module(
-                space.build(a), example_input(a), "onnxruntime", threads=1, warmup=2, repeats=repeats
-            ).median_s
+            measure_module(space.build(a), example_input(a), "onnxruntime", 1, 2, repeats, clock).median_s
             for a in sub
         ]
     )
@@ -173,7 +179,7 @@ def markdown(out: dict[str, Any]) -> str:
         "",
         f"Machine: {out['fingerprint']['cpu']}, {out['fingerprint']['cores']} cores, torch "
         f"{out['fingerprint']['torch']}, onnxruntime {out['fingerprint']['onnxruntime']}; "
-        f"1 thread, batch 1. Load average at start / end: {out['load_start']} / {out['load_end']} "
+        f"1 thread, batch 1, clock `{out['args']['clock']}`. Load average at start / end: {out['load_start']} / {out['load_end']} "
         "(the machine is shared with other jobs). Ground truth: median over "
         "rounds × repeats of PyTorch eager (rows marked *min*: the fastest of those runs, against a LUT built with the min statistic). Targets: Kendall τ ≥ 0.90, MAPE ≤ 10%.",
         "",
@@ -232,6 +238,7 @@ def main() -> None:
     ap.add_argument("--n-onnx", type=int, default=10)
     ap.add_argument("--spaces", default="nb201,mobile")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--clock", default="cpu", help="cpu (thread CPU time) or wall")
     ap.add_argument("--quick", action="store_true", help="20 architectures, 5 for ONNX")
     ap.add_argument("--name", default="latency")
     args = ap.parse_args()
@@ -247,7 +254,7 @@ def main() -> None:
     t = time.perf_counter()
     for name in args.spaces.split(","):
         out["spaces"].append(
-            run_space(name, args.n, args.rounds, args.repeats, args.n_cal, args.n_onnx, args.seed)
+            run_space(name, args.n, args.rounds, args.repeats, args.n_cal, args.n_onnx, args.seed, args.clock)
         )
     out["load_end"] = [round(x, 2) for x in os.getloadavg()]
     out["total_seconds"] = round(time.perf_counter() - t, 1)

@@ -51,6 +51,7 @@ def test_profile_writes_a_usable_table(tmp_path: Path) -> None:
     assert table.predict(get_space("nb201").sample(np.random.default_rng(0))) > 0
 
 
+@pytest.mark.slow
 def test_profile_bad_input_is_one_line(tmp_path: Path) -> None:
     for args, needle in (
         (("--space", "nb2O1"), "unknown space 'nb2O1'"),

@@ -96,3 +96,23 @@ def test_bad_input_is_a_hynas_error(tmp_path: Path) -> None:
         measure_latency(arch, threads=0)
     with pytest.raises(HynasError, match="cannot open latency cache"):
         LatencyCache(tmp_path)  # a directory, not a file
+
+
+def test_cpu_clock_and_cache_key(tmp_path: Path) -> None:
+    arch = get_space("nb201").parse(SMALL)
+    path = tmp_path / "lat.sqlite"
+
+    def build(a: object) -> torch.nn.Module:
+        return get_space("nb201").build(arch, N=1)
+
+    wall = measure_latency(arch, warmup=0, repeats=3, cache=path, build=build)
+    cpu = measure_latency(arch, warmup=0, repeats=3, cache=path, build=build, clock="cpu")
+    assert (wall.clock, cpu.clock) == ("wall", "cpu") and cpu.median_s > 0
+    cache = LatencyCache(path)
+    assert len(cache) == 2
+    assert cache.get(str(arch), "torch", 1, 1, (1, 3, 32, 32), "cpu") == cpu
+    cache.close()
+    with pytest.raises(HynasError, match="needs threads=1"):
+        measure_latency(arch, threads=2, clock="cpu")
+    with pytest.raises(HynasError, match="valid clocks: wall, cpu"):
+        measure_latency(arch, clock="gpu")

@@ -37,6 +37,7 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.hw.analytic import arch_ops
 from hynas.hw.measure import (
+    clock_fn,
     example_input,
     fingerprint,
     fingerprint_id,
@@ -279,6 +280,7 @@ def _time_ops(
     repeats: int,
     mode: str = "network",
     stat: str = "median",
+    clock: str = "wall",
 ) -> dict[str, float]:
     """``stat`` (median or min) seconds of each operator named in ``wanted`` (name -> key).
 
@@ -289,6 +291,7 @@ def _time_ops(
     """
     import torch
 
+    now = clock_fn(clock, threads)
     mods = _op_modules(arch, model)
     inputs: dict[str, tuple[int, ...]] = {}
     outputs: dict[str, tuple[int, ...]] = {}
@@ -299,13 +302,13 @@ def _time_ops(
 
         def post(m: Any, args: Any, out: Any, name: str = name) -> None:
             if name in started:
-                spans[name].append(time.perf_counter() - started.pop(name))
+                spans[name].append(now() - started.pop(name))
             inputs.setdefault(name, tuple(args[0].shape))
             outputs.setdefault(name, tuple(out.shape))
 
         def pre(m: Any, args: Any, name: str = name) -> None:
             if name in spans:
-                started[name] = time.perf_counter()
+                started[name] = now()
 
         if mode == "network":
             hooks.append(mod.register_forward_pre_hook(pre))
@@ -334,7 +337,7 @@ def _time_ops(
                 fn = functools.partial(torch.mean, t, (2, 3), keepdim=True)
             else:
                 raise HynasError(f"no runnable module for operator {name!r} ({key}) of {arch}")
-            times[key] = _STATS[stat](measure_callable(fn, warmup, repeats))
+            times[key] = _STATS[stat](measure_callable(fn, warmup, repeats, clock))
     return times
 
 
@@ -350,18 +353,21 @@ def build_lut(
     fit_repeats: int = 10,
     mode: str = "network",
     stat: str = "median",
+    clock: str = "wall",
     progress: Callable[[str], None] | None = None,
 ) -> LatencyTable:
     """Profile every operator of ``space`` on this machine and fit the overhead on ``n_fit`` networks.
 
     ``mode`` is how operators are timed (see :func:`_time_ops`): ``network`` (default) or ``isolated``.
     ``stat`` summarises the repeats of operators and fit networks alike: ``median`` (default) or
-    ``min`` (the fastest run, robust when other processes share the CPU).
+    ``min`` (the fastest run). ``clock`` is ``wall`` or ``cpu`` (the thread's CPU time; one
+    thread only; see :data:`hynas.hw.measure.CLOCKS`) for operators and fit networks alike.
     """
     from hynas.spaces import get_space
 
     if fit not in FITS:
         raise HynasError(f"unknown LUT fit {fit!r}; valid fits: {', '.join(FITS)}")
+    clock_fn(clock, threads)
     if stat not in STATS:
         raise HynasError(f"unknown LUT statistic {stat!r}; valid: {', '.join(STATS)}")
     if mode not in MODES:
@@ -396,7 +402,16 @@ def build_lut(
         model = sp.build(arch).eval()
         entries.update(
             _time_ops(
-                arch, model, {n: k for k, n in seen.items()}, batch, threads, warmup, repeats, mode, stat
+                arch,
+                model,
+                {n: k for k, n in seen.items()},
+                batch,
+                threads,
+                warmup,
+                repeats,
+                mode,
+                stat,
+                clock,
             )
         )
         say(f"covering network {i + 1}/{len(cover)}: {len(entries)} operators timed")
@@ -413,7 +428,7 @@ def build_lut(
     for r in range(rounds):
         per_round = fit_repeats // rounds + (1 if r < fit_repeats % rounds else 0)
         for j, (model, x) in enumerate(zip(models, inputs, strict=True)):
-            m = measure_module(model, x, "torch", threads, 1 if r else 2, per_round)
+            m = measure_module(model, x, "torch", threads, 1 if r else 2, per_round, clock)
             samples[j].extend(m.samples_s)
     sums = [table.op_sum(a) for a in fit_archs]
     measured = [_STATS[stat](v) for v in samples]
@@ -422,6 +437,7 @@ def build_lut(
     table.meta = {
         "mode": mode,
         "stat": stat,
+        "clock": clock,
         "n_ops": len(entries),
         "n_fit": n_fit,
         "warmup": warmup,

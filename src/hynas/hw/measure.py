@@ -1,13 +1,15 @@
 """Measured latency on this machine: PyTorch eager and ONNX Runtime, cached per device fingerprint.
 
 A measurement fixes the runtime, thread count, batch size and input shape, runs ``warmup``
-untimed forward passes and then ``repeats`` timed ones (``time.perf_counter``), and reports the
-median and the inter-quartile range. ONNX Runtime runs the model exported with ``torch.onnx``
+untimed forward passes and then ``repeats`` timed ones, and reports the median and the
+inter-quartile range. The clock is wall time (``time.perf_counter``) or, with ``clock="cpu"`` and
+one thread, the calling thread's CPU time (``time.thread_time``): on a machine shared with other
+jobs that leaves out the time the process waits for a core, which is most of the noise. ONNX Runtime runs the model exported with ``torch.onnx``
 (the TorchScript exporter, which is several times faster than the dynamo one for these CNNs) on
 the CPU execution provider with sequential execution and ``intra_op_num_threads = threads``.
 
 Results are cached in an SQLite file keyed by (architecture string, runtime, batch, threads, input
-shape, device fingerprint); values are JSON. The default path is ``$HYNAS_LATENCY_CACHE`` or
+shape, clock, device fingerprint); values are JSON. The default path is ``$HYNAS_LATENCY_CACHE`` or
 ``~/.cache/hynas/latency.sqlite``. The fingerprint (CPU model, logical cores, OS, Python, torch,
 onnxruntime and numpy versions) changes when the machine or the libraries change, so a cache can be
 shared between machines without mixing their numbers.
@@ -39,10 +41,12 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 
 __all__ = [
+    "CLOCKS",
     "RUNTIMES",
     "LatencyCache",
     "Measurement",
     "MeasurementError",
+    "clock_fn",
     "default_cache_path",
     "example_input",
     "fingerprint",
@@ -54,6 +58,12 @@ __all__ = [
 ]
 
 RUNTIMES = ("torch", "onnxruntime")
+#: ``wall``: elapsed time (``time.perf_counter``); ``cpu``: CPU time of the calling thread
+#: (``time.thread_time``), which excludes the time the process waits while other processes run,
+#: so it is far less noisy on a shared machine; it needs ``threads=1`` (work on other threads is
+#: not counted).
+CLOCKS = ("wall", "cpu")
+_CLOCK_FNS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}
 
 
 class MeasurementError(RuntimeError):
@@ -75,6 +85,7 @@ class Measurement:
     warmup: int
     repeats: int
     fingerprint: str
+    clock: str = "wall"
     samples_s: tuple[float, ...] = field(default=(), repr=False)
 
     @property
@@ -164,15 +175,27 @@ def _check(batch: int, threads: int, warmup: int, repeats: int) -> None:
             raise HynasError(f"latency measurement: {fname} must be >= {low}, got {value}")
 
 
-def measure_callable(fn: Callable[[], Any], warmup: int = 3, repeats: int = 10) -> tuple[float, ...]:
+def clock_fn(clock: str, threads: int = 1) -> Callable[[], float]:
+    """The timer of ``clock`` (see :data:`CLOCKS`); a :class:`HynasError` for a bad choice."""
+    if clock not in CLOCKS:
+        raise HynasError(f"unknown clock {clock!r}; valid clocks: {', '.join(CLOCKS)}")
+    if clock == "cpu" and threads != 1:
+        raise HynasError(f"clock 'cpu' counts the calling thread only; it needs threads=1, got {threads}")
+    return _CLOCK_FNS[clock]
+
+
+def measure_callable(
+    fn: Callable[[], Any], warmup: int = 3, repeats: int = 10, clock: str = "wall"
+) -> tuple[float, ...]:
     """Seconds per call of ``fn`` for ``repeats`` timed calls after ``warmup`` untimed ones."""
+    now = clock_fn(clock)
     for _ in range(warmup):
         fn()
     out = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = now()
         fn()
-        out.append(time.perf_counter() - t)
+        out.append(now() - t)
     return tuple(out)
 
 
@@ -210,6 +233,7 @@ def measure_module(
     threads: int = 1,
     warmup: int = 3,
     repeats: int = 10,
+    clock: str = "wall",
 ) -> Measurement:
     """Time one forward pass of a ``torch.nn.Module`` on ``example`` (in eval mode, no autograd)."""
     import torch
@@ -217,16 +241,17 @@ def measure_module(
     if runtime not in RUNTIMES:
         raise HynasError(f"unknown runtime {runtime!r}; valid runtimes: {', '.join(RUNTIMES)}")
     _check(int(example.shape[0]), threads, warmup, repeats)
+    clock_fn(clock, threads)
     model.eval()
     try:
         if runtime == "torch":
             with torch_threads(threads), torch.inference_mode():
-                samples = measure_callable(lambda: model(example), warmup, repeats)
+                samples = measure_callable(lambda: model(example), warmup, repeats, clock)
         else:
             with torch_threads(threads):
                 sess = _onnx_session(export_onnx(model, example), threads)
             feed = {sess.get_inputs()[0].name: example.numpy()}
-            samples = measure_callable(lambda: sess.run(None, feed), warmup, repeats)
+            samples = measure_callable(lambda: sess.run(None, feed), warmup, repeats, clock)
     except HynasError:
         raise
     except Exception as exc:
@@ -244,6 +269,7 @@ def measure_module(
         warmup,
         repeats,
         fingerprint_id(),
+        clock,
         samples,
     )
 
@@ -290,8 +316,8 @@ class LatencyCache:
             self._db = sqlite3.connect(self.path, timeout=30)
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS latency (arch TEXT, runtime TEXT, batch INTEGER, threads INTEGER,"
-                " shape TEXT, fingerprint TEXT, value TEXT NOT NULL, created REAL,"
-                " PRIMARY KEY (arch, runtime, batch, threads, shape, fingerprint))"
+                " shape TEXT, clock TEXT, fingerprint TEXT, value TEXT NOT NULL, created REAL,"
+                " PRIMARY KEY (arch, runtime, batch, threads, shape, clock, fingerprint))"
             )
             self._db.commit()
         except sqlite3.Error as exc:
@@ -299,25 +325,25 @@ class LatencyCache:
 
     @staticmethod
     def _key(
-        arch: str, runtime: str, batch: int, threads: int, shape: tuple[int, ...], fp: str
+        arch: str, runtime: str, batch: int, threads: int, shape: tuple[int, ...], clock: str, fp: str
     ) -> tuple[Any, ...]:
-        return (arch, runtime, int(batch), int(threads), "x".join(map(str, shape)), fp)
+        return (arch, runtime, int(batch), int(threads), "x".join(map(str, shape)), clock, fp)
 
     def get(
-        self, arch: str, runtime: str, batch: int, threads: int, shape: tuple[int, ...]
+        self, arch: str, runtime: str, batch: int, threads: int, shape: tuple[int, ...], clock: str = "wall"
     ) -> Measurement | None:
         row = self._db.execute(
             "SELECT value FROM latency WHERE arch=? AND runtime=? AND batch=? AND threads=? AND shape=?"
-            " AND fingerprint=?",
-            self._key(arch, runtime, batch, threads, shape, fingerprint_id()),
+            " AND clock=? AND fingerprint=?",
+            self._key(arch, runtime, batch, threads, shape, clock, fingerprint_id()),
         ).fetchone()
         return Measurement.from_json(row[0]) if row else None
 
     def put(self, arch: str, m: Measurement) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO latency VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO latency VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                *self._key(arch, m.runtime, m.batch, m.threads, m.input_shape, m.fingerprint),
+                *self._key(arch, m.runtime, m.batch, m.threads, m.input_shape, m.clock, m.fingerprint),
                 m.to_json(),
                 time.time(),
             ),
@@ -341,6 +367,7 @@ def measure_latency(
     resolution: int | None = None,
     cache: LatencyCache | str | Path | None = None,
     build: Callable[[Architecture], Any] | None = None,
+    clock: str = "wall",
 ) -> Measurement:
     """Measured latency of ``arch``'s network on this machine (from ``cache`` when already measured).
 
@@ -352,13 +379,16 @@ def measure_latency(
     if runtime not in RUNTIMES:
         raise HynasError(f"unknown runtime {runtime!r}; valid runtimes: {', '.join(RUNTIMES)}")
     _check(batch, threads, warmup, repeats)
+    clock_fn(clock, threads)
     space = get_space(arch.space)
     space.validate(arch)
     example = example_input(arch, batch, resolution)
     key = str(arch)
     store = LatencyCache(cache) if isinstance(cache, str | Path) else cache
     try:
-        if store is not None and (hit := store.get(key, runtime, batch, threads, tuple(example.shape))):
+        if store is not None and (
+            hit := store.get(key, runtime, batch, threads, tuple(example.shape), clock)
+        ):
             return hit
         try:
             model = (build or space.build)(arch)
@@ -366,7 +396,7 @@ def measure_latency(
             raise
         except Exception as exc:
             raise MeasurementError(f"building {key} failed: {type(exc).__name__}: {exc}") from exc
-        m = measure_module(model, example, runtime, threads, warmup, repeats)
+        m = measure_module(model, example, runtime, threads, warmup, repeats, clock)
         if store is not None:
             store.put(key, m)
         return m
