@@ -146,7 +146,10 @@ class PredictedLatency(CostModel):
 
     def __call__(self, arch: Architecture) -> float:
         if arch not in self._cache:
-            self._cache[arch] = float(self.predictor.predict([arch])[0])
+            size = self.space.size()
+            # a small space is predicted whole in one batch (a search's true front needs it all)
+            archs = list(self.space.enumerate()) if size is not None and size <= 20_000 else [arch]
+            self._cache.update(zip(archs, map(float, self.predictor.predict(archs)), strict=True))
         return self._cache[arch]
 
 

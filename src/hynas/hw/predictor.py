@@ -154,7 +154,9 @@ class LatencyPredictor:
             return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.1, random_state=self.seed)
         return make_pipeline(
             StandardScaler(),
-            MLPRegressor((64, 64), alpha=1e-3, max_iter=2000, early_stopping=False, random_state=self.seed),
+            MLPRegressor(
+                hidden_layer_sizes=(64, 64), alpha=1.0, solver="lbfgs", max_iter=2000, random_state=self.seed
+            ),
         )
 
     def fit(self, archs: Sequence[Architecture], latencies: Sequence[float] | np.ndarray) -> LatencyPredictor:
