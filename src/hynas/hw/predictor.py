@@ -13,8 +13,9 @@ source device (by default the four HW-NAS-Bench devices), and the per-device par
 
     [log latency predicted on each source device, per-choice counts, structural extras]
 
-whose regularisation is chosen by leave-one-out cross-validation on the k samples (efficient
-generalised CV of :class:`sklearn.linear_model.RidgeCV`). The source predictions carry how the
+whose feature set (sources only, structure only, or both) and regularisation are chosen by
+leave-one-out cross-validation on the k samples (the efficient LOO of
+:class:`sklearn.linear_model.RidgeCV`). The source predictions carry how the
 known devices rank networks; the per-choice counts (how often each operation / kernel / expansion
 occurs) let the head re-weight operations whose relative cost differs on the new device.
 
@@ -50,6 +51,8 @@ __all__ = [
 MODELS = ("gbm", "mlp")
 MIN_FIT = 10  # samples a predictor needs
 MIN_SHOTS = 3  # samples the few-shot head needs
+#: feature sets the few-shot head chooses between by leave-one-out CV on the k samples
+HEADS = ("sources", "structure", "both")
 
 
 def _one_thread() -> AbstractContextManager[object]:
@@ -201,6 +204,7 @@ class FewShotLatencyPredictor:
         self.space = space
         self.sources = dict(sources)
         self._head: _Head | None = None
+        self.head_kind = ""  # which feature set leave-one-out CV chose
         self.k = 0
 
     def _design(self, archs: Sequence[Architecture]) -> np.ndarray:
@@ -215,14 +219,29 @@ class FewShotLatencyPredictor:
 
         y = _check_data(archs, latencies, MIN_SHOTS, "few-shot latency transfer")
         x = self._design(archs)
-        keep = x.std(axis=0) > 1e-12  # features constant on the k samples carry nothing
-        if not keep.any():
+        n_src = len(self.sources)
+        varied = x.std(axis=0) > 1e-12  # features constant on the k samples carry nothing
+        if not varied.any():
             raise HynasError(
                 "few-shot transfer: the measured architectures are all alike; measure varied ones"
             )
-        scaler = StandardScaler().fit(x[:, keep])
-        ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(scaler.transform(x[:, keep]), np.log(y))
-        self._head = _Head(scaler, ridge, keep)
+        best: tuple[float, str, _Head] | None = None
+        for kind in HEADS:
+            mask = np.zeros(x.shape[1], dtype=bool)
+            if kind in ("sources", "both"):
+                mask[:n_src] = True
+            if kind in ("structure", "both"):
+                mask[n_src:] = True
+            keep = mask & varied
+            if not keep.any():
+                continue
+            scaler = StandardScaler().fit(x[:, keep])
+            ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(scaler.transform(x[:, keep]), np.log(y))
+            loo = float(ridge.best_score_)  # leave-one-out score (negative MSE) of the chosen alpha
+            if best is None or loo > best[0]:
+                best = (loo, kind, _Head(scaler, ridge, keep))
+        assert best is not None
+        self.head_kind, self._head = best[1], best[2]
         self.k = len(y)
         return self
 
