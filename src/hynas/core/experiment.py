@@ -79,6 +79,7 @@ class ExperimentConfig:
             raise HynasError(
                 f"unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}"
             )
+        _check_types(data)
         return cls(**dict(data))
 
     def fingerprint(self) -> dict[str, Any]:
@@ -192,3 +193,30 @@ class Experiment:
         visible = {o.name: float(metrics[o.name]) for o in self.objectives}
         visible.update({c.name: float(metrics[c.name]) for c in self.constraints})
         return Result(candidate, values, loss, viol, True, cost_s, visible)
+
+
+_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    "space": ("a name", (str,)),
+    "dataset": ("a name", (str, type(None))),
+    "evaluator": ("a name", (str, type(None))),
+    "evaluator_options": ("a table of KEY = VALUE", (dict,)),
+    "strategy": ("a name", (str,)),
+    "strategy_options": ("a table of KEY = VALUE", (dict,)),
+    "objectives": ("a list of names", (list, tuple)),
+    "constraints": ("a list of 'metric <= bound' strings", (list, tuple)),
+}
+
+
+def _check_types(data: Mapping[str, Any]) -> None:
+    """Untrusted configs (TOML files, stores) get one clear error for a value of the wrong type."""
+    for key, (what, types) in _TYPES.items():
+        if key not in data:
+            continue
+        value = data[key]
+        ok = isinstance(value, types)
+        if ok and isinstance(value, list | tuple):
+            ok = all(isinstance(v, str) for v in value)
+        if ok and isinstance(value, dict):
+            ok = all(isinstance(k, str) for k in value)
+        if not ok:
+            raise HynasError(f"bad config value {key} = {value!r}: it must be {what}")

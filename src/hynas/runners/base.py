@@ -135,20 +135,25 @@ def record_to_result(experiment: Experiment, rec: TrialRecord) -> Result:
     return experiment.result(cand, rec.metrics, rec.cost_s)
 
 
-def replay(experiment: Experiment, store: Store) -> tuple[list[TrialRecord], list[tuple[int, Candidate]]]:
-    """Check or write the configuration, replay the store into the strategy in its recorded
-    ask/tell order, and return (finished trials in told order, running trials to re-queue)."""
-    from hynas.stores.sql import SQLStore
-
-    config = experiment.config
-    check_config(config, store)
-    stored = store.config()
+def _write_config(experiment: Experiment, store: Store) -> None:
+    """Store the configuration of a new run, or the new budget of a continued one."""
+    config, stored = experiment.config, store.config()
     if (
         stored is None
         or stored.get("budget") != config.budget
         or stored.get("budget_seconds") != config.budget_seconds
     ):
         store.set_config(config.to_dict())
+
+
+def replay(
+    experiment: Experiment, store: Store, write_config: bool = True
+) -> tuple[list[TrialRecord], list[tuple[int, Candidate]]]:
+    """Check or write the configuration, replay the store into the strategy in its recorded
+    ask/tell order, and return (finished trials in told order, running trials to re-queue)."""
+    from hynas.stores.sql import SQLStore
+
+    check_config(experiment.config, store)
     finished = {r.number: r for r in store.trials()}
     if isinstance(store, SQLStore):
         schedule = store.schedule()
@@ -175,6 +180,8 @@ def replay(experiment: Experiment, store: Store) -> tuple[list[TrialRecord], lis
             pending.append((number, cand))
     for rec in tells[told:]:
         strategy.tell([record_to_result(experiment, rec)])
+    if write_config:  # only once the whole store replayed: one that cannot be resumed is left as it was
+        _write_config(experiment, store)
     return tells, pending
 
 
@@ -237,17 +244,28 @@ def drive(
 
     sql = store if isinstance(store, SQLStore) else None
     token = uuid.uuid4().hex
-    if sql is not None:
-        sql.acquire(token, options.lease_s)
     beat: _Heartbeat | None = None
+    acquired = False
     try:
+        # replay reads only: a store that cannot be resumed (corrupt, another configuration, written
+        # by another version) is refused without a single write
+        records, requeue = replay(experiment, store, write_config=False)
+        if sql is not None:
+            seen = len(records) + len(requeue)
+            sql.acquire(token, options.lease_s)
+            acquired = True
+            if len(sql.schedule()) != seen:
+                raise HynasError(
+                    f"store {sql.path!r} was changed by another search while this one started; "
+                    "run the same command again"
+                )
+        _write_config(experiment, store)
         # SQLite lives on one machine, where a dead driver is recognised by its pid; a database
         # server is shared across machines, so a driver busy in a long in-process trial beats from
         # a thread with its own connection
         if sql is not None and backend.blocking and not isinstance(sql, SQLiteStore):
             beat = _Heartbeat(sql.location, token, options.lease_s / 3)
             beat.start()
-        records, requeue = replay(experiment, store)
         strategy = experiment.strategy
         numbers = [s.number for s in sql.schedule()] if sql is not None else [r.number for r in records]
         next_number = max(numbers, default=-1) + 1
@@ -316,7 +334,7 @@ def drive(
             beat.done.set()
             beat.join(timeout=5)
         backend.close()
-        if sql is not None:
+        if sql is not None and acquired:
             # a store that cannot be written keeps a stale lease; the next run takes it over
             with contextlib.suppress(HynasError):
                 sql.release(token)

@@ -12,6 +12,8 @@ __all__ = ["SCHEMA_VERSION", "SQLStore", "SQLiteStore", "Schedule", "Store", "Tr
 
 
 def open_store(location: str, create: bool = True) -> SQLStore:
+    if not location or "\x00" in location or not location.isprintable():
+        raise HynasError(f"bad store location {location!r}: give a file path or a postgresql:// URL")
     if "://" in location:
         scheme = location.split("://", 1)[0].lower()
         if scheme in ("postgresql", "postgres"):

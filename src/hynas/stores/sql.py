@@ -222,7 +222,8 @@ class SQLStore(Store):
             raise err from None
 
     def _corrupt(self, exc: Exception) -> HynasError:
-        return HynasError(f"store {self.path!r} is corrupt: {type(exc).__name__}: {exc}")
+        msg = " ".join(str(exc).split())
+        return HynasError(f"store {self.path!r} is corrupt: {type(exc).__name__}: {msg}")
 
     # -- the Store contract ----------------------------------------------------------------------
     def config(self) -> dict[str, Any] | None:

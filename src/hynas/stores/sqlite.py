@@ -51,7 +51,7 @@ class SQLiteStore(SQLStore):
             else:
                 self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         except sqlite3.Error as exc:
-            raise HynasError(f"cannot open store {self.path!r}: {exc}") from None
+            raise HynasError(f"cannot open store {self.path!r}: {_one_line(exc)}") from None
         try:
             if exists:
                 app = self._db.execute("PRAGMA application_id").fetchone()[0]
@@ -75,27 +75,35 @@ class SQLiteStore(SQLStore):
             raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise HynasError(f"store {self.path!r} is corrupt or unreadable: {exc}") from None
+            raise HynasError(f"store {self.path!r} is corrupt or unreadable: {_one_line(exc)}") from None
 
     # -- backend hooks ---------------------------------------------------------------------------
     def _tx(self) -> _Tx:
         return _Tx(self._db)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._db.execute(sql, tuple(params)).fetchall()
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            err = self._write_error(exc)
+            assert err is not None
+            raise err from None
 
     def _write_error(self, exc: Exception) -> HynasError | None:
+        if not isinstance(exc, sqlite3.DatabaseError):
+            return None
+        msg = _one_line(exc)
         if isinstance(exc, sqlite3.IntegrityError):
-            return HynasError(f"store {self.path!r} refused a write: {exc}")
-        if isinstance(exc, sqlite3.DatabaseError):
-            hint = ""
-            text = str(exc).lower()
-            if "readonly" in text or "read-only" in text:
-                hint = " (the store is read-only; give a writable --store)"
-            elif "full" in text or "disk i/o" in text:
-                hint = " (free disk space, then run the same command to resume)"
-            return HynasError(f"cannot write to store {self.path!r}: {exc}{hint}")
-        return None
+            return HynasError(f"store {self.path!r} refused a write: {msg}")
+        text = msg.lower()
+        if "readonly" in text or "read-only" in text:
+            return HynasError(
+                f"cannot write to store {self.path!r}: {msg} (the store is read-only; give a writable --store)"
+            )
+        if "full" in text or "disk i/o" in text or "locked" in text or "busy" in text:
+            hint = " (free disk space, then run the same command to resume)" if "full" in text else ""
+            return HynasError(f"cannot write to store {self.path!r}: {msg}{hint}")
+        return HynasError(f"store {self.path!r} is corrupt or unreadable: {msg}")
 
     def close(self) -> None:
         self._db.close()
@@ -118,6 +126,10 @@ class _Tx:
                 raise
         elif self.db.in_transaction:
             self.db.execute("ROLLBACK")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _check_header(path: str) -> None:
