@@ -68,8 +68,8 @@ def driver_kills(tmp: Path, seed: int, kills: int, budget: int) -> dict[str, Any
     lost = 0
     seen: list[tuple] = []
     points = []
-    for _ in range(kills):
-        target = min(budget - 1, _count(path) + rng.randint(1, max(1, 2 * budget // kills)))
+    targets = sorted(rng.sample(range(1, budget), kills))  # 20 distinct points spread over the run
+    for target in targets:
         p = ctx.Process(target=_driver, args=(path, cfg))
         p.start()
         deadline = time.time() + 30
