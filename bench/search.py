@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one process, no thread oversubscription on a shared machine
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hynas.core.experiment import Experiment, ExperimentConfig
 from hynas.core.store import TrialRecord
