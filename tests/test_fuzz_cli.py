@@ -28,6 +28,10 @@ from hynas.stores import open_store
 FAST = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
+#: the CLI-level fuzzers run a command per example: slow-marked (CI runs them), more examples
+DEEP = settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 BASE_ARGS = ["--objective", "accuracy", "--strategy", "random", "--seed", "1"]
 
 
@@ -116,7 +120,8 @@ def test_fuzz_config_files(text):
 junk = st.text(st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=20)
 
 
-@FAST
+@pytest.mark.slow
+@DEEP
 @given(
     flag=st.sampled_from(
         ["--objective", "--constraint", "--strategy-option", "--evaluator-option", "--space", "--strategy",
@@ -228,7 +233,8 @@ def damage(path: Path, how: tuple) -> None:
         db.close()
 
 
-@FAST
+@pytest.mark.slow
+@DEEP
 @given(how=store_damage(), command=st.sampled_from(["show", "report", "search"]))
 def test_fuzz_store_files(how, command):
     with tempfile.TemporaryDirectory() as d:
