@@ -37,3 +37,15 @@ def test_local_is_calibrated_by_micro_benchmarks():
     assert math.isfinite(dev.peak_flops["fp32"]) and 1e8 < dev.peak_flops["fp32"] < 1e14
     assert 1e8 < dev.mem_bw < 1e13
     assert get_device("local") is dev  # measured once per process
+
+
+def test_local_calibration_at_a_fixed_thread_count_restores_torch_threads():
+    import torch
+
+    from hynas.hw.roofline import calibrate_local
+
+    before = torch.get_num_threads()
+    dev = calibrate_local(1)
+    assert torch.get_num_threads() == before
+    assert "torch threads 1" in dev.description
+    assert 1e-7 < dev.launch_overhead_s < 1e-2  # eager dispatch of a tiny conv + BN + ReLU

@@ -91,8 +91,10 @@ class RooflineLatency(_Cached):
 
     def __init__(self, name: str, device: str, dtype: str = "fp32") -> None:
         from hynas.hw.devices import get_device
+        from hynas.hw.roofline import calibrate_local
 
-        self.device = get_device(device)
+        # latency@local is measured with one thread, so the local roofline is calibrated alike
+        self.device = calibrate_local(1) if device == "local" else get_device(device)
         self.dtype = dtype
         self.device.flops_per_s(dtype)  # unknown dtype: one clear error now
         super().__init__(MetricInfo(name, "min", "ms", f"roofline latency on {self.device.description}"))

@@ -72,9 +72,9 @@ def _proxies(archs: list[Architecture]) -> dict[str, np.ndarray]:
 def _roofline(archs: list[Architecture], device: str) -> np.ndarray:
     from hynas.hw.analytic import arch_ops
     from hynas.hw.devices import get_device
-    from hynas.hw.roofline import roofline_latency
+    from hynas.hw.roofline import calibrate_local, roofline_latency
 
-    dev = get_device(device)
+    dev = calibrate_local(1) if device == "local" else get_device(device)  # measured with 1 thread
     return np.array([roofline_latency(arch_ops(a), dev) * 1e3 for a in archs])
 
 
