@@ -292,6 +292,15 @@ def main() -> None:
         "load": {},
     }
     load = res["load"]
+    previous = OUT / "scale.json"
+    if skip and previous.exists():  # a partial rerun keeps the other parts' last results
+        old = json.loads(previous.read_text())
+        for k, v in old.items():
+            if k not in ("load", "ray") and k not in res:
+                res[k] = v
+        load.update(old.get("load", {}))
+        if "ray" in skip and "ray" in old:
+            res["ray"] = old["ray"]
     if "sqlite" not in skip:
         load["hynas-sqlite"] = hynas_load(str(tmp / "load.db"), args.trials, args.workers)
         print("hynas sqlite", load["hynas-sqlite"], flush=True)
