@@ -179,7 +179,7 @@ def optuna_load(url: str, trials: int, workers: int) -> dict[str, Any]:
 class TrainEvaluator(Evaluator):
     """Trains a small MLP (width and depth from the architecture) on a fixed synthetic task."""
 
-    def __init__(self, space: Any, steps: int = 150) -> None:
+    def __init__(self, space: Any, steps: int = 1500) -> None:
         self.space = space
         self.steps = steps
 
@@ -236,6 +236,7 @@ def timed_run(tmp: Path, name: str, opts: RunOptions, budget: int, train: bool) 
 
 def ray_part(tmp: Path, trivial: int, train_trials: int) -> dict[str, Any]:
     import ray
+    import torch  # noqa: F401 - imported before timing (the forked pool workers inherit it)
 
     out: dict[str, Any] = {}
     # Ray start-up, measured on its own so the per-trial overhead excludes it
@@ -368,7 +369,7 @@ def markdown(res: dict[str, Any]) -> str:
             f"{o['trials']} trials: sequential {o['sequential_s']:.2f} s, Ray with 1 worker "
             f"{o['ray_1_worker_s']:.2f} s -> **{o['overhead_per_trial_ms']:.1f} ms per trial**.",
             "",
-            "Real-training evaluator (small PyTorch MLP, fixed steps per trial):",
+            "Real-training evaluator (small PyTorch MLP, 1500 training steps per trial):",
             "",
             "| runner | trials | ok | wall s | speed-up vs its 1-worker run |",
             "|---|---|---|---|---|",
