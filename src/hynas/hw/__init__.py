@@ -258,12 +258,14 @@ def resolve(name: str, space: SearchSpace) -> CostModel | None:
         return LutLatency(name, path, space.name)
     if est == "predictor":
         return _predictor(name, space, target)
-    valid = [*DEVICE_CATALOG, "local"] if space.name != "nb201" else [*_HWNB, "local"]
+    table = (
+        f"{', '.join('latency@' + d for d in _HWNB)} (HW-NAS-Bench table); " if space.name == "nb201" else ""
+    )
     raise HynasError(
-        f"unknown latency source {name!r} for space {space.name!r}; valid: "
-        + ", ".join(f"latency@{k}" if k == "local" else f"latency@{k}:..." for k in ESTIMATORS)
-        + (f", latency@<device> for HW-NAS-Bench devices {', '.join(_HWNB)}" if space.name == "nb201" else "")
-        + f" (roofline devices: {', '.join(sorted(valid))})"
+        f"unknown objective {name!r} for space {space.name!r}; valid latency sources: {table}"
+        "latency@local (measured here); "
+        f"latency@roofline:<device> ({', '.join(_roofline_devices())}); "
+        "latency@onnx:local, latency@lut:local|<file.json>, latency@predictor:<device>|local|<file.csv>"
     )
 
 
