@@ -5,7 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
+from fmnist_util import need_fmnist
 from hynas.cli import app, main
 
 
@@ -130,3 +132,28 @@ def test_list_shows_every_section():
 
 def test_main_is_importable():
     assert callable(main) and app.info.name == "hynas"
+
+
+def test_search_mobile_trains_on_fashion_mnist_then_show(tmp_path):
+    """`hynas search --space mobile` trains each network (here 3 steps at 16-28 px) on Fashion-MNIST."""
+    need_fmnist()
+    store = str(tmp_path / "mobile.db")
+    r = _hynas(
+        "search", "--space", "mobile", "--dataset", "fashion-mnist",
+        "--objective", "accuracy", "--objective", "latency@roofline:raspi4",
+        "--evaluator-option", "steps=[3]", "--evaluator-option", "resolution_scale=0.125",
+        "--evaluator-option", "eval_images=100", "--evaluator-option", "bn_images=50",
+        "--budget", "3", "--store", store, "--json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["trials"] == 3 and summary["failed"] == 0
+    assert summary["front"] and all("hidden:test_accuracy" in row for row in summary["front"])
+    shown = json.loads(_hynas("show", store, "--json").stdout)
+    assert shown["config"]["space"] == "mobile" and len(shown["trials"]) == 3
+    for t in shown["trials"]:
+        assert t["status"] == "completed" and t["cost_s"] > 0
+        assert 0 <= t["metrics"]["accuracy"] <= 100 and t["metrics"]["latency@roofline:raspi4"] > 0
+        assert "test_accuracy" in t["hidden"] and "test_accuracy" not in t["metrics"]
+    table = CliRunner().invoke(app, ["show", store])  # in-process: no second torch start-up
+    assert table.exit_code == 0 and "accuracy" in table.output and "complet" in table.output

@@ -9,6 +9,7 @@ from hynas.core.evaluator import Evaluator
 from hynas.core.registry import Registry
 from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
 from hynas.evaluators.tabular import NB201Tabular
+from hynas.evaluators.vision import MobileFashionMNIST
 
 __all__ = ["EVALUATORS", "default_evaluator", "make_evaluator"]
 
@@ -17,9 +18,10 @@ EVALUATORS.register("nb201-tabular")(NB201Tabular)
 EVALUATORS.register("lm-stdlib")(LMStdlib)
 EVALUATORS.register("mqar")(MQAR)
 EVALUATORS.register("lm-mqar")(LMMQAR)
+EVALUATORS.register("mobile-fmnist")(MobileFashionMNIST)
 
 #: space -> the evaluator used when none is named
-_DEFAULTS = {"nb201": "nb201-tabular", "hybrid-lm": "lm-mqar"}
+_DEFAULTS = {"nb201": "nb201-tabular", "hybrid-lm": "lm-mqar", "mobile": "mobile-fmnist"}
 
 
 def default_evaluator(space: str) -> str:

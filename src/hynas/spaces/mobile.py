@@ -23,8 +23,9 @@ once-for-all accuracy-predictor style: one-hot resolution and, per layer slot, o
 expansion, all zero for a skipped slot) and ``numeric`` (resolution, depths, kernels, expansions as
 numbers, 0 for skipped slots).
 
-No accuracy table exists for this space, so it has no tabular evaluator: use it with cost objectives
-(params, FLOPs, latency) or with an evaluator that trains the built networks.
+No accuracy table exists for this space; its default evaluator ``mobile-fmnist``
+(:mod:`hynas.evaluators.vision`) trains the built networks briefly on Fashion-MNIST, and the cost
+objectives (params, FLOPs, latency) come from :mod:`hynas.hw`.
 """
 
 from __future__ import annotations
