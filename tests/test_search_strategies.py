@@ -12,13 +12,14 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.experiment import Experiment, ExperimentConfig
 from hynas.core.objectives import Objective
+from hynas.core.pareto import hypervolume
 from hynas.core.strategy import Candidate, Result
-from hynas.report.analysis import run_front
+from hynas.report.analysis import reference_point, run_front, true_front
 from hynas.runners import run
 from hynas.spaces import get_space
 from hynas.stores import open_store
 from hynas.strategies import STRATEGIES
-from hynas.strategies.bananas import chebyshev
+from hynas.strategies.bananas import chebyshev, hv_improvement
 from hynas.strategies.multifidelity import MultiFidelity
 from hynas.strategies.reinforce import Reinforce
 
@@ -40,6 +41,7 @@ def test_chebyshev_prefers_balanced_points():
         ({"batch": 0}, "batch"),
         ({"predictor": "xgb"}, "predictor"),
         ({"init": 1.5}, "init"),
+        ({"multi": "moead"}, "multi"),
     ],
 )
 def test_bananas_bad_options(opts, field):
@@ -74,7 +76,7 @@ def test_bananas_multi_objective_with_constraint():
         constraints=cons,
         budget=50,
         seed=0,
-        options={"batch": 10},
+        options={"batch": 10, "multi": "parego"},
     )
     front = run_front(exp, recs)
     assert len(front.records) >= 3
@@ -83,6 +85,30 @@ def test_bananas_multi_objective_with_constraint():
     feasible = sum(r.metrics["latency@raspi4"] <= 10 for r in late) / len(late)
     early = sum(r.metrics["latency@raspi4"] <= 10 for r in recs[:10]) / 10
     assert feasible >= early
+
+
+def test_hv_improvement_is_the_exact_hypervolume_gain():
+    rng = np.random.default_rng(0)
+    ref = np.array([1.1, 1.1, 1.1])
+    for m in (2, 3):
+        for _ in range(30):
+            front = rng.random((int(rng.integers(1, 8)), m))
+            cands = rng.random((20, m)) * 1.2
+            want = [hypervolume(np.vstack([front, c]), ref[:m]) - hypervolume(front, ref[:m]) for c in cands]
+            assert np.allclose(hv_improvement(front, cands, ref[:m]), want)
+
+
+@pytest.mark.slow
+def test_bananas_hvi_reaches_most_of_the_true_front():
+    """The default multi-objective acquisition (hypervolume improvement) on accuracy x raspi4 latency."""
+    objs = ("accuracy", "latency@raspi4")
+    exp, recs, _ = simulate("bananas", objectives=objs, budget=150, seed=0)
+    ref = reference_point(exp)
+    tf = true_front(exp)
+    assert tf is not None
+    assert run_front(exp, recs, ref).hypervolume / tf.hypervolume > 0.98
+    _, rnd, _ = simulate("random", objectives=objs, budget=150, seed=0)
+    assert run_front(exp, recs, ref).hypervolume > run_front(exp, rnd, ref).hypervolume
 
 
 def test_reinforce_policy_moves_towards_rewarded_choice():

@@ -31,14 +31,20 @@ def pareto_mask(points: np.ndarray) -> np.ndarray:
     n = len(pts)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort(pts.T[::-1])  # sort by first objective, ties by the next ones
+    # in lexicographic order a point can only be dominated by one before it
+    order = np.lexsort(pts.T[::-1])
     mask = np.zeros(n, dtype=bool)
-    front: list[np.ndarray] = []
+    front = np.empty_like(pts)
+    k = 0
     for i in order:
         p = pts[i]
-        if not any(np.all(q <= p) and np.any(q < p) for q in front):
-            mask[i] = True
-            front.append(p)
+        if k:
+            f = front[:k]
+            if np.any(np.all(f <= p, axis=1) & np.any(f < p, axis=1)):
+                continue
+        mask[i] = True
+        front[k] = p
+        k += 1
     return mask
 
 

@@ -35,6 +35,11 @@ class MLPEnsemble(Predictor):
     ``members`` networks with ``layers`` hidden ReLU layers of ``width`` units, each from its own
     random initialisation, trained full-batch with Adam on the mean absolute error (as in BANANAS).
     The ensemble mean is the prediction; the ensemble standard deviation is the uncertainty.
+
+    ``warm_epochs`` > 0 makes refits cheap for sequential BO: a refit of an already fitted ensemble
+    (same input width) continues from its current weights for ``warm_epochs`` steps instead of
+    training from scratch for ``epochs`` steps; a search adds one point per refit, so the previous
+    weights are already close.
     """
 
     name = "mlp-ensemble"
@@ -48,6 +53,7 @@ class MLPEnsemble(Predictor):
         epochs: int = 300,
         lr: float = 0.01,
         weight_decay: float = 0.0,
+        warm_epochs: int = 0,
     ) -> None:
         super().__init__(seed)
         for key, val, lo in (("members", members, 1), ("layers", layers, 1), ("width", width, 1)):
@@ -57,6 +63,12 @@ class MLPEnsemble(Predictor):
             raise HynasError(f"mlp-ensemble option epochs must be a whole number >= 1, got {epochs!r}")
         if not lr > 0:
             raise HynasError(f"mlp-ensemble option lr must be > 0, got {lr!r}")
+        if not isinstance(warm_epochs, int) or warm_epochs < 0:
+            raise HynasError(
+                f"mlp-ensemble option warm_epochs must be a whole number >= 0, got {warm_epochs!r}"
+            )
+        self.warm_epochs = warm_epochs
+        self._params: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.members, self.layers, self.width = members, layers, width
         self.epochs, self.lr, self.weight_decay = epochs, float(lr), float(weight_decay)
 
@@ -80,13 +92,15 @@ class MLPEnsemble(Predictor):
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
         with _one_thread():
-            gen = torch.Generator().manual_seed(self.seed)
-            self._params = self._init(x.shape[1], gen)
+            warm = self.warm_epochs > 0 and bool(self._params) and self._params[0][0].shape[1] == x.shape[1]
+            if not warm:
+                gen = torch.Generator().manual_seed(self.seed)
+                self._params = self._init(x.shape[1], gen)
             flat = [p for pair in self._params for p in pair]
-            opt = torch.optim.Adam(flat, lr=self.lr, weight_decay=self.weight_decay)
+            opt = torch.optim.Adam(flat, lr=self.lr, weight_decay=self.weight_decay, foreach=True)
             xt = torch.as_tensor(x, dtype=torch.float32)
             yt = torch.as_tensor(y, dtype=torch.float32).unsqueeze(0)
-            for _ in range(self.epochs):
+            for _ in range(self.warm_epochs if warm else self.epochs):
                 opt.zero_grad()
                 loss = (self._forward(xt) - yt).abs().mean()
                 loss.backward()

@@ -3,10 +3,18 @@ Bayesian Optimization with Neural Architectures for Neural Architecture Search",
 
 Loop: evaluate ``init`` random architectures; then, every ``batch`` queries, fit a predictor with
 uncertainty (default: an ensemble of small MLPs on the path encoding) on everything told so far,
-make a candidate pool by mutating the best architectures found so far (plus a few random ones),
-score the pool with an acquisition function (independent Thompson sampling ``its``, lower
-confidence bound ``ucb``, expected improvement ``ei`` or the plain mean) and queue the ``batch``
-best candidates.
+make a candidate pool (every one-edit neighbour of the ``neighbours`` best architectures so far, plus
+``candidates`` mutations of the ``parents`` best, plus ``random_candidates`` random ones), score
+the pool with an acquisition function (independent Thompson sampling ``its``, lower confidence bound
+``ucb``, expected improvement ``ei`` or the plain mean) and queue the ``batch`` best candidates.
+
+Defaults (measured on NAS-Bench-201 CIFAR-10, 10 seeds, ``bench/search.py``): one query per refit
+(``batch=1``), with the ensemble warm-started from its previous weights (30 Adam steps per refit
+instead of 300 from scratch, which makes a 300-query run take seconds); a pool made of the
+neighbourhoods of the 3 best plus 100 mutations, no random candidates; ITS. The paper's pool
+(mutations only, batch 10) reached 94.22 % mean test accuracy at 100 queries; this one 94.32 %.
+ITS beat UCB (κ = 0.5) and the plain mean by 0.3 points at 100 queries: the greedy variants stop
+exploring around the first local optimum.
 
 Several objectives (and constraints) are handled ParEGO-style (Knowles, "ParEGO", IEEE TEVC 2006):
 one predictor per objective; for each batch a random weight vector on the simplex turns the
@@ -27,17 +35,44 @@ from scipy.stats import norm
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
+from hynas.core.pareto import hypervolume, non_dominated_sort
 from hynas.core.strategy import Candidate, Result, Strategy
 
-__all__ = ["ACQUISITIONS", "Bananas", "chebyshev"]
+__all__ = ["ACQUISITIONS", "MULTI", "Bananas", "chebyshev", "hv_improvement"]
 
 ACQUISITIONS = ("its", "ucb", "ei", "mean")
+MULTI = ("hvi", "parego")
 
 
 def chebyshev(f: np.ndarray, w: np.ndarray, rho: float = 0.05) -> np.ndarray:
     """Augmented Chebyshev scalarisation of normalised losses ``f`` (n × m) with weights ``w``."""
     wf = f * w
     return np.asarray(wf.max(axis=1) + rho * wf.sum(axis=1))
+
+
+def hv_improvement(front: np.ndarray, cands: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Hypervolume each candidate row would add to ``front`` (minimisation, reference ``ref``).
+
+    Two objectives: exact and vectorised over the front's staircase; more: exact, one
+    hypervolume per candidate.
+    """
+    front, cands, ref = np.asarray(front, float), np.asarray(cands, float), np.asarray(ref, float)
+    if front.shape[1] != 2:
+        base = hypervolume(front, ref)
+        out = np.zeros(len(cands))
+        for i, c in enumerate(cands):
+            if np.all(c < ref) and not np.any(np.all(front <= c, axis=1)):
+                out[i] = hypervolume(np.vstack([front, c]), ref) - base
+        return out
+    # staircase of the front: on [xs[k], xs[k+1]) the front dominates everything above level[k]
+    pts = front[np.all(front < ref, axis=1)]
+    pts = pts[np.argsort(pts[:, 0], kind="stable")]
+    xs = np.concatenate([[-np.inf], pts[:, 0], [ref[0]]])
+    level = np.concatenate([[ref[1]], np.minimum.accumulate(pts[:, 1]) if len(pts) else []])
+    lo = np.maximum(xs[None, :-1], cands[:, :1])  # candidates × intervals
+    width = np.clip(xs[None, 1:] - lo, 0.0, None)
+    height = np.clip(level[None, :] - cands[:, 1:2], 0.0, None)
+    return np.asarray((width * height).sum(axis=1))
 
 
 class Bananas(Strategy):
@@ -48,22 +83,25 @@ class Bananas(Strategy):
     def __init__(
         self,
         init: int = 10,
-        batch: int = 10,
+        batch: int = 1,
         predictor: str = "mlp-ensemble",
         predictor_options: Mapping[str, Any] | None = None,
         encoding: str | None = None,
         acquisition: str = "its",
-        candidates: int = 200,
+        candidates: int = 100,
         parents: int = 10,
         max_edits: int = 2,
-        random_candidates: int = 1000,
+        random_candidates: int = 0,
         kappa: float = 1.0,
-        neighbours: int = 5,
+        neighbours: int = 3,
+        multi: str = "hvi",
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise HynasError(
                 f"unknown acquisition {acquisition!r} for bananas; valid: {', '.join(ACQUISITIONS)}"
             )
+        if multi not in MULTI:
+            raise HynasError(f"unknown bananas option multi={multi!r}; valid: {', '.join(MULTI)}")
         for key, val, lo in (
             ("init", init, 1),
             ("batch", batch, 1),
@@ -82,6 +120,9 @@ class Bananas(Strategy):
         self.batch = batch
         self.predictor_name = predictor
         self.predictor_options = dict(predictor_options or {})
+        if predictor == "mlp-ensemble":
+            # one query per refit: continue training the ensemble instead of retraining it
+            self.predictor_options.setdefault("warm_epochs", 30)
         self.encoding = encoding
         self.acquisition = acquisition
         self.n_candidates = candidates
@@ -90,6 +131,7 @@ class Bananas(Strategy):
         self.random_candidates = random_candidates
         self.kappa = float(kappa)
         self.neighbours = neighbours
+        self.multi = multi
 
     def reset(self) -> None:
         enc = self.encoding or ("path" if "path" in self.space.encodings() else "onehot")
@@ -103,6 +145,8 @@ class Bananas(Strategy):
         self.fits = 0
         self.queue: list[Architecture] = []
         self.told: list[Result] = []
+        self._models: dict[int, Any] = {}
+        self._nbr_cache: dict[Architecture, list[Architecture]] = {}
 
     # -- helpers ------------------------------------------------------------------------------
     def _x(self, archs: Sequence[Architecture]) -> np.ndarray:
@@ -116,11 +160,17 @@ class Bananas(Strategy):
         return np.array(rows, dtype=np.float64)
 
     def _predictor(self, k: int) -> Any:
+        """A fresh predictor per fit, or the same one for a warm-started predictor (kept per objective)."""
         from hynas.predictors import PREDICTORS
 
-        return PREDICTORS.create(
+        if k in self._models:
+            return self._models[k]
+        pred = PREDICTORS.create(
             self.predictor_name, seed=self.seed * 7919 + self.fits * 31 + k, **self.predictor_options
         )
+        if getattr(pred, "warm_epochs", 0):
+            self._models[k] = pred
+        return pred
 
     def _scores(
         self, loss: np.ndarray, viol: np.ndarray, w: np.ndarray, lo: np.ndarray, span: np.ndarray
@@ -129,20 +179,27 @@ class Bananas(Strategy):
         s = chebyshev((loss - lo) / span, w)
         return np.where(viol > 0, s.max(initial=0.0) + 1.0 + viol, s)
 
-    def _pool(self, parents: list[Architecture]) -> list[Architecture]:
+    def _nbrs(self, a: Architecture) -> list[Architecture]:
+        nbrs = self._nbr_cache.get(a)
+        if nbrs is None:
+            nbrs = self._nbr_cache[a] = self.space.neighbours(a)
+        return nbrs
+
+    def _pool(self, parents: list[Architecture], neighbours: int) -> list[Architecture]:
         pool: dict[Architecture, None] = {}
-        if self.neighbours:
-            for a in parents[: self.neighbours]:
-                for b in self.space.neighbours(a):
+        if neighbours:
+            for a in parents[:neighbours]:
+                for b in self._nbrs(a):
                     if self._fresh(b):
                         pool[b] = None
         tries = 0
         target = len(pool) + self.n_candidates
-        while len(pool) < target and tries < 20 * self.n_candidates:
+        while len(pool) < target and tries < 3 * self.n_candidates:  # late in a run most are seen
             tries += 1
             a = parents[int(self.rng.integers(len(parents)))]
             for _ in range(int(self.rng.integers(1, self.max_edits + 1))):
-                a = self.space.mutate(a, self.rng)
+                nbrs = self._nbrs(a)  # == space.mutate(a, rng), with the neighbourhoods cached
+                a = nbrs[int(self.rng.integers(len(nbrs)))] if nbrs else a
             if self._fresh(a) and a not in pool:
                 pool[a] = None
         for _ in range(self.random_candidates):
@@ -161,9 +218,19 @@ class Bananas(Strategy):
         w = self.rng.dirichlet(np.ones(m)) if m > 1 else np.ones(1)
         lo, hi = loss.min(axis=0), loss.max(axis=0)
         span = np.where(hi > lo, hi - lo, 1.0)
-        order = np.argsort(self._scores(loss, viol, w, lo, span), kind="stable")
-        parents = [ok[i].arch for i in order[: self.n_parents]]
-        pool = self._pool(parents)
+        hvi = m > 1 and self.multi == "hvi"
+        if hvi:
+            # parents: the (constrained) non-dominated fronts, best first; the whole first front
+            # gets its neighbourhood explored
+            ranks = non_dominated_sort(loss, viol)
+            order = np.lexsort((self._scores(loss, viol, w, lo, span), ranks))
+            n_front = int(np.sum(ranks == 0))
+            parents = [ok[i].arch for i in order[: max(self.n_parents, n_front)]]
+            pool = self._pool(parents, max(self.neighbours, n_front))
+        else:
+            order = np.argsort(self._scores(loss, viol, w, lo, span), kind="stable")
+            parents = [ok[i].arch for i in order[: self.n_parents]]
+            pool = self._pool(parents, self.neighbours)
         self.fits += 1
         if not pool:
             return
@@ -192,6 +259,15 @@ class Bananas(Strategy):
             best = feas_best.min() if len(feas_best) else mu.min()
             z = (best - mu) / sd
             score = -(sd * (z * norm.cdf(z) + norm.pdf(z)))
+        if hvi:
+            # hypervolume improvement of each candidate's sampled (or mean) objectives over the
+            # observed feasible front, in normalised units with the reference point 10 % past the
+            # worst observation; candidates that improve nothing rank after all that do, by the
+            # scalarisation above
+            feas = viol <= 0
+            front = (loss[feas] - lo) / span
+            gain = hv_improvement(front, f_n, np.full(m, 1.1)) if len(front) else np.zeros(len(pool))
+            score = np.where(gain > 0, -gain, score - score.min() + 1.0)
         score = score + 10.0 * pen
         top = np.argsort(score, kind="stable")[: self.batch]
         self.queue = [pool[i] for i in top[::-1]]  # popped from the end: best first
