@@ -54,3 +54,29 @@ def test_low_fidelity_queries_are_cheaper_in_time(tmp_path):
 def test_bad_budgets_and_settings(kw, message):
     with pytest.raises(HynasError, match=message):
         ExperimentConfig(**kw)
+
+
+@pytest.mark.parametrize(
+    "space, dataset, objectives",
+    [
+        ("nb201", "cifar10", ("accuracy", "latency@raspi4")),
+        ("mobile", "fashion-mnist", ("accuracy", "latency@roofline:raspi4")),
+        ("hybrid-lm", None, ("bpb", "recall", "memory@128k")),
+    ],
+)
+def test_each_space_has_its_own_default_dataset_and_objectives(space, dataset, objectives):
+    cfg = ExperimentConfig(space=space)
+    assert cfg.dataset == dataset and cfg.objectives == objectives
+    # given values win; a store written before the defaults moved here has the same fingerprint
+    assert ExperimentConfig(space=space, objectives=("accuracy",)).objectives == ("accuracy",)
+    if space == "nb201":
+        assert cfg.fingerprint()["dataset"] == "cifar10"
+        assert cfg.fingerprint() == ExperimentConfig(dataset="cifar10", objectives=objectives).fingerprint()
+
+
+def test_durations_read_in_a_sensible_unit():
+    from hynas.report.summary import format_duration
+
+    assert format_duration(42) == "42 s"
+    assert format_duration(750) == "12.5 min"
+    assert format_duration(4 * 3600) == "4.0 h"

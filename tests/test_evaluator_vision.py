@@ -88,7 +88,9 @@ def test_data_splits_and_data_dir_option(tmp_path):
 def test_default_evaluator_and_metrics():
     need_fmnist()
     assert default_evaluator("mobile") == "mobile-fmnist"
-    ev = make_evaluator("mobile", None, dataset="cifar10")  # the config's default dataset: not given
+    ev = make_evaluator("mobile", None)
+    with pytest.raises(HynasError, match="unknown dataset 'cifar10' for mobile-fmnist"):
+        make_evaluator("mobile", None, dataset="cifar10")
     assert ev.fidelities() == (25.0, 50.0, 100.0, 200.0) and ev.default_fidelity() == 100.0
     m = ev.metrics()
     assert m["test_accuracy"].hidden and m["test_loss"].hidden

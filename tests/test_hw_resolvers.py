@@ -39,9 +39,7 @@ def test_roofline_objective_is_the_roofline_of_the_analytic_ops():
 def test_unknown_device_or_estimator_is_one_clear_error():
     with pytest.raises(HynasError, match=r"unknown device 'tpu9'.*roofline devices: a100, h100"):
         resolve_cost_model("latency@roofline:tpu9", NB)
-    with pytest.raises(
-        HynasError, match=r"unknown latency source 'latency@magic:x'.*latency@roofline:\.\.\."
-    ):
+    with pytest.raises(HynasError, match=r"unknown objective 'latency@magic:x'.*latency@roofline:<device>"):
         resolve_cost_model("latency@magic:x", NB)
     with pytest.raises(
         HynasError, match=r"unknown predictor device 'tpu9'.*eyeriss, fpga, pixel3, raspi4, local"

@@ -49,7 +49,7 @@ def test_mqar_evaluator_reports_recall_and_default_is_both_tasks():
     ev = make_evaluator("hybrid-lm", "mqar", steps=(10,), batch=8)
     e = ev.evaluate(SPACE.parse(TINY))
     assert set(e.metrics) == {"recall"} and 0.0 <= e.metrics["recall"] <= 100.0
-    both = make_evaluator("hybrid-lm", None, dataset="cifar10")
+    both = make_evaluator("hybrid-lm", None)
     assert set(both.metrics()) == {"bpb", "test_bpb", "recall"}
 
 

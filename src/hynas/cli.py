@@ -75,7 +75,10 @@ def search(
         Path | None, typer.Option("--config", "-c", help="TOML file with any of the settings below")
     ] = None,
     space: Annotated[str | None, typer.Option(help="search space (default nb201)")] = None,
-    dataset: Annotated[str | None, typer.Option(help="dataset of the evaluator (default cifar10)")] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="dataset of the evaluator (default: the space's, e.g. cifar10 for nb201)"),
+    ] = None,
     evaluator: Annotated[
         str | None, typer.Option(help="evaluator (default: the space's tabular one)")
     ] = None,
@@ -220,8 +223,10 @@ def _run_search(
 
 
 def _print_summary(s: dict[str, Any], exp: Any) -> None:
+    from hynas.report.summary import format_duration
+
     console.print(
-        f"[bold]{s['trials']} trials[/] ({s['failed']} failed), cost {s['cost_s'] / 3600:.1f} h; "
+        f"[bold]{s['trials']} trials[/] ({s['failed']} failed), cost {format_duration(s['cost_s'])}; "
         f"objectives: {', '.join(s['objectives'])}"
         + (f"; constraints: {', '.join(s['constraints'])}" if s["constraints"] else "")
     )

@@ -32,18 +32,28 @@ _UNSET = object()
 @dataclass(frozen=True)
 class ExperimentConfig:
     space: str = "nb201"
-    dataset: str | None = "cifar10"
+    #: None: the space's default (``hynas.evaluators.space_defaults``), filled in on construction
+    dataset: str | None = None
     evaluator: str | None = None
     evaluator_options: Mapping[str, Any] = field(default_factory=dict)
     strategy: str = "nsga2"
     strategy_options: Mapping[str, Any] = field(default_factory=dict)
-    objectives: tuple[str, ...] = ("accuracy", "latency@raspi4")
+    #: None: the space's default objectives, filled in on construction
+    objectives: tuple[str, ...] = None  # type: ignore[assignment]
     constraints: tuple[str, ...] = ()
     budget: int | None = 300
     budget_seconds: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.objectives is None or self.dataset is None:
+            from hynas.evaluators import space_defaults
+
+            d = space_defaults(self.space)
+            if self.dataset is None and d is not None and self.evaluator in (None, d.evaluator):
+                object.__setattr__(self, "dataset", d.dataset)
+            if self.objectives is None:
+                object.__setattr__(self, "objectives", d.objectives if d else ("accuracy",))
         object.__setattr__(self, "objectives", tuple(self.objectives))
         object.__setattr__(self, "constraints", tuple(self.constraints))
         if self.budget is None and self.budget_seconds is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hynas.core.errors import HynasError
@@ -11,7 +12,7 @@ from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
 from hynas.evaluators.tabular import NB201Tabular
 from hynas.evaluators.vision import MobileFashionMNIST
 
-__all__ = ["EVALUATORS", "default_evaluator", "make_evaluator"]
+__all__ = ["EVALUATORS", "SpaceDefaults", "default_evaluator", "make_evaluator", "space_defaults"]
 
 EVALUATORS: Registry[Evaluator] = Registry("evaluator", Evaluator)
 EVALUATORS.register("nb201-tabular")(NB201Tabular)
@@ -20,19 +21,38 @@ EVALUATORS.register("mqar")(MQAR)
 EVALUATORS.register("lm-mqar")(LMMQAR)
 EVALUATORS.register("mobile-fmnist")(MobileFashionMNIST)
 
-#: space -> the evaluator used when none is named
-_DEFAULTS = {"nb201": "nb201-tabular", "hybrid-lm": "lm-mqar", "mobile": "mobile-fmnist"}
+
+@dataclass(frozen=True)
+class SpaceDefaults:
+    """What a search on a space uses when the user names no evaluator, dataset or objectives."""
+
+    evaluator: str
+    dataset: str | None
+    objectives: tuple[str, ...]
+
+
+_DEFAULTS = {
+    "nb201": SpaceDefaults("nb201-tabular", "cifar10", ("accuracy", "latency@raspi4")),
+    "mobile": SpaceDefaults("mobile-fmnist", "fashion-mnist", ("accuracy", "latency@roofline:raspi4")),
+    "hybrid-lm": SpaceDefaults("lm-mqar", None, ("bpb", "recall", "memory@128k")),
+}
+
+
+def space_defaults(space: str) -> SpaceDefaults | None:
+    return _DEFAULTS.get(space)
 
 
 def default_evaluator(space: str) -> str:
-    try:
-        return _DEFAULTS[space]
-    except KeyError:
-        raise HynasError(f"space {space!r} has no default evaluator; name one with --evaluator") from None
+    d = _DEFAULTS.get(space)
+    if d is None:
+        raise HynasError(f"space {space!r} has no default evaluator; name one with --evaluator")
+    return d.evaluator
 
 
-def register_default(space: str, evaluator: str) -> None:
-    _DEFAULTS[space] = evaluator
+def register_default(
+    space: str, evaluator: str, dataset: str | None = None, objectives: tuple[str, ...] = ("accuracy",)
+) -> None:
+    _DEFAULTS[space] = SpaceDefaults(evaluator, dataset, tuple(objectives))
 
 
 def make_evaluator(space: str, name: str | None = None, **options: Any) -> Evaluator:

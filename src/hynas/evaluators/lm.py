@@ -38,7 +38,6 @@ from hynas.spaces.hybrid_lm import HybridLMSpace
 __all__ = ["LMMQAR", "MQAR", "HybridLMEvaluator", "LMStdlib", "make_mqar", "stdlib_corpus"]
 
 TASKS = ("lm", "mqar")
-#: ``ExperimentConfig`` passes its default dataset (cifar10) to every evaluator; it means "not given"
 _DATASETS = ("stdlib", "mqar")
 
 
@@ -118,7 +117,7 @@ class HybridLMEvaluator(Evaluator):
         bad = [t for t in names if t not in TASKS]
         if bad or not names:
             raise HynasError(f"unknown task(s) {bad}; valid tasks: {', '.join(TASKS)}")
-        if dataset not in (None, "cifar10", *_DATASETS):
+        if dataset not in (None, *_DATASETS):
             raise HynasError(f"unknown dataset {dataset!r} for hybrid-lm; valid datasets: stdlib")
         steps = tuple(sorted(int(s) for s in steps))
         if not steps or steps[0] < 1:

@@ -77,7 +77,6 @@ FMNIST_FILES = {
 CLASSES = 10
 VAL_SIZE = 10_000  # training images held out for validation
 SPLIT_SEED = 0  # the validation split is the same for every evaluator seed
-#: ``ExperimentConfig`` passes its default dataset (cifar10) to every evaluator; it means "not given"
 _DATASETS = ("fashion-mnist",)
 _IDX_DTYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -166,7 +165,7 @@ class MobileFashionMNIST(Evaluator):
         seed: int = 0,
         threads: int = 1,
     ) -> None:
-        if dataset not in (None, "cifar10", *_DATASETS):
+        if dataset not in (None, *_DATASETS):
             raise HynasError(f"unknown dataset {dataset!r} for mobile-fmnist; valid datasets: fashion-mnist")
         try:
             steps = tuple(sorted({int(s) for s in steps}))

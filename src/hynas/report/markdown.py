@@ -7,7 +7,7 @@ from pathlib import Path
 from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.report.plots import plot_anytime, plot_pareto
-from hynas.report.summary import summarize
+from hynas.report.summary import format_duration, summarize
 
 __all__ = ["write_report"]
 
@@ -37,7 +37,7 @@ def write_report(
         *[f"| {k} | `{v}` |" for k, v in cfg.items()],
         "",
         f"- trials: {s['trials']} ({s['completed']} completed, {s['failed']} failed)",
-        f"- cost: {s['cost_s'] / 3600:.2f} hours (simulated for tabular benchmarks)",
+        f"- cost: {format_duration(s['cost_s'])} (simulated for tabular benchmarks)",
         f"- objectives: {', '.join(s['objectives'])}",
         f"- constraints: {', '.join(s['constraints']) or 'none'}",
         f"- hypervolume: {s['hypervolume']:.6g} (reference point in minimisation form: "

@@ -51,3 +51,12 @@ def summarize(exp: Experiment, records: list[TrialRecord]) -> dict[str, Any]:
             **{f"hidden:{k}": v for k, v in best.hidden.items()},
         }
     return out
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``12.5 min`` or ``3.2 h``: the unit that keeps the number readable."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
