@@ -35,7 +35,7 @@ from scipy.stats import norm
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.pareto import hypervolume, non_dominated_sort
+from hynas.core.pareto import hypervolume, non_dominated_sort, pareto_mask
 from hynas.core.strategy import Candidate, Result, Strategy
 
 __all__ = ["ACQUISITIONS", "MULTI", "Bananas", "chebyshev", "hv_improvement"]
@@ -95,6 +95,8 @@ class Bananas(Strategy):
         kappa: float = 1.0,
         neighbours: int = 3,
         multi: str = "hvi",
+        patience: int = 20,
+        explore_candidates: int = 1000,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise HynasError(
@@ -110,6 +112,8 @@ class Bananas(Strategy):
             ("max_edits", max_edits, 1),
             ("random_candidates", random_candidates, 0),
             ("neighbours", neighbours, 0),
+            ("patience", patience, 1),
+            ("explore_candidates", explore_candidates, 0),
         ):
             if isinstance(val, bool) or not isinstance(val, int) or val < lo:
                 raise HynasError(f"bananas option {key} must be a whole number >= {lo}, got {val!r}")
@@ -132,6 +136,8 @@ class Bananas(Strategy):
         self.kappa = float(kappa)
         self.neighbours = neighbours
         self.multi = multi
+        self.patience = patience
+        self.explore_candidates = explore_candidates
 
     def reset(self) -> None:
         enc = self.encoding or ("path" if "path" in self.space.encodings() else "onehot")
@@ -185,7 +191,7 @@ class Bananas(Strategy):
             nbrs = self._nbr_cache[a] = self.space.neighbours(a)
         return nbrs
 
-    def _pool(self, parents: list[Architecture], neighbours: int) -> list[Architecture]:
+    def _pool(self, parents: list[Architecture], neighbours: int, n_random: int) -> list[Architecture]:
         pool: dict[Architecture, None] = {}
         if neighbours:
             for a in parents[:neighbours]:
@@ -202,7 +208,7 @@ class Bananas(Strategy):
                 a = nbrs[int(self.rng.integers(len(nbrs)))] if nbrs else a
             if self._fresh(a) and a not in pool:
                 pool[a] = None
-        for _ in range(self.random_candidates):
+        for _ in range(n_random):
             a = self.space.sample(self.rng)
             if self._fresh(a) and a not in pool:
                 pool[a] = None
@@ -218,6 +224,13 @@ class Bananas(Strategy):
         w = self.rng.dirichlet(np.ones(m)) if m > 1 else np.ones(1)
         lo, hi = loss.min(axis=0), loss.max(axis=0)
         span = np.where(hi > lo, hi - lo, 1.0)
+        # stagnation: no new (feasible) non-dominated observation for `patience` queries -> the
+        # pool also gets `explore_candidates` random architectures, so that the acquisition can
+        # leave the current basin
+        feas_idx = np.flatnonzero(viol <= 0)
+        last = feas_idx[pareto_mask(loss[feas_idx])].max() if len(feas_idx) else len(ok) - 1
+        stuck = len(ok) - 1 - int(last) >= self.patience
+        n_random = max(self.random_candidates, self.explore_candidates) if stuck else self.random_candidates
         hvi = m > 1 and self.multi == "hvi"
         if hvi:
             # parents: the (constrained) non-dominated fronts, best first; the whole first front
@@ -226,11 +239,11 @@ class Bananas(Strategy):
             order = np.lexsort((self._scores(loss, viol, w, lo, span), ranks))
             n_front = int(np.sum(ranks == 0))
             parents = [ok[i].arch for i in order[: max(self.n_parents, n_front)]]
-            pool = self._pool(parents, max(self.neighbours, n_front))
+            pool = self._pool(parents, max(self.neighbours, n_front), n_random)
         else:
             order = np.argsort(self._scores(loss, viol, w, lo, span), kind="stable")
             parents = [ok[i].arch for i in order[: self.n_parents]]
-            pool = self._pool(parents, self.neighbours)
+            pool = self._pool(parents, self.neighbours, n_random)
         self.fits += 1
         if not pool:
             return
