@@ -111,7 +111,10 @@ def multi_objective(seeds: int, tpe_seeds: int) -> dict:
     for dev in DEVICES:
         for strat in MO_STRATEGIES:
             ratios, secs = [], []
-            for seed in range(tpe_seeds if strat == "optuna-tpe" else seeds):
+            n = tpe_seeds if strat == "optuna-tpe" else seeds
+            if n == 0:
+                continue
+            for seed in range(n):
                 cfg = ExperimentConfig(
                     strategy=strat, objectives=("accuracy", f"latency@{dev}"), budget=300, seed=seed
                 )
@@ -216,7 +219,10 @@ def markdown(res: dict) -> str:
             best_optuna = max(v["median"] for k, v in strats.items() if k.startswith("optuna"))
             lines.append(
                 f"| {dev} | "
-                + " | ".join(f"{strats[s]['median']:.4f} (min {strats[s]['min']:.4f})" for s in MO_STRATEGIES)
+                + " | ".join(
+                    f"{strats[s]['median']:.4f} (min {strats[s]['min']:.4f})" if s in strats else "not run"
+                    for s in MO_STRATEGIES
+                )
                 + f" | {strats['nsga2']['median'] / best_optuna:.4f} |"
             )
         ns = ", ".join(f"{s} {v['n']}" for s, v in next(iter(mo.values())).items())
@@ -260,7 +266,13 @@ def main() -> None:
     parts = args.parts.split(",")
     for part, key, fn in (
         ("so", "single_objective", lambda: single_objective(args.seeds)),
-        ("mo", "multi_objective", lambda: multi_objective(args.mo_seeds, args.mo_tpe_seeds or args.mo_seeds)),
+        (
+            "mo",
+            "multi_objective",
+            lambda: multi_objective(
+                args.mo_seeds, args.mo_seeds if args.mo_tpe_seeds is None else args.mo_tpe_seeds
+            ),
+        ),
         ("overhead", "overhead", overhead),
     ):
         if part in parts:
