@@ -56,6 +56,8 @@ def test_mqar_evaluator_reports_recall_and_default_is_both_tasks():
 def test_bad_evaluator_options_are_clear():
     with pytest.raises(HynasError, match="fidelities are 50, 100, 200, 400"):
         make_evaluator("hybrid-lm", "lm-stdlib").evaluate(SPACE.parse(TINY), fidelity=7)
+    with pytest.raises(HynasError, match=r"must be a number of training steps.*'many'"):
+        make_evaluator("hybrid-lm", "lm-stdlib", fidelity="many")
     with pytest.raises(HynasError, match="valid datasets: stdlib"):
         make_evaluator("hybrid-lm", "lm-stdlib", dataset="imagenet")
     with pytest.raises(HynasError, match="bad options"):

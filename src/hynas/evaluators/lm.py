@@ -141,12 +141,16 @@ class HybridLMEvaluator(Evaluator):
         make_mqar(1, mqar_len, mqar_pairs, np.random.default_rng(0))  # validates the MQAR shape
 
     def _check(self, fidelity: float) -> float:
-        if float(fidelity) not in self._fids:
+        valid = ", ".join(f"{f:g}" for f in self._fids)
+        try:
+            steps = float(fidelity)
+        except (TypeError, ValueError):
             raise HynasError(
-                f"hybrid-lm evaluator fidelities are {', '.join(f'{f:g}' for f in self._fids)} "
-                f"training steps, not {fidelity:g}"
-            )
-        return float(fidelity)
+                f"hybrid-lm evaluator fidelity must be a number of training steps ({valid}), got {fidelity!r}"
+            ) from None
+        if steps not in self._fids:
+            raise HynasError(f"hybrid-lm evaluator fidelities are {valid} training steps, not {steps:g}")
+        return steps
 
     def fidelities(self) -> tuple[float, ...]:
         return self._fids
