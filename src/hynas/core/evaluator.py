@@ -15,9 +15,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
 from hynas.core.space import SearchSpace
 
-__all__ = ["Evaluation", "Evaluator", "Metric"]
+__all__ = ["Evaluation", "Evaluator", "Metric", "check_fidelity"]
+
+
+def check_fidelity(fidelity: object, valid: tuple[float, ...], lead: str, unit: str) -> float:
+    """``fidelity`` as a float if it is one of ``valid``; else one clear error.
+
+    The message reads ``"<lead> 12, 200 <unit>, not 7"`` (``lead`` names the evaluator, for example
+    ``"nb201/cifar10 has fidelities"``); a value that is not a number says so.
+    """
+    listed = ", ".join(f"{f:g}" for f in valid)
+    try:
+        value = float(fidelity)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise HynasError(
+            f"{lead} {listed} {unit}; a fidelity must be a number of {unit}, got {fidelity!r}"
+        ) from None
+    if value not in valid:
+        raise HynasError(f"{lead} {listed} {unit}, not {value:g}")
+    return value
 
 
 @dataclass(frozen=True)

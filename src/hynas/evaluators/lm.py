@@ -31,7 +31,7 @@ import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator, Metric
+from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
 from hynas.spaces import get_space
 from hynas.spaces.hybrid_lm import HybridLMSpace
 
@@ -141,16 +141,7 @@ class HybridLMEvaluator(Evaluator):
         make_mqar(1, mqar_len, mqar_pairs, np.random.default_rng(0))  # validates the MQAR shape
 
     def _check(self, fidelity: float) -> float:
-        valid = ", ".join(f"{f:g}" for f in self._fids)
-        try:
-            steps = float(fidelity)
-        except (TypeError, ValueError):
-            raise HynasError(
-                f"hybrid-lm evaluator fidelity must be a number of training steps ({valid}), got {fidelity!r}"
-            ) from None
-        if steps not in self._fids:
-            raise HynasError(f"hybrid-lm evaluator fidelities are {valid} training steps, not {steps:g}")
-        return steps
+        return check_fidelity(fidelity, self._fids, "hybrid-lm evaluator fidelities are", "training steps")
 
     def fidelities(self) -> tuple[float, ...]:
         return self._fids

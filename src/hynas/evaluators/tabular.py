@@ -25,7 +25,7 @@ import numpy as np
 from hynas.benchmarks.nb201 import DATASETS, DEVICES, load_table, nb201_macs
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator, Metric
+from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
 from hynas.core.metrics import register_device
 from hynas.spaces import get_space
 from hynas.spaces.nb201 import NB201Space
@@ -59,8 +59,7 @@ class NB201Tabular(Evaluator):
         self._fids = (12.0, 200.0) if dataset == "cifar10" else (12.0,)
         self._default = self._fids[-1]
         if fidelity is not None:
-            self._check_fidelity(fidelity)
-            self._default = float(fidelity)
+            self._default = self._check_fidelity(fidelity)
         self.data = load_table()
         res, classes, self.n_train = DATASETS[dataset]
         self._macs = np.array(
@@ -71,12 +70,7 @@ class NB201Tabular(Evaluator):
         )
 
     def _check_fidelity(self, fidelity: float) -> float:
-        if float(fidelity) not in self._fids:
-            raise HynasError(
-                f"nb201/{self.dataset} has fidelities {', '.join(f'{f:g}' for f in self._fids)} epochs, "
-                f"not {fidelity:g}"
-            )
-        return float(fidelity)
+        return check_fidelity(fidelity, self._fids, f"nb201/{self.dataset} has fidelities", "epochs")
 
     def fidelities(self) -> tuple[float, ...]:
         return self._fids

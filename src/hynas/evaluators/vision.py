@@ -59,7 +59,7 @@ import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator, Metric
+from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
 from hynas.evaluators.lm import _deterministic
 from hynas.spaces import get_space
 from hynas.spaces.mobile import MobileSpace
@@ -203,17 +203,7 @@ class MobileFashionMNIST(Evaluator):
         find_fmnist(self.data_dir)  # missing data: one clear error now, not one per trial
 
     def _check(self, fidelity: float) -> float:
-        try:
-            ok = float(fidelity) in self._fids
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            given = f"{fidelity:g}" if isinstance(fidelity, int | float) else repr(fidelity)
-            raise HynasError(
-                f"mobile-fmnist fidelities are {', '.join(f'{f:g}' for f in self._fids)} training steps, "
-                f"not {given}"
-            )
-        return float(fidelity)
+        return check_fidelity(fidelity, self._fids, "mobile-fmnist fidelities are", "training steps")
 
     def fidelities(self) -> tuple[float, ...]:
         return self._fids
