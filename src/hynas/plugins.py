@@ -14,6 +14,7 @@ __all__ = ["MODULES", "load"]
 #: add a line here for each module that registers something on import
 MODULES: tuple[str, ...] = (
     "hynas.hw",
+    "hynas.hw.energy",
     "hynas.hw.lm_costs",
     "hynas.hw.cli",
     "hynas.predictors.cli",

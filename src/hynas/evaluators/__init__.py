@@ -8,6 +8,7 @@ from typing import Any
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluator
 from hynas.core.registry import Registry
+from hynas.evaluators.ecnas import ECNASTabular
 from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
 from hynas.evaluators.tabular import NB201Tabular
 from hynas.evaluators.vision import MobileFashionMNIST
@@ -20,6 +21,7 @@ EVALUATORS.register("lm-stdlib")(LMStdlib)
 EVALUATORS.register("mqar")(MQAR)
 EVALUATORS.register("lm-mqar")(LMMQAR)
 EVALUATORS.register("mobile-fmnist")(MobileFashionMNIST)
+EVALUATORS.register("ecnas-tabular")(ECNASTabular)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ _DEFAULTS = {
     "nb201": SpaceDefaults("nb201-tabular", "cifar10", ("accuracy", "latency@raspi4")),
     "mobile": SpaceDefaults("mobile-fmnist", "fashion-mnist", ("accuracy", "latency@roofline:raspi4")),
     "hybrid-lm": SpaceDefaults("lm-mqar", None, ("bpb", "recall", "memory@128k")),
+    "ecnas": SpaceDefaults("ecnas-tabular", "cifar10", ("accuracy", "energy@ecnas")),
 }
 
 

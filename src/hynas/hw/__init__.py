@@ -11,6 +11,8 @@ An objective or constraint names its metric and, after ``@``, its source:
                                    from 20 measured cells) or a CSV of ``arch,latency_ms`` rows
                                    (few-shot transfer to that device)
 ``latency@roofline:<device>``      roofline over the analytic operators (ms), catalog devices
+``energy@ecnas``                   EC-NAS-Bench measured training energy (kWh), space ``ecnas``
+                                   (:mod:`hynas.hw.energy`)
 =================================  ==============================================================
 
 Imports stay light here (no torch); each cost model imports what it needs when first used. The
@@ -41,7 +43,7 @@ ESTIMATORS = {
     "predictor": "learned predictor: predictor:<device|local|samples.csv>",
     "roofline": "roofline model: roofline:<device>",
 }
-_ANALYTIC_SPACES = ("nb201", "mobile")
+_ANALYTIC_SPACES = ("nb201", "mobile", "ecnas")
 _HWNB = ("eyeriss", "fpga", "pixel3", "raspi4")
 _LOCAL_SHOTS = 20  # measured cells behind latency@predictor:local
 
@@ -273,7 +275,7 @@ register_resolver(
     resolve,
     (
         "params, flops, memory",
-        "analytic parameters (M), FLOPs (M), peak activation memory (MB): nb201, mobile",
+        "analytic parameters (M), FLOPs (M), peak activation memory (MB): nb201, mobile, ecnas",
     ),
     ("latency@local, latency@onnx:local", "measured on this machine: PyTorch eager / ONNX Runtime, ms"),
     ("latency@lut:<local|file.json>", "per-operator lookup table from `hynas hw profile`, ms"),

@@ -17,7 +17,7 @@ Devices", NeurIPS 2020): the network runs operator by operator, each tensor is f
 use, a conv + BN + activation is one fused kernel, and the peak is the largest total size of feature
 maps alive at once (inputs kept for residuals and cell nodes included, weights excluded).
 
-Spaces: ``nb201`` and ``mobile`` here; ``hybrid-lm`` rows come from :mod:`hynas.hw.lm_costs`
+Spaces: ``nb201``, ``mobile`` and ``ecnas`` (NAS-Bench-101 cells) here; ``hybrid-lm`` rows come from :mod:`hynas.hw.lm_costs`
 (prefill of the space's context; ``resolution`` then means the number of tokens).
 """
 
@@ -292,9 +292,97 @@ def _mobile(g: _Graph, arch: Architecture, resolution: int | None, num_classes: 
     )
 
 
-_BUILDERS: dict[str, Callable[..., None]] = {"nb201": _nb201, "mobile": _mobile}
+# -- EC-NAS (NAS-Bench-101 cells) -------------------------------------------------------------------
+
+
+def _ecnas(
+    g: _Graph,
+    arch: Architecture,
+    resolution: int | None,
+    num_classes: int = 10,
+    channels: int = 128,
+    num_stacks: int = 3,
+    cells_per_stack: int = 3,
+) -> None:
+    """The NAS-Bench-101 network (:mod:`hynas.models.ecnas`). A truncated input (the first channels of
+    an interior vertex) is a view, not a kernel: the sum that reads it is charged its full size."""
+    from hynas.spaces import get_space
+    from hynas.spaces.ecnas import SHORT_OPS, ECNASSpace, vertex_channels
+
+    space = get_space("ecnas")
+    assert isinstance(space, ECNASSpace)
+    matrix, labels = space.spec(arch)
+    n = len(labels)
+    if channels < 3 or min(num_classes, num_stacks, cells_per_stack) < 1:
+        raise TypeError("channels must be >= 3 and num_classes, num_stacks, cells_per_stack >= 1")
+    h = resolution or 32
+    x = g.fmap("input", 3, h)
+    y = g.fmap("stem", channels, h)
+    g.add("stem", "conv3x3", f"i3_o{channels}_r{h}", (x,), y, g.batch * h * h * channels * 27, 29 * channels)
+    x = y
+    c_in = c = channels
+    for stack in range(num_stacks):
+        if stack > 0:
+            h2 = h // 2
+            name = f"stack{stack}.down"
+            y = g.fmap(name, c, h2)
+            g.add(name, "maxpool2x2", f"c{c}_r{h}", (x,), y)
+            x, h, c = y, h2, 2 * c
+        for cell in range(cells_per_stack):
+            prefix = f"stack{stack}.cell{cell}"
+            ch = vertex_channels(c_in, c, matrix)
+            t = [x]
+            for v in range(1, n):
+                parts = [t[u] for u in range(1, min(v, n - 1)) if matrix[u][v]]
+                if v == n - 1 and len(parts) > 1:
+                    cat = g.fmap(f"{prefix}.concat", c, h)
+                    g.add(f"{prefix}.concat", "concat", f"c{c}_r{h}", tuple(parts), cat)
+                    parts = [cat]
+                if matrix[0][v]:
+                    p = g.fmap(f"{prefix}.proj{v}", ch[v], h)
+                    g.add(
+                        f"{prefix}.proj{v}",
+                        "conv1x1",
+                        f"i{c_in}_o{ch[v]}_r{h}",
+                        (x,),
+                        p,
+                        g.batch * h * h * c_in * ch[v],
+                        c_in * ch[v] + 2 * ch[v],
+                    )
+                    parts.append(p)
+                acc = parts[0]
+                for k, part in enumerate(parts[1:]):
+                    s = g.fmap(f"{prefix}.sum{v}.{k}", ch[v], h)
+                    g.add(f"{prefix}.add{v}.{k}", "add", f"c{ch[v]}_r{h}", (acc, part), s)
+                    acc = s
+                if v == n - 1:
+                    t.append(acc)
+                    break
+                op = SHORT_OPS[labels[v]]
+                out = g.fmap(f"{prefix}.v{v}", ch[v], h)
+                kernel = {"conv3x3": 9, "conv1x1": 1}.get(op, 0)
+                macs = g.batch * h * h * ch[v] * ch[v] * kernel
+                params = kernel * ch[v] * ch[v] + 2 * ch[v] if kernel else 0
+                g.add(f"{prefix}.v{v}", op, f"c{ch[v]}_r{h}", (acc,), out, macs, params)
+                t.append(out)
+            x, c_in = t[-1], c
+    p = g.fmap("pool", c, 1)
+    g.add("pool", "global_avgpool", f"c{c}_r{h}", (x,), p)
+    out = g.fmap("logits", num_classes, 1)
+    g.add(
+        "classifier",
+        "linear",
+        f"i{c}_o{num_classes}",
+        (p,),
+        out,
+        g.batch * c * num_classes,
+        c * num_classes + num_classes,
+    )
+
+
+_BUILDERS: dict[str, Callable[..., None]] = {"nb201": _nb201, "mobile": _mobile, "ecnas": _ecnas}
 SUPPORTED_SPACES = (*_BUILDERS, "hybrid-lm")
-_DEFAULT_RES = {"nb201": 32}
+_DEFAULT_RES = {"nb201": 32, "ecnas": 32}
 
 
 def _lm_ops(arch: Architecture, batch: int, dtype_bytes: int, context: int | None) -> list[OpCost]:
@@ -385,8 +473,8 @@ def analytic_costs(
 
 def input_shape(arch: Architecture, batch: int = 1, resolution: int | None = None) -> tuple[int, ...]:
     """The image input shape the network of ``arch`` takes (N, 3, H, W)."""
-    if arch.space == "nb201":
-        r = resolution or _DEFAULT_RES["nb201"]
+    if arch.space in _DEFAULT_RES:
+        r = resolution or _DEFAULT_RES[arch.space]
     elif arch.space == "mobile":
         from hynas.spaces import get_space
         from hynas.spaces.mobile import MobileSpace

@@ -6,16 +6,18 @@ from functools import cache
 
 from hynas.core.registry import Registry
 from hynas.core.space import SearchSpace
+from hynas.spaces.ecnas import ECNASSpace
 from hynas.spaces.hybrid_lm import HybridLMSpace
 from hynas.spaces.mobile import MobileSpace
 from hynas.spaces.nb201 import NB201Space
 
-__all__ = ["SPACES", "NB201Space", "get_space"]
+__all__ = ["SPACES", "ECNASSpace", "NB201Space", "get_space"]
 
 SPACES: Registry[SearchSpace] = Registry("space", SearchSpace)
 SPACES.register("nb201")(NB201Space)
 SPACES.register("mobile")(MobileSpace)
 SPACES.register("hybrid-lm")(HybridLMSpace)
+SPACES.register("ecnas")(ECNASSpace)
 
 
 @cache

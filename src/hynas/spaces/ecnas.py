@@ -1,0 +1,457 @@
+"""NAS-Bench-101 cell space of EC-NAS-Bench (Ying et al., "NAS-Bench-101: Towards Reproducible Neural
+Architecture Search", ICML 2019; Bakhtiarifard, Igel & Selvan, "EC-NAS: Energy Consumption Aware
+Tabular Benchmarks for Neural Architecture Search", ICASSP 2024).
+
+A cell is a DAG of at most 5 vertices: the input, up to 3 interior vertices, each one of
+``conv3x3-bn-relu``, ``conv1x1-bn-relu`` or ``maxpool3x3``, and the output, with an upper-triangular
+adjacency matrix and at most 9 edges. As in NAS-Bench-101, vertices that are not on an
+input-to-output path are pruned, and two cells are the same architecture when their pruned graphs
+are isomorphic (a relabelling of the interior vertices that keeps the operations). EC-NAS-Bench
+tabulates every such cell: 2,532 of them. The space contains exactly the tabulated cells.
+
+Genes: the 10 upper-triangular edges of a 5-vertex matrix (0/1, vertex 4 is the output), then the
+operation of interior vertices 1, 2 and 3; the live interior vertices of a pruned cell take slots
+1..k. Isomorphic cells share one *key*: the smallest gene tuple over every topological relabelling
+of the pruned graph. The canonical genes of a cell are the labelling the table stores for its key:
+the network EC-NAS-Bench trained. (The labelling matters: when three vertices split a cell's output
+channels, the remainder goes to the first ones, so isomorphic labellings can differ in parameter
+count, by up to 0.7% on 102 cells.) The canonical string lists the pruned graph's vertices, then its
+edges::
+
+    in,conv3x3,maxpool3x3,out|0-1,0-2,1-2,2-3
+
+:func:`module_hash` is the NAS-Bench-101 graph fingerprint (iterated hashing of each vertex's
+(out-degree, in-degree, operation) label with its in- and out-neighbours' labels, then md5 of the
+sorted vertex hashes), written here from the paper's description; it reproduces the hashes that key
+the EC-NAS-Bench data for every cell, and :meth:`ECNASSpace.parse` also accepts such a hash.
+
+Moves: one edge flipped or one operation changed (``neighbours``/``mutate``), plus a new interior
+vertex fed by one live vertex and feeding the output, re-canonicalised and kept only if tabulated.
+Encodings: ``onehot`` (the genes), ``adjacency`` (10 edge bits + one-hot operation of each live
+interior vertex) and ``path`` (BANANAS, White et al. 2021: one indicator per operation sequence
+along an input-to-output path; 1 + 3 + 9 + 27 = 40 features).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.space import Dim, SearchSpace
+
+__all__ = [
+    "MAX_EDGES",
+    "MAX_VERTICES",
+    "OPS",
+    "SHORT_OPS",
+    "ECNASSpace",
+    "module_hash",
+    "prune",
+    "vertex_channels",
+]
+
+OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+SHORT_OPS = ("conv3x3", "conv1x1", "maxpool3x3")
+INPUT, OUTPUT = -1, -2  # NAS-Bench-101 labels of the input and output vertices
+MAX_VERTICES = 5
+MAX_EDGES = 9
+OUT = MAX_VERTICES - 1  # the output's slot in the genes
+#: the gene order of the edges: (from, to), from < to
+SLOTS = tuple((i, j) for i in range(MAX_VERTICES) for j in range(i + 1, MAX_VERTICES))
+N_EDGES = len(SLOTS)
+_PATH_KEYS = [seq for n in range(MAX_VERTICES - 1) for seq in itertools.product(range(3), repeat=n)]
+_PATH_INDEX = {k: i for i, k in enumerate(_PATH_KEYS)}
+_EDGE_RE = re.compile(r"(\d+)-(\d+)")
+_HASH_RE = re.compile(r"[0-9a-f]{32}")
+_HINT = "expected e.g. 'in,conv3x3,maxpool3x3,out|0-1,0-2,1-2,2-3' (vertices, then edges i-j with i < j)"
+
+Matrix = tuple[tuple[int, ...], ...]
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def module_hash(matrix: Sequence[Sequence[int]], labels: Sequence[int]) -> str:
+    """The NAS-Bench-101 fingerprint of a (pruned) cell: invariant under relabelling of vertices.
+
+    ``labels`` are NAS-Bench-101's: -1 input, -2 output, 0/1/2 the index into :data:`OPS`. Each
+    vertex starts as md5 of ``(out-degree, in-degree, label)``; for as many rounds as there are
+    vertices, it becomes md5 of its sorted in-neighbour hashes, ``|``, its sorted out-neighbour
+    hashes, ``|``, its own hash; the fingerprint is md5 of the sorted list of vertex hashes.
+    """
+    n = len(labels)
+    m = [[int(x) for x in row] for row in matrix]
+    out_deg = [sum(m[v]) for v in range(n)]
+    in_deg = [sum(m[u][v] for u in range(n)) for v in range(n)]
+    hashes = [_md5(str((out_deg[v], in_deg[v], int(labels[v])))) for v in range(n)]
+    for _ in range(n):
+        hashes = [
+            _md5(
+                "".join(sorted(hashes[u] for u in range(n) if m[u][v]))
+                + "|"
+                + "".join(sorted(hashes[w] for w in range(n) if m[v][w]))
+                + "|"
+                + hashes[v]
+            )
+            for v in range(n)
+        ]
+    return _md5(str(sorted(hashes)))
+
+
+def prune(matrix: Sequence[Sequence[int]], labels: Sequence[int]) -> tuple[Matrix, tuple[int, ...]] | None:
+    """Drop the vertices that are not on an input-to-output path (NAS-Bench-101's rule).
+
+    Vertex 0 is the input and the last vertex the output. ``None`` when no path joins them.
+    """
+    n = len(labels)
+    fwd = {0}
+    for v in range(1, n):
+        if any(matrix[u][v] and u in fwd for u in range(v)):
+            fwd.add(v)
+    back = {n - 1}
+    for v in range(n - 2, -1, -1):
+        if any(matrix[v][w] and w in back for w in range(v + 1, n)):
+            back.add(v)
+    keep = sorted(fwd & back)
+    if 0 not in keep or n - 1 not in keep:
+        return None
+    sub = tuple(tuple(int(matrix[a][b]) for b in keep) for a in keep)
+    return sub, tuple(int(labels[v]) for v in keep)
+
+
+def vertex_channels(c_in: int, c_out: int, matrix: Sequence[Sequence[int]]) -> list[int]:
+    """Channels of each vertex of a pruned cell, as NAS-Bench-101 assigns them.
+
+    The output concatenates the interior vertices that feed it, so those split ``c_out`` evenly
+    (the remainder goes one channel each to the first ones); an interior vertex that feeds only other
+    interior vertices gets the largest channel count among its successors.
+    """
+    n = len(matrix)
+    ch = [0] * n
+    ch[0], ch[-1] = c_in, c_out
+    if n == 2:
+        return ch
+    feeding = sum(matrix[v][n - 1] for v in range(1, n - 1))
+    base, extra = divmod(c_out, feeding) if feeding else (0, 0)
+    for v in range(1, n - 1):
+        if matrix[v][n - 1]:
+            ch[v] = base + (1 if extra > 0 else 0)
+            extra -= 1
+    for v in range(n - 2, 0, -1):
+        if not matrix[v][n - 1]:
+            ch[v] = max([ch[w] for w in range(v + 1, n - 1) if matrix[v][w]], default=0)
+    return ch
+
+
+# -- genes <-> graphs -------------------------------------------------------------------------------
+
+
+def _raw_graph(genes: tuple[int, ...]) -> tuple[list[list[int]], list[int]]:
+    m = [[0] * MAX_VERTICES for _ in range(MAX_VERTICES)]
+    for (a, b), bit in zip(SLOTS, genes[:N_EDGES], strict=True):
+        m[a][b] = int(bit)
+    return m, [INPUT, *genes[N_EDGES:], OUTPUT]
+
+
+def _embed(matrix: Sequence[Sequence[int]], labels: Sequence[int], order: Sequence[int]) -> tuple[int, ...]:
+    """Genes of a pruned graph whose vertex ``order[i]`` becomes slot ``i`` (output -> slot 4)."""
+    n = len(order)
+    slot = {v: (i if i < n - 1 else OUT) for i, v in enumerate(order)}
+    bits = [0] * N_EDGES
+    for a in range(n):
+        for b in range(n):
+            if matrix[a][b]:
+                bits[SLOTS.index((slot[a], slot[b]))] = 1
+    ops = [0, 0, 0]
+    for v in range(1, n - 1):
+        ops[slot[v] - 1] = int(labels[v])
+    return (*bits, *ops)
+
+
+def _canonical_pruned(matrix: Matrix, labels: tuple[int, ...]) -> tuple[int, ...]:
+    n = len(labels)
+    best: tuple[int, ...] | None = None
+    for perm in itertools.permutations(range(1, n - 1)):
+        order = (0, *perm, n - 1)
+        pos = {v: i for i, v in enumerate(order)}
+        if all(pos[a] < pos[b] for a in range(n) for b in range(n) if matrix[a][b]):
+            g = _embed(matrix, labels, order)
+            if best is None or g < best:
+                best = g
+    assert best is not None  # the identity order is topological
+    return best
+
+
+@cache
+def _key(genes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The isomorphism-invariant key of any gene tuple; ``None`` when no input-to-output path exists."""
+    pruned = prune(*_raw_graph(genes))
+    return None if pruned is None else _canonical_pruned(*pruned)
+
+
+@cache
+def _canonical(genes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Canonical genes: the tabulated labelling of the cell when it is tabulated, else its key."""
+    key = _key(genes)
+    if key is None:
+        return None
+    row = _key_index().get(key)
+    return key if row is None else _table_genes()[row]
+
+
+def _spec(genes: tuple[int, ...]) -> tuple[Matrix, tuple[int, ...]]:
+    """The pruned graph of canonical genes (live interior vertices are the slots with edges)."""
+    m, labels = _raw_graph(genes)
+    live = [0] + [v for v in range(1, OUT) if any(m[v]) or any(m[u][v] for u in range(v))] + [OUT]
+    return tuple(tuple(m[a][b] for b in live) for a in live), tuple(labels[v] for v in live)
+
+
+def _n_edges(matrix: Matrix) -> int:
+    return sum(map(sum, matrix))
+
+
+@cache
+def _table() -> tuple[tuple[tuple[int, ...], ...], dict[tuple[int, ...], int]]:
+    """Genes of every tabulated cell in its own labelling, in table row order (sorted module
+    hashes), and the row of each isomorphism key."""
+    from hynas.benchmarks.ecnas import load_table
+
+    t = load_table()
+    genes, keys = [], {}
+    for row, (matrix, labels) in enumerate(zip(t.matrices, t.labels, strict=True)):
+        pruned = prune(matrix, labels)
+        if pruned is None or len(pruned[1]) != len(labels):
+            raise RuntimeError("EC-NAS-Bench table holds an unpruned cell")
+        genes.append(_embed(matrix, labels, range(len(labels))))
+        key = _canonical_pruned(*pruned)
+        if key in keys:
+            raise RuntimeError("EC-NAS-Bench table holds two isomorphic cells")
+        keys[key] = row
+    return tuple(genes), keys
+
+
+def _table_genes() -> tuple[tuple[int, ...], ...]:
+    return _table()[0]
+
+
+def _key_index() -> dict[tuple[int, ...], int]:
+    return _table()[1]
+
+
+@cache
+def _table_index() -> dict[tuple[int, ...], int]:
+    return {g: i for i, g in enumerate(_table_genes())}
+
+
+class ECNASSpace(SearchSpace):
+    """NAS-Bench-101 cells of EC-NAS-Bench: <= 5 vertices, <= 9 edges (2,532 cells)."""
+
+    name = "ecnas"
+    dims = (
+        *(Dim(f"edge{a}>{b}", (0, 1)) for a, b in SLOTS),
+        *(Dim(f"op{v}", OPS) for v in range(1, OUT)),
+    )
+
+    def size(self) -> int:
+        return len(_table_genes())
+
+    # -- canonical form ---------------------------------------------------------------------------
+    def canonicalize(self, genes: tuple[int, ...]) -> tuple[int, ...]:
+        c = _canonical(tuple(int(x) for x in genes))
+        return genes if c is None else c
+
+    def is_valid(self, genes: tuple[int, ...]) -> bool:
+        return _canonical(tuple(int(x) for x in genes)) in _table_index()
+
+    def _problem(self, genes: tuple[int, ...]) -> str | None:
+        """Why ``genes`` is not a tabulated cell, or ``None`` if it is one."""
+        pruned = prune(*_raw_graph(genes))
+        if pruned is None:
+            return "no path joins the input to the output"
+        n = _n_edges(pruned[0])
+        if n > MAX_EDGES:
+            return f"the pruned cell has {n} edges; EC-NAS-Bench cells have at most {MAX_EDGES}"
+        if _canonical_pruned(*pruned) not in _key_index():
+            return "the cell is not in the EC-NAS-Bench table"
+        return None
+
+    def make(self, genes: Sequence[int]) -> Architecture:
+        g = tuple(int(x) for x in genes)
+        if len(g) == len(self.dims) and all(0 <= v < len(d) for v, d in zip(g, self.dims, strict=True)):
+            why = self._problem(g)
+            if why is not None:
+                raise HynasError(f"{self.name}: genes {g} are not an EC-NAS-Bench cell: {why}")
+        return super().make(g)
+
+    def validate(self, arch: Architecture) -> Architecture:
+        if self.contains(arch):
+            return arch
+        if arch.space != self.name:
+            raise HynasError(f"{arch!r} belongs to space {arch.space!r}, not {self.name!r}")
+        if len(arch.genes) != len(self.dims) or not all(
+            0 <= v < len(d) for v, d in zip(arch.genes, self.dims, strict=True)
+        ):
+            raise HynasError(
+                f"{arch!r} is not a member of space {self.name!r}: it needs {len(self.dims)} genes "
+                "(10 edge bits, then 3 operations 0..2)"
+            )
+        why = self._problem(arch.genes) or "its genes are not in canonical form (use space.make or parse)"
+        raise HynasError(f"{arch!r} is not a member of space {self.name!r}: {why}")
+
+    # -- identity ---------------------------------------------------------------------------------
+    def spec(self, arch: Architecture) -> tuple[Matrix, tuple[int, ...]]:
+        """The pruned cell: adjacency matrix and NAS-Bench-101 labels (-1 in, 0/1/2 ops, -2 out)."""
+        return _spec(self.validate(arch).genes)
+
+    def module_hash(self, arch: Architecture) -> str:
+        return module_hash(*self.spec(arch))
+
+    def index(self, arch: Architecture) -> int:
+        """The row of ``arch`` in the EC-NAS-Bench table (:func:`hynas.benchmarks.ecnas.load_table`)."""
+        return _table_index()[self.validate(arch).genes]
+
+    def from_index(self, index: int) -> Architecture:
+        table = _table_genes()
+        if not 0 <= index < len(table):
+            raise HynasError(f"EC-NAS-Bench index {index} out of range 0..{len(table) - 1}")
+        return Architecture(self.name, table[index])
+
+    def from_hash(self, text: str) -> Architecture:
+        from hynas.benchmarks.ecnas import load_table
+
+        try:
+            row = load_table().hashes.index(text)
+        except ValueError:
+            raise HynasError(f"unknown EC-NAS-Bench module hash {text!r}") from None
+        return self.from_index(row)
+
+    def format(self, arch: Architecture) -> str:
+        matrix, labels = _spec(arch.genes)
+        n = len(labels)
+        names = ["in", *(SHORT_OPS[x] for x in labels[1:-1]), "out"]
+        edges = [f"{a}-{b}" for a in range(n) for b in range(n) if matrix[a][b]]
+        return f"{','.join(names)}|{','.join(edges)}"
+
+    def parse(self, text: str) -> Architecture:
+        raw = text.strip()
+        if _HASH_RE.fullmatch(raw):
+            return self.from_hash(raw)
+        parts = raw.split("|")
+        if len(parts) != 2:
+            raise HynasError(f"malformed EC-NAS arch string {text!r}: {_HINT}, or a module hash")
+        names = [s.strip() for s in parts[0].split(",")]
+        if len(names) < 2 or names[0] != "in" or names[-1] != "out":
+            raise HynasError(
+                f"malformed EC-NAS arch string {text!r}: vertices must run from 'in' to 'out'; {_HINT}"
+            )
+        if len(names) > MAX_VERTICES:
+            raise HynasError(
+                f"malformed EC-NAS arch string {text!r}: {len(names)} vertices; at most {MAX_VERTICES}"
+            )
+        ops = []
+        for s in names[1:-1]:
+            if s in SHORT_OPS:
+                ops.append(SHORT_OPS.index(s))
+            elif s in OPS:
+                ops.append(OPS.index(s))
+            else:
+                raise HynasError(
+                    f"malformed EC-NAS arch string {text!r}: unknown op {s!r}; valid ops: {', '.join(SHORT_OPS)}"
+                )
+        n = len(names)
+        matrix = [[0] * n for _ in range(n)]
+        for e in parts[1].split(",") if parts[1].strip() else []:
+            m = _EDGE_RE.fullmatch(e.strip())
+            if not m or not 0 <= int(m.group(1)) < int(m.group(2)) < n:
+                raise HynasError(
+                    f"malformed EC-NAS arch string {text!r}: bad edge {e!r}; edges are i-j with "
+                    f"0 <= i < j <= {n - 1}"
+                )
+            a, b = int(m.group(1)), int(m.group(2))
+            if matrix[a][b]:
+                raise HynasError(f"malformed EC-NAS arch string {text!r}: edge {e!r} listed twice")
+            matrix[a][b] = 1
+        genes = _embed(matrix, [INPUT, *ops, OUTPUT], range(n))
+        why = self._problem(genes)
+        if why is not None:
+            raise HynasError(f"EC-NAS arch string {text!r} is not an EC-NAS-Bench cell: {why}")
+        return self.make(genes)
+
+    # -- enumeration and moves ----------------------------------------------------------------------
+    def enumerate(self) -> Iterator[Architecture]:
+        """All 2,532 cells in table order (sorted module hashes)."""
+        for g in _table_genes():
+            yield Architecture(self.name, g)
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """A uniform random tabulated cell."""
+        table = _table_genes()
+        return Architecture(self.name, table[int(rng.integers(len(table)))])
+
+    def neighbours(self, arch: Architecture) -> list[Architecture]:
+        """One edge flipped or one op changed, plus a new vertex between a live vertex and the output."""
+        out = super().neighbours(arch)
+        seen = {arch.genes, *(a.genes for a in out)}
+        matrix, _ = _spec(arch.genes)
+        k = len(matrix) - 2  # live interior vertices occupy slots 1..k
+        if k < OUT - 1:
+            new = k + 1
+            for src in range(new):
+                for op in range(len(OPS)):
+                    g = list(arch.genes)
+                    g[SLOTS.index((src, new))] = 1
+                    g[SLOTS.index((new, OUT))] = 1
+                    g[N_EDGES + new - 1] = op
+                    cg = _canonical(tuple(g))
+                    if cg is not None and cg not in seen and cg in _table_index():
+                        seen.add(cg)
+                        out.append(Architecture(self.name, cg))
+        return out
+
+    # -- encodings --------------------------------------------------------------------------------
+    def encode_adjacency(self, arch: Architecture) -> np.ndarray:
+        """10 edge bits, then a one-hot op per interior slot (all zero for an absent vertex)."""
+        g = arch.genes
+        matrix, _ = _spec(g)
+        k = len(matrix) - 2
+        ops = np.zeros((OUT - 1, len(OPS)), dtype=np.float32)
+        for v in range(k):
+            ops[v, g[N_EDGES + v]] = 1.0
+        return np.concatenate([np.asarray(g[:N_EDGES], dtype=np.float32), ops.ravel()])
+
+    def encode_path(self, arch: Architecture) -> np.ndarray:
+        matrix, labels = _spec(arch.genes)
+        n = len(labels)
+        vec = np.zeros(len(_PATH_KEYS), dtype=np.float32)
+
+        def walk(v: int, ops: tuple[int, ...]) -> None:
+            if v == n - 1:
+                vec[_PATH_INDEX[ops]] = 1.0
+                return
+            for w in range(v + 1, n):
+                if matrix[v][w]:
+                    walk(w, ops if w == n - 1 else (*ops, labels[w]))
+
+        walk(0, ())
+        return vec
+
+    # -- models -----------------------------------------------------------------------------------
+    def build(self, arch: Architecture, **kwargs: Any) -> Any:
+        from hynas.models.ecnas import build_ecnas
+
+        return build_ecnas(arch, **kwargs)
+
+    def example_input(self, arch: Architecture, batch: int = 1) -> Any:
+        """A random CIFAR-10-sized batch (N, 3, 32, 32)."""
+        import torch
+
+        return torch.randn(int(batch), 3, 32, 32, generator=torch.Generator().manual_seed(0))
