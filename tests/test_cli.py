@@ -44,6 +44,37 @@ def test_search_show_report_round_trip(tmp_path):
     assert "hypervolume ratio to the true front" in md and "reference point" in md
 
 
+def test_search_ecnas_energy_show_report(tmp_path):
+    """EC-NAS-Bench end to end: accuracy × energy@ecnas (the space's defaults), then the same with
+    explicit --objective flags and a constraint; show and report read the store."""
+    store = str(tmp_path / "e.db")
+    r = _hynas("search", "--space", "ecnas", "--budget", "30", "--store", store, "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["trials"] == 30 and summary["config"]["objectives"] == ["accuracy", "energy@ecnas"]
+    assert summary["config"]["dataset"] == "cifar10"
+    assert 0 < summary["hypervolume_ratio"] <= 1
+    assert summary["front"] and all("hidden:test_accuracy" in row for row in summary["front"])
+    front = json.loads(_hynas("show", store, "--json", "--front").stdout)
+    assert len(front["trials"]) == len(summary["front"])
+    for t in front["trials"]:
+        assert 0.004 < t["metrics"]["energy@ecnas"] < 0.06 and t["arch"].startswith("in,")
+    out = tmp_path / "rep"
+    r = _hynas("report", store, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "energy@ecnas" in (out / "report.md").read_text()
+    store2 = str(tmp_path / "f.db")
+    r = _hynas(
+        "search", "--space", "ecnas", "--objective", "accuracy", "--objective", "energy@ecnas",
+        "--objective", "flops", "--constraint", "energy@ecnas <= 0.02", "--budget", "20",
+        "--store", store2, "--quiet",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(_hynas("show", store2, "--json").stdout)
+    assert len(shown["trials"]) == 20 and all("flops" in t["metrics"] for t in shown["trials"])
+    assert "Pareto front" in r.stdout
+
+
 def test_search_default_runs_with_no_arguments(tmp_path):
     r = _hynas("search", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -83,6 +114,12 @@ def test_config_file(tmp_path):
         ),
         (["search", "--config", "/nonexistent.toml"], "not found"),
         (["list", "toasters"], "unknown list"),
+        (["search", "--objective", "energy@ecnas"], "search with --space ecnas"),
+        (
+            ["search", "--space", "ecnas", "--objective", "energy@gpu"],
+            "valid energy objectives: energy@ecnas",
+        ),
+        (["search", "--space", "ecnas", "--dataset", "cifar100"], "valid datasets: cifar10"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):
