@@ -174,10 +174,8 @@ def validate(
     this machine (0: skip), ``k`` samples for the few-shot estimators.
     """
     from hynas.benchmarks.nb201 import DEVICES
-    from hynas.hw.analytic import SUPPORTED_SPACES
-
     say = progress or (lambda _msg: None)
-    if space not in SUPPORTED_SPACES or space == "hybrid-lm":
+    if space not in ("nb201", "mobile"):
         raise HynasError(f"hw validate covers spaces nb201 and mobile, not {space!r}")
     if n < 3 or n > 10_000:
         raise HynasError(f"bad sample size n={n}: it must lie in 3..10000")
