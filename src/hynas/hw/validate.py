@@ -174,6 +174,7 @@ def validate(
     this machine (0: skip), ``k`` samples for the few-shot estimators.
     """
     from hynas.benchmarks.nb201 import DEVICES
+
     say = progress or (lambda _msg: None)
     if space not in ("nb201", "mobile"):
         raise HynasError(f"hw validate covers spaces nb201 and mobile, not {space!r}")
