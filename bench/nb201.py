@@ -76,10 +76,10 @@ def _run(cfg: ExperimentConfig) -> tuple[Experiment, list, float, float]:
     return exp, recs, total, spent[0]
 
 
-def single_objective(seeds: int) -> dict:
+def single_objective(seeds: int, strategies: tuple[str, ...] = SO_STRATEGIES) -> dict:
     out: dict = {}
     for ds in DATASETS:
-        for strat in SO_STRATEGIES:
+        for strat in strategies:
             at = {b: [] for b in BUDGETS}
             t0 = time.perf_counter()
             for seed in range(seeds):
@@ -106,10 +106,10 @@ def single_objective(seeds: int) -> dict:
     return out
 
 
-def multi_objective(seeds: int, tpe_seeds: int) -> dict:
+def multi_objective(seeds: int, tpe_seeds: int, strategies: tuple[str, ...] = MO_STRATEGIES) -> dict:
     out: dict = {}
     for dev in DEVICES:
-        for strat in MO_STRATEGIES:
+        for strat in strategies:
             ratios, secs = [], []
             n = tpe_seeds if strat == "optuna-tpe" else seeds
             if n == 0:
@@ -256,7 +256,9 @@ def main() -> None:
         "--mo-tpe-seeds", type=int, default=None, help="seeds for Optuna TPE (slow at 300 trials)"
     )
     ap.add_argument("--parts", default="so,mo,overhead")
+    ap.add_argument("--strategies", default=None, help="rerun only these (comma-separated); others are kept")
     args = ap.parse_args()
+    only = tuple(args.strategies.split(",")) if args.strategies else None
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "nb201.json"
     # a partial rerun (--parts) keeps the other parts' committed numbers
@@ -265,18 +267,25 @@ def main() -> None:
     res["date"] = time.strftime("%Y-%m-%d")
     parts = args.parts.split(",")
     for part, key, fn in (
-        ("so", "single_objective", lambda: single_objective(args.seeds)),
+        ("so", "single_objective", lambda: single_objective(args.seeds, only or SO_STRATEGIES)),
         (
             "mo",
             "multi_objective",
             lambda: multi_objective(
-                args.mo_seeds, args.mo_seeds if args.mo_tpe_seeds is None else args.mo_tpe_seeds
+                args.mo_seeds,
+                args.mo_seeds if args.mo_tpe_seeds is None else args.mo_tpe_seeds,
+                only or MO_STRATEGIES,
             ),
         ),
         ("overhead", "overhead", overhead),
     ):
         if part in parts:
-            res[key] = fn()
+            new = fn()
+            if only and key in res:  # merge the rerun strategies into the kept table
+                for group, strats in new.items():
+                    res[key].setdefault(group, {}).update(strats)
+            else:
+                res[key] = new
             out.write_text(json.dumps(res, indent=2))  # each finished part is kept at once
     md = markdown(res)
     (RESULTS / "nb201.md").write_text(md + "\n")

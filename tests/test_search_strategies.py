@@ -133,7 +133,7 @@ def test_reinforce_bad_options():
 
 def _mf(method: str, **kw) -> MultiFidelity:
     s = MultiFidelity(method, **kw)
-    s.setup(get_space("nb201"), [Objective("accuracy", "max")], seed=0)
+    s.setup(get_space("nb201"), [Objective("accuracy", "max")], seed=0, fidelities=(12.0, 200.0))
     return s
 
 
@@ -219,7 +219,7 @@ def test_failed_results_do_not_break_strategies():
     space = get_space("nb201")
     for name in ("bananas", "reinforce", "hyperband", "bohb"):
         s = STRATEGIES.create(name)
-        s.setup(space, [Objective("accuracy", "max")], seed=0)
+        s.setup(space, [Objective("accuracy", "max")], seed=0, fidelities=(12.0, 200.0))
         for i in range(30):
             (c,) = s.ask(1)
             if i % 3 == 0:
@@ -229,3 +229,61 @@ def test_failed_results_do_not_break_strategies():
                 s.tell([Result(c, (v,), (-v,))])
         assert isinstance(s.ask(1)[0], Candidate)
         assert isinstance(s.ask(1)[0].arch, Architecture)
+
+
+def test_optuna_adapter_bounds_repeats_per_query():
+    """When the sampler keeps proposing evaluated architectures, a query gives up after
+    ``max_retries`` proposals and takes a fresh architecture (which Optuna is told about)."""
+    exp = Experiment(
+        ExperimentConfig(
+            strategy="optuna-tpe",
+            strategy_options={"max_retries": 4},
+            objectives=("accuracy", "latency@pixel3"),
+            budget=5,
+        )
+    )
+    strat = exp.strategy
+    calls = []
+
+    def always_repeat():
+        calls.append(1)
+        return None  # what _suggest returns for a repeated or pending architecture
+
+    strat._suggest = always_repeat
+    seen = set()
+    for _ in range(3):
+        cand = strat.ask(1)[0]
+        assert cand.arch not in seen
+        seen.add(cand.arch)
+        strat.tell([exp.result(cand, exp.evaluate(cand).metrics)])
+    assert len(calls) == 3 * 4
+    assert len(strat.study.trials) == 3  # the fresh architectures are enqueued Optuna trials
+    with pytest.raises(HynasError, match="max_retries"):
+        STRATEGIES.create("optuna-tpe", max_retries=0)
+
+
+def test_multifidelity_takes_the_evaluators_fidelities(tmp_path):
+    """Without the option, Hyperband/BOHB use what the evaluator offers (ecnas: 2 and 4 epochs);
+    fidelities the evaluator lacks, or an evaluator with one fidelity, are one clear error."""
+    exp = Experiment(
+        ExperimentConfig(space="ecnas", strategy="hyperband", objectives=("accuracy",), budget=20)
+    )
+    assert exp.strategy.fidelities == (2.0, 4.0)
+    with open_store(str(tmp_path / "mf.db")) as st:
+        recs = run(exp, st)
+    assert len(recs) == 20 and all(r.status == "completed" for r in recs)
+    assert {r.fidelity for r in recs} == {2.0, 4.0}
+    nb = Experiment(ExperimentConfig(strategy="bohb", objectives=("accuracy",), budget=5))
+    assert nb.strategy.fidelities == (12.0, 200.0)
+    with pytest.raises(HynasError, match="not offered by the evaluator; valid: 2, 4"):
+        Experiment(
+            ExperimentConfig(
+                space="ecnas",
+                strategy="hyperband",
+                strategy_options={"fidelities": [12, 200]},
+                objectives=("accuracy",),
+                budget=5,
+            )
+        )
+    with pytest.raises(HynasError, match="at least two fidelities"):
+        Experiment(ExperimentConfig(dataset="cifar100", strategy="sh", objectives=("accuracy",), budget=5))

@@ -158,7 +158,13 @@ class Experiment:
         self.strategy: Strategy = strategy or STRATEGIES.create(
             config.strategy, **dict(config.strategy_options)
         )
-        self.strategy.setup(self.space, self.objectives, config.seed, constrained=bool(self.constraints))
+        self.strategy.setup(
+            self.space,
+            self.objectives,
+            config.seed,
+            constrained=bool(self.constraints),
+            fidelities=self.evaluator.fidelities(),
+        )
 
     def table(self) -> dict[str, np.ndarray] | None:
         """Objective and constraint values of every architecture of the space, when it is

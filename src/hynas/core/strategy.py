@@ -68,9 +68,15 @@ class Strategy(abc.ABC):
     max_objectives: int | None = None
 
     def setup(
-        self, space: SearchSpace, objectives: Sequence[Objective], seed: int, constrained: bool = False
+        self,
+        space: SearchSpace,
+        objectives: Sequence[Objective],
+        seed: int,
+        constrained: bool = False,
+        fidelities: Sequence[float] = (),
     ) -> None:
-        """Called once by the runner before the first ``ask``; ``constrained``: results carry violations."""
+        """Called once by the runner before the first ``ask``; ``constrained``: results carry
+        violations; ``fidelities``: what the evaluator offers (lowest first, empty if one)."""
         if self.max_objectives is not None and len(objectives) > self.max_objectives:
             raise HynasError(
                 f"strategy {self.name!r} handles {self.max_objectives} objective(s), got {len(objectives)}; "
@@ -80,6 +86,7 @@ class Strategy(abc.ABC):
         self.objectives = list(objectives)
         self.seed = seed
         self.constrained = constrained
+        self.offered_fidelities = tuple(float(f) for f in fidelities)
         self.rng = np.random.default_rng(seed)
         self.seen: set[Architecture] = set()  # asked (pending or told)
         self.history: list[Result] = []

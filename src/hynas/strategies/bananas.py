@@ -141,11 +141,13 @@ class Bananas(Strategy):
 
     def reset(self) -> None:
         enc = self.encoding or ("path" if "path" in self.space.encodings() else "onehot")
-        if enc not in self.space.encodings():
-            raise HynasError(
-                f"space {self.space.name!r} has no {enc!r} encoding; valid: {', '.join(self.space.encodings())}"
-            )
-        self._enc = enc
+        for part in enc.split("+"):
+            if part not in self.space.encodings():
+                raise HynasError(
+                    f"space {self.space.name!r} has no {part!r} encoding; valid: "
+                    f"{', '.join(self.space.encodings())} (or several joined by '+')"
+                )
+        self._enc = enc.split("+")
         self._enc_cache: dict[Architecture, np.ndarray] = {}
         self.asked = 0
         self.fits = 0
@@ -160,7 +162,7 @@ class Bananas(Strategy):
         for a in archs:
             v = self._enc_cache.get(a)
             if v is None:
-                v = self.space.encode(a, self._enc)
+                v = np.concatenate([np.ravel(self.space.encode(a, e)) for e in self._enc])
                 self._enc_cache[a] = v
             rows.append(v)
         return np.array(rows, dtype=np.float64)

@@ -11,8 +11,8 @@
   density (Aitchison–Aitken kernels for categorical decisions); candidates are drawn from the good
   density and the one maximising ``l(x)/g(x)`` is taken; a ``random_fraction`` of draws stay random.
 
-Fidelities are the evaluator's (for example NAS-Bench-201 CIFAR-10's 12 and 200 epochs; pass
-``fidelities=[...]`` for another evaluator). A promoted architecture is asked again as a new
+Fidelities are the evaluator's (`Strategy.setup` receives them: NAS-Bench-201 CIFAR-10's 12 and 200
+epochs, ecnas's 2 and 4; the option ``fidelities=[...]`` picks a subset). A promoted architecture is asked again as a new
 ``Candidate(arch, higher_fidelity)``; an (architecture, fidelity) pair is never asked twice, and a
 new bracket member is an architecture never asked at any fidelity. If a bracket is waiting for
 results when ``ask`` is called, another bracket is opened, so asks never block (as in asynchronous
@@ -59,7 +59,7 @@ class MultiFidelity(Strategy):
     def __init__(
         self,
         method: str = "hyperband",
-        fidelities: Sequence[float] = (12.0, 200.0),
+        fidelities: Sequence[float] | None = None,
         eta: float = 3.0,
         scale: float = 3.0,
         gamma: float = 0.15,
@@ -71,14 +71,17 @@ class MultiFidelity(Strategy):
     ) -> None:
         if method not in METHODS:
             raise HynasError(f"unknown multi-fidelity method {method!r}; valid: {', '.join(METHODS)}")
-        try:
-            fids = tuple(sorted(float(f) for f in fidelities))
-        except (TypeError, ValueError):
-            raise HynasError(f"fidelities must be a list of numbers, got {fidelities!r}") from None
-        if len(fids) < 2 or len(set(fids)) != len(fids):
-            raise HynasError(
-                f"{method} needs at least two distinct fidelities (e.g. fidelities=[12, 200] epochs), got {fidelities!r}"
-            )
+        fids: tuple[float, ...] | None = None
+        if fidelities is not None:
+            try:
+                fids = tuple(sorted(float(f) for f in fidelities))
+            except (TypeError, ValueError):
+                raise HynasError(f"fidelities must be a list of numbers, got {fidelities!r}") from None
+            if len(fids) < 2 or len(set(fids)) != len(fids):
+                raise HynasError(
+                    f"{method} needs at least two distinct fidelities (e.g. fidelities=[12, 200] epochs), "
+                    f"got {fidelities!r}"
+                )
         if not eta > 1:
             raise HynasError(f"eta must be > 1, got {eta!r}")
         if not scale > 0:
@@ -87,7 +90,8 @@ class MultiFidelity(Strategy):
             raise HynasError("gamma must be in (0, 1) and random_fraction in [0, 1]")
         self.method = method
         self.name = method
-        self.fidelities = fids
+        self.fidelities_option = fids
+        self.fidelities: tuple[float, ...] = fids or ()
         self.eta = float(eta)
         self.scale = float(scale)
         self.gamma = float(gamma)
@@ -99,6 +103,22 @@ class MultiFidelity(Strategy):
 
     # -- schedule -----------------------------------------------------------------------------
     def reset(self) -> None:
+        offered = self.offered_fidelities
+        if self.fidelities_option is None:
+            if len(offered) < 2:
+                raise HynasError(
+                    f"{self.method} needs an evaluator with at least two fidelities; this one offers "
+                    f"{list(offered) or 'one'}. Pass the option fidelities=[LOW, HIGH] for a custom loop"
+                )
+            self.fidelities = offered
+        else:
+            self.fidelities = self.fidelities_option
+            extra = [f for f in self.fidelities if offered and f not in offered]
+            if extra:
+                raise HynasError(
+                    f"{self.method}: fidelities {extra} are not offered by the evaluator; "
+                    f"valid: {', '.join(f'{f:g}' for f in offered)}"
+                )
         self.pairs: set[tuple[Architecture, float]] = set()
         self.brackets: list[_Bracket] = []
         self.opened = 0

@@ -5,7 +5,10 @@ study: ``ask`` runs ``study.ask()`` and maps the suggested choices to an archite
 reports values (or failure) with ``study.tell``. Constraints reach samplers that support them
 (NSGA-II, TPE, GP) through ``Trial.set_constraint`` with the total violation. If Optuna proposes an
 architecture that was already evaluated, the known values are told back at no query cost and it is
-asked again, so the baseline spends its budget only on new architectures.
+asked again, so the baseline spends its budget only on new architectures. After ``max_retries``
+repeats in a row the query goes to a fresh random architecture (enqueued, so Optuna learns from it):
+late in a run TPE proposes mostly repeats, and every repeat is a trial whose cost grows with the
+study, so unbounded retries made two-objective TPE runs quadratic-plus (minutes per run).
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ _SAMPLERS = ("tpe", "nsga2", "gp", "random", "cmaes", "qmc")
 class OptunaStrategy(Strategy):
     """Any Optuna sampler (tpe, nsga2, gp, random) driven through ask/tell."""
 
-    def __init__(self, sampler: str = "tpe", **sampler_options: Any) -> None:
+    def __init__(self, sampler: str = "tpe", max_retries: int = 10, **sampler_options: Any) -> None:
         if sampler not in _SAMPLERS:
             raise HynasError(f"unknown Optuna sampler {sampler!r}; valid: {', '.join(_SAMPLERS)}")
+        if int(max_retries) < 1:
+            raise HynasError(f"max_retries must be >= 1, got {max_retries!r}")
+        self.max_retries = int(max_retries)
         self.sampler_name = sampler
         self.sampler_options = sampler_options
         self.name = f"optuna-{sampler}"
@@ -84,7 +90,7 @@ class OptunaStrategy(Strategy):
         out = []
         for _ in range(n):
             arch = None
-            for _ in range(200):
+            for _ in range(self.max_retries):
                 arch = self._suggest()
                 if arch is not None:
                     break
