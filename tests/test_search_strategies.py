@@ -287,3 +287,24 @@ def test_multifidelity_takes_the_evaluators_fidelities(tmp_path):
         )
     with pytest.raises(HynasError, match="at least two fidelities"):
         Experiment(ExperimentConfig(dataset="cifar100", strategy="sh", objectives=("accuracy",), budget=5))
+
+
+def test_bananas_encodes_each_objective_for_what_it_predicts():
+    """Accuracy gets the path encoding, a hardware cost the per-decision one-hot; the violation
+    model sees both; one name for all or one per objective can be given instead."""
+    objs = ("accuracy", "latency@fpga")
+    mo = Experiment(ExperimentConfig(strategy="bananas", objectives=objs, budget=5)).strategy
+    assert mo._enc == [("path",), ("onehot",), ("path", "onehot")]
+    assert mo._crossover == 100
+    so = Experiment(ExperimentConfig(strategy="bananas", objectives=("accuracy",), budget=5)).strategy
+    assert so._enc[0] == ("path",) and so._crossover == 0
+    cfg = ExperimentConfig(strategy="bananas", strategy_options={"encoding": "path+onehot"}, objectives=objs)
+    assert Experiment(cfg).strategy._enc[:2] == [("path", "onehot")] * 2
+    with pytest.raises(HynasError, match="2 objective"):
+        Experiment(
+            ExperimentConfig(strategy="bananas", strategy_options={"encoding": ["path"]}, objectives=objs)
+        )
+    with pytest.raises(HynasError, match="no 'adjacency' encoding"):
+        Experiment(ExperimentConfig(strategy="bananas", strategy_options={"encoding": "path+adjacency"}))
+    x = mo._x([Architecture("nb201", (0, 1, 2, 3, 4, 0))], 1)
+    assert x.shape == (1, 30)  # 6 edges × 5 operations
