@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -194,3 +195,22 @@ def test_search_mobile_trains_on_fashion_mnist_then_show(tmp_path):
         assert "test_accuracy" in t["hidden"] and "test_accuracy" not in t["metrics"]
     table = CliRunner().invoke(app, ["show", store])  # in-process: no second torch start-up
     assert table.exit_code == 0 and "accuracy" in table.output and "complet" in table.output
+
+
+def test_show_multifidelity_run_has_fidelity_and_whole_architectures(tmp_path):
+    """Piped `hynas show` keeps architecture strings whole, and a multi-fidelity run shows the
+    fidelity of each query."""
+    store = str(tmp_path / "hb.db")
+    r = CliRunner().invoke(
+        app,
+        ["search", "--strategy", "hyperband", "--objective", "accuracy", "--budget", "12", "--store", store],
+    )
+    assert r.exit_code == 0, r.output
+    table = CliRunner().invoke(app, ["show", store])
+    assert table.exit_code == 0, table.output
+    header = next(line for line in table.output.splitlines() if "architecture" in line)
+    assert "fidelity" in header
+    lines = table.output.splitlines()
+    assert any(" 12 " in ln for ln in lines) and any(" 200 " in ln for ln in lines)
+    # one whole NB201 cell string on a line, not folded over several
+    assert any(re.search(r"\|[a-z_0-9]+~0\|\+\|.*~2\|", ln) for ln in lines)

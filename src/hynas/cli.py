@@ -286,21 +286,26 @@ def show(
     names = [o.name for o in exp.objectives] + [c.name for c in exp.constraints]
     names = list(dict.fromkeys(names))
     hidden = sorted({k for r in records for k in r.hidden})
+    # a multi-fidelity run gets a fidelity column (epochs or steps of each query)
+    fids = len({r.fidelity for r in records}) > 1
     table = Table(title=f"{store}: {len(records)} trials")
-    for col in ("#", "status", "architecture", *names, *hidden, "cost s"):
+    for col in ("#", "status", "architecture", *(["fidelity"] if fids else []), *names, *hidden, "cost s"):
         table.add_column(col, justify="left" if col in ("architecture", "status") else "right")
     for r in records:
         vals = [f"{r.metrics[n]:.4g}" if n in r.metrics else "-" for n in names]
         hid = [f"{r.hidden[n]:.4g}" if n in r.hidden else "-" for n in hidden]
+        fid = ["-" if r.fidelity is None else f"{r.fidelity:g}"] if fids else []
         table.add_row(
             str(r.number),
             r.status if r.ok else f"failed: {r.error[:40]}",
             r.arch,
+            *fid,
             *vals,
             *hid,
             f"{r.cost_s:.0f}",
         )
-    console.print(table)
+    # piped or captured output has no terminal width: give the architecture strings room
+    (console if console.is_terminal else Console(width=max(console.width, 200))).print(table)
 
 
 @app.command()
