@@ -107,6 +107,12 @@ class Strategy(abc.ABC):
     def _fresh(self, arch: Architecture) -> bool:
         return arch not in self.seen
 
+    def _uniform_crossover(self, a: Architecture, b: Architecture) -> np.ndarray:
+        """Uniform crossover: each gene from ``b`` with probability 1/2, else from ``a``."""
+        ga, gb = np.array(a.genes), np.array(b.genes)
+        take = self.rng.random(len(ga)) < 0.5
+        return np.where(take, gb, ga)
+
     def _claim(self, arch: Architecture, fidelity: float | None = None) -> Candidate:
         self.seen.add(arch)
         return Candidate(arch, fidelity)

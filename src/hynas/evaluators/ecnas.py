@@ -99,7 +99,7 @@ class ECNASTabular(Evaluator):
         values = {n: float(self.data[c][i] * scale) for n, (c, scale) in cols.items()}
         visible = {n: v for n, v in values.items() if n not in hidden_names}
         hidden = {n: v for n, v in values.items() if n in hidden_names}
-        return Evaluation(visible, hidden, float(self.data[f"time@{int(fid)}"][i]), fid)
+        return Evaluation(visible, hidden, values["train_time"], fid)
 
     def table_values(self, names: list[str], fidelity: float | None = None) -> dict[str, np.ndarray]:
         fid = self._default if fidelity is None else self._check_fidelity(fidelity)

@@ -182,8 +182,13 @@ def _nb201(
             x = nodes[3]
     y = g.fmap("lastact", c, h)
     g.add("lastact", "bn_relu", f"c{c}_r{h}", (x,), y, params=2 * c)
+    _pool_classifier(g, y, c, h, num_classes)
+
+
+def _pool_classifier(g: _Graph, x: str, c: int, h: int, num_classes: int) -> None:
+    """Global average pool of ``x`` (``c`` channels, ``h``×``h``) and the linear classifier."""
     p = g.fmap("pool", c, 1)
-    g.add("pool", "global_avgpool", f"c{c}_r{h}", (y,), p)
+    g.add("pool", "global_avgpool", f"c{c}_r{h}", (x,), p)
     out = g.fmap("logits", num_classes, 1)
     g.add(
         "classifier",
@@ -366,18 +371,7 @@ def _ecnas(
                 g.add(f"{prefix}.v{v}", op, f"c{ch[v]}_r{h}", (acc,), out, macs, params)
                 t.append(out)
             x, c_in = t[-1], c
-    p = g.fmap("pool", c, 1)
-    g.add("pool", "global_avgpool", f"c{c}_r{h}", (x,), p)
-    out = g.fmap("logits", num_classes, 1)
-    g.add(
-        "classifier",
-        "linear",
-        f"i{c}_o{num_classes}",
-        (p,),
-        out,
-        g.batch * c * num_classes,
-        c * num_classes + num_classes,
-    )
+    _pool_classifier(g, x, c, h, num_classes)
 
 
 _BUILDERS: dict[str, Callable[..., None]] = {"nb201": _nb201, "mobile": _mobile, "ecnas": _ecnas}

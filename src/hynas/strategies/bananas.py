@@ -253,9 +253,9 @@ class Bananas(Strategy):
         if len(parents) > 1:
             for _ in range(self._crossover):  # uniform crossover of two parents
                 i, j = self.rng.choice(len(parents), size=2, replace=False)
-                ga, gb = np.array(parents[i].genes), np.array(parents[j].genes)
-                take = self.rng.random(len(ga)) < 0.5
-                g = self.space.canonicalize(tuple(int(x) for x in np.where(take, gb, ga)))
+                g = self.space.canonicalize(
+                    tuple(int(x) for x in self._uniform_crossover(parents[i], parents[j]))
+                )
                 if self.space.is_valid(g):
                     a = Architecture(self.space.name, g)
                     if self._fresh(a) and a not in pool:

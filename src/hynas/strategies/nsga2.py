@@ -67,10 +67,11 @@ class NSGA2(Strategy):
         pm = self.mutation_prob if self.mutation_prob is not None else 1.0 / n
         for _ in range(100):
             a, b = self._tournament(), self._tournament()
-            genes = np.array(a.genes)
-            if self.rng.random() < self.crossover_prob:
-                take = self.rng.random(n) < 0.5
-                genes[take] = np.array(b.genes)[take]
+            genes = (
+                self._uniform_crossover(a, b)
+                if self.rng.random() < self.crossover_prob
+                else np.array(a.genes)
+            )
             for k in range(n):
                 if self.rng.random() < pm:
                     genes[k] = self.rng.integers(len(self.space.dims[k]))
