@@ -214,3 +214,21 @@ def test_show_multifidelity_run_has_fidelity_and_whole_architectures(tmp_path):
     assert any(" 12 " in ln for ln in lines) and any(" 200 " in ln for ln in lines)
     # one whole NB201 cell string on a line, not folded over several
     assert any(re.search(r"\|[a-z_0-9]+~0\|\+\|.*~2\|", ln) for ln in lines)
+
+
+def test_search_with_zero_cost_warm_start(tmp_path):
+    """`-o warm_start=naswot@nb201` reaches BANANAS from the command line; `hynas list objectives`
+    names the tabulated proxy; a proxy of another space is one error naming the fix."""
+    store = str(tmp_path / "w.db")
+    args = ["search", "--strategy", "bananas", "--objective", "accuracy", "--budget", "12", "--store", store]
+    r = CliRunner().invoke(app, [*args, "-o", "warm_start=naswot@nb201", "-o", "warm_pool=200", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["config"]["strategy_options"]["warm_start"] == "naswot@nb201"
+    listed = CliRunner().invoke(app, ["list", "objectives"], env={"COLUMNS": "250"})
+    row = next(ln for ln in listed.output.splitlines() if "naswot@nb201" in ln)
+    assert "max" in row  # larger is better, like every zero-cost proxy
+    bad = _hynas(
+        "search", "--space", "ecnas", "--strategy", "bananas", "--objective", "accuracy",
+        "--budget", "3", "--store", str(tmp_path / "x.db"), "-o", "warm_start=naswot@nb201",
+    )  # fmt: skip
+    assert bad.returncode != 0 and "zc@naswot" in bad.stderr and "Traceback" not in bad.stderr

@@ -308,3 +308,110 @@ def test_bananas_encodes_each_objective_for_what_it_predicts():
         Experiment(ExperimentConfig(strategy="bananas", strategy_options={"encoding": "path+adjacency"}))
     x = mo._x([Architecture("nb201", (0, 1, 2, 3, 4, 0))], 1)
     assert x.shape == (1, 30)  # 6 edges × 5 operations
+
+
+def test_naswot_table_proxy_resolves_on_nb201_only():
+    from hynas.benchmarks.nb201 import load_table
+    from hynas.core.metrics import resolve_cost_model
+
+    space = get_space("nb201")
+    model = resolve_cost_model("naswot@nb201", space)
+    assert model is not None and model.info.direction == "max"
+    raw = load_table()["naswot"]
+    finite = np.flatnonzero(np.isfinite(raw))
+    for i in finite[:: len(finite) // 7]:
+        assert model(space.from_index(int(i))) == pytest.approx(raw[i])
+    missing = int(np.flatnonzero(~np.isfinite(raw))[0])  # -inf in the source: ranks last
+    assert model(space.from_index(missing)) == pytest.approx(raw[finite].min())
+    with pytest.raises(HynasError, match="zc@naswot"):
+        resolve_cost_model("naswot@nb201", get_space("ecnas"))
+
+
+def test_bananas_warm_start_queries_the_proxy_best_first(tmp_path):
+    """With a pool of the whole space, the first ``init`` queries are the proxy's top cells, best
+    first; the run is deterministic and resumes by replay like any other."""
+    from hynas.benchmarks.nb201 import load_table
+
+    opts = {"init": 4, "warm_start": "naswot@nb201", "warm_pool": 20_000}
+    raw = np.nan_to_num(load_table()["naswot"], nan=-np.inf)
+    space = get_space("nb201")
+    top = [space.format(space.from_index(int(i))) for i in np.argsort(-raw, kind="stable")[:4]]
+
+    def go(path, budget):
+        cfg = ExperimentConfig(strategy="bananas", strategy_options=opts, budget=budget, seed=2)
+        with open_store(str(tmp_path / path)) as st:
+            return [r.arch for r in run(Experiment(cfg), st)]
+
+    full = go("a.db", 14)
+    assert full[:4] == top
+    assert go("a2.db", 14) == full
+    assert go("b.db", 6) == full[:6]
+    assert go("b.db", 14) == full  # resumed
+
+
+def test_bananas_warm_start_from_a_sampled_pool_beats_random_on_the_proxy():
+    _, recs, _ = simulate(
+        "bananas", budget=10, seed=0, options={"warm_start": "naswot@nb201", "warm_pool": 500}
+    )
+    _, rand, _ = simulate("random", budget=10, seed=0)
+    from hynas.core.metrics import resolve_cost_model
+
+    space = get_space("nb201")
+    zc = resolve_cost_model("naswot@nb201", space)
+    assert zc is not None
+    warm = [zc(space.parse(r.arch)) for r in recs]
+    assert warm == sorted(warm, reverse=True)
+    assert min(warm) > max(zc(space.parse(r.arch)) for r in rand)
+
+
+@pytest.mark.parametrize("strategy, k", [("rea", 20), ("optuna-tpe", 10)])
+def test_peers_take_the_same_warm_start(strategy, k):
+    """REA's first population / Optuna's first trials are the proxy's best cells, best first."""
+    from hynas.benchmarks.nb201 import load_table
+
+    raw = np.nan_to_num(load_table()["naswot"], nan=-np.inf)
+    space = get_space("nb201")
+    top = [space.format(space.from_index(int(i))) for i in np.argsort(-raw, kind="stable")[:k]]
+    opts = {"warm_start": "naswot@nb201", "warm_pool": 20_000}
+    _, recs, _ = simulate(strategy, budget=k + 5, seed=0, options=opts)
+    assert [r.arch for r in recs[:k]] == top
+    assert len({r.arch for r in recs}) == k + 5
+
+
+@pytest.mark.parametrize("strategy", ["bananas", "rea", "optuna-tpe"])
+@pytest.mark.parametrize(
+    "opts, match",
+    [
+        ({"warm_start": "accuracy"}, "computed without training"),
+        ({"warm_start": "zc@nope"}, "unknown zero-cost proxy"),
+        ({"warm_start": ""}, "metric name"),
+        ({"warm_start": "naswot@nb201", "warm_pool": 0}, "warm_pool"),
+    ],
+)
+def test_warm_start_bad_options(strategy, opts, match):
+    with pytest.raises(HynasError, match=match):
+        Experiment(ExperimentConfig(strategy=strategy, strategy_options=opts, objectives=("accuracy",)))
+
+
+@pytest.mark.parametrize("sweep", [True, False])
+def test_bananas_sweeps_the_best_neighbourhood_when_stuck(sweep):
+    """Single objective: after ``patience`` queries without a new best, every query is an unseen
+    neighbour of the best until that neighbourhood is exhausted (the local-search step)."""
+    space = get_space("nb201")
+    s = STRATEGIES.create("bananas", init=3, patience=3, sweep=sweep)
+    s.setup(space, [Objective("accuracy", "max")], seed=0)
+    rng = np.random.default_rng(0)
+    asked = []
+    for _ in range(40):
+        c = s.ask(1)[0]
+        v = 100.0 if not asked else float(rng.random())  # the first query stays the best
+        asked.append(c.arch)
+        s.tell([Result(c, (v,), (-v,))])
+    best_nbrs = set(space.neighbours(asked[0]))
+    first_stuck = 4  # 3 random + 3 told without improvement after the best (the best is query 0)
+    swept = [a in best_nbrs for a in asked[first_stuck : first_stuck + 15]]
+    if sweep:
+        assert all(swept)
+        assert best_nbrs <= set(asked)  # exhausted within the 40 queries
+    else:
+        assert not all(swept)

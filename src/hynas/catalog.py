@@ -36,8 +36,8 @@ def catalog() -> dict[str, tuple[list[str], list[list[Any]]]]:
                     ("report only: " if m.hidden else "") + m.description,
                 ]
             )
-    for pattern, desc in CATALOG:
-        objectives.append([pattern, "any", "cost model", "min", "", desc])
+    for pattern, desc, *direction in CATALOG:
+        objectives.append([pattern, "any", "cost model", direction[0] if direction else "min", "", desc])
     strategies = []
     for name in STRATEGIES.names():
         strat = STRATEGIES.create(name)

@@ -45,8 +45,8 @@ class CostModel(abc.ABC):
 
 Resolver = Callable[[str, SearchSpace], "CostModel | None"]
 RESOLVERS: list[Resolver] = []
-#: (pattern, description) pairs shown by ``hynas list objectives``
-CATALOG: list[tuple[str, str]] = []
+#: (pattern, description[, direction]) shown by ``hynas list objectives``; direction "min" if left out
+CATALOG: list[tuple[str, ...]] = []
 
 
 #: device name -> (metric sources, description), shown by ``hynas list devices``
@@ -60,7 +60,7 @@ def register_device(name: str, sources: str, description: str) -> None:
     DEVICES[name] = (sources, description if old is None else old[1])
 
 
-def register_resolver(resolver: Resolver, *catalog: tuple[str, str]) -> Resolver:
+def register_resolver(resolver: Resolver, *catalog: tuple[str, ...]) -> Resolver:
     RESOLVERS.append(resolver)
     CATALOG.extend(catalog)
     return resolver

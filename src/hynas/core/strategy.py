@@ -124,6 +124,39 @@ class Strategy(abc.ABC):
                 return a
         raise HynasError(f"strategy {self.name!r}: the space looks exhausted (no unseen architecture found)")
 
+    def _zero_cost_best(self, metric: str, pool: int, k: int) -> list[Architecture]:
+        """Zero-cost warm start (Abdelfattah, Mehrotra, Dudziak & Lane, "Zero-Cost Proxies for
+        Lightweight NAS", ICLR 2021, "warmup"): the ``k`` best of ``pool`` random architectures (the
+        whole space when it is no larger) by ``metric``, a cost model computed without training
+        such as ``zc@naswot``, ranked by the metric's own direction; best first."""
+        from hynas.core.metrics import resolve_cost_model
+
+        if not isinstance(metric, str) or not metric:
+            raise HynasError(f"option warm_start must be a metric name such as zc@naswot, got {metric!r}")
+        if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+            raise HynasError(f"option warm_pool must be a whole number >= 1, got {pool!r}")
+        model = resolve_cost_model(metric, self.space)
+        if model is None:
+            raise HynasError(
+                f"option warm_start={metric!r} is not a cost model of space {self.space.name!r}; it "
+                "needs a metric computed without training, such as zc@naswot or zc@synflow "
+                "(see `hynas list objectives`)"
+            )
+        size = self.space.size()
+        if size is not None and pool >= size:
+            archs = list(self.space.enumerate())
+        else:
+            seen: dict[Architecture, None] = {}
+            for _ in range(20 * pool):
+                if len(seen) >= pool:
+                    break
+                seen[self.space.sample(self.rng)] = None
+            archs = list(seen)
+        vals = np.array([model(a) for a in archs], dtype=np.float64)
+        sign = -1.0 if model.info.direction == "max" else 1.0
+        vals = np.where(np.isfinite(vals), sign * vals, np.inf)
+        return [archs[i] for i in np.argsort(vals, kind="stable")[:k]]
+
     @staticmethod
     def fitness_key(r: Result) -> tuple[float, float]:
         """Sort key for single-objective selection: feasible first, then smaller loss."""

@@ -1,14 +1,20 @@
-"""``zc@<proxy>`` objectives: a zero-cost proxy as a cost model (larger is better).
+"""Zero-cost proxies as cost models (larger is better), registered on import (listed in
+:data:`hynas.plugins.MODULES`).
 
-Registered on import (listed in :data:`hynas.plugins.MODULES`). The model is ``space.build(arch)``
-at the space's defaults, initialised with a seed fixed per architecture, and scored on a seeded
-random batch, so a value is a deterministic function of the architecture.
+- ``zc@<proxy>``: computed here. The model is ``space.build(arch)`` at the space's defaults,
+  initialised with a seed fixed per architecture, and scored on a seeded random batch, so a value is
+  a deterministic function of the architecture.
+- ``naswot@nb201``: the NASWOT score its authors computed for every NAS-Bench-201 cell on CIFAR-10
+  images (Mellor, Turner, Storkey & Crowley, "Neural Architecture Search without Training", ICML
+  2021), shipped in ``hynas/data/nasbench201`` (MIT). A table lookup, so it is free; the 341 cells
+  whose score is ``-inf`` in the source (singular kernel) get the lowest finite score.
 """
 
 from __future__ import annotations
 
 import zlib
 
+import numpy as np
 import torch
 
 from hynas.core.arch import Architecture
@@ -17,7 +23,7 @@ from hynas.core.metrics import CostModel, MetricInfo, register_resolver
 from hynas.core.space import SearchSpace
 from hynas.proxies import PROXIES, score
 
-__all__ = ["ProxyCostModel"]
+__all__ = ["ProxyCostModel", "TableNaswot"]
 
 
 class ProxyCostModel(CostModel):
@@ -38,7 +44,32 @@ class ProxyCostModel(CostModel):
         return self._cache[arch]
 
 
+class TableNaswot(CostModel):
+    """``naswot@nb201``: the NASWOT score shipped with the NAS-Bench-201 table, by cell."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        from hynas.benchmarks.nb201 import load_table
+
+        self.space = space
+        self.info = MetricInfo(
+            "naswot@nb201", "max", "", "NASWOT score (Mellor et al. 2021) on CIFAR-10 images, shipped table"
+        )
+        vals = np.array(load_table()["naswot"], dtype=np.float64)
+        finite = np.isfinite(vals)
+        self.values = np.where(finite, vals, vals[finite].min())
+
+    def __call__(self, arch: Architecture) -> float:
+        return float(self.values[self.space.index(arch)])  # type: ignore[attr-defined]
+
+
 def _resolve(name: str, space: SearchSpace) -> CostModel | None:
+    if name == "naswot@nb201":
+        if space.name != "nb201":
+            raise HynasError(
+                f"naswot@nb201 is tabulated for the NAS-Bench-201 cells of space 'nb201' only, not for "
+                f"space {space.name!r}; compute the proxy on the real models instead: zc@naswot"
+            )
+        return TableNaswot(space)
     if not name.startswith("zc@"):
         return None
     proxy = name[3:]
@@ -50,5 +81,11 @@ def _resolve(name: str, space: SearchSpace) -> CostModel | None:
 
 
 register_resolver(
-    _resolve, ("zc@<proxy>", f"zero-cost proxy at initialisation, larger is better: {', '.join(PROXIES)}")
+    _resolve,
+    ("zc@<proxy>", f"zero-cost proxy at initialisation, larger is better: {', '.join(PROXIES)}", "max"),
+    (
+        "naswot@nb201",
+        "NASWOT score shipped with NAS-Bench-201 (CIFAR-10 images), larger is better: nb201",
+        "max",
+    ),
 )

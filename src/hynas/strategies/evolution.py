@@ -4,6 +4,10 @@ Architecture Search", AAAI 2019).
 Start with ``population`` random architectures. Then repeatedly: draw ``sample_size`` members at
 random, mutate the best (one decision changes), add the child and drop the *oldest* member.
 Several children can be pending at once; each is bred from the members told so far.
+
+``warm_start`` (a zero-cost metric such as ``zc@naswot``): the first population is the
+``population`` best of ``warm_pool`` random architectures by that metric instead of random ones
+(the "warmup" of Abdelfattah et al., ICLR 2021; see :meth:`Strategy._zero_cost_best`).
 """
 
 from __future__ import annotations
@@ -23,18 +27,29 @@ class RegularizedEvolution(Strategy):
     name = "rea"
     max_objectives = 1
 
-    def __init__(self, population: int = 20, sample_size: int = 5) -> None:
+    def __init__(
+        self, population: int = 20, sample_size: int = 5, warm_start: str | None = None, warm_pool: int = 1000
+    ) -> None:
         self.population_size = population
         self.sample_size = sample_size
+        self.warm_start = warm_start
+        self.warm_pool = warm_pool
 
     def reset(self) -> None:
         self.population: deque[Result] = deque()
         self.asked = 0
+        self._warm: list[Architecture] = []
+        if self.warm_start is not None:
+            self._warm = self._zero_cost_best(self.warm_start, self.warm_pool, self.population_size)[::-1]
 
     def ask(self, n: int = 1) -> list[Candidate]:
         out = []
         for _ in range(n):
-            if self.asked < self.population_size or not self.population:
+            while self._warm and not self._fresh(self._warm[-1]):
+                self._warm.pop()
+            if self._warm:
+                arch = self._warm.pop()
+            elif self.asked < self.population_size or not self.population:
                 arch = self._random_fresh()
             else:
                 idx = self.rng.choice(

@@ -9,6 +9,10 @@ asked again, so the baseline spends its budget only on new architectures. After 
 repeats in a row the query goes to a fresh random architecture (enqueued, so Optuna learns from it):
 late in a run TPE proposes mostly repeats, and every repeat is a trial whose cost grows with the
 study, so unbounded retries made two-objective TPE runs quadratic-plus (minutes per run).
+
+``warm_start`` (a zero-cost metric such as ``zc@naswot``): the ``warm_k`` best of ``warm_pool``
+random architectures by that metric are enqueued before the first ask (Optuna's ``enqueue_trial``),
+so they replace the sampler's first random trials (see :meth:`Strategy._zero_cost_best`).
 """
 
 from __future__ import annotations
@@ -30,12 +34,21 @@ _SAMPLERS = ("tpe", "nsga2", "gp", "random", "cmaes", "qmc")
 class OptunaStrategy(Strategy):
     """Any Optuna sampler (tpe, nsga2, gp, random) driven through ask/tell."""
 
-    def __init__(self, sampler: str = "tpe", max_retries: int = 10, **sampler_options: Any) -> None:
+    def __init__(
+        self,
+        sampler: str = "tpe",
+        max_retries: int = 10,
+        warm_start: str | None = None,
+        warm_pool: int = 1000,
+        warm_k: int = 10,
+        **sampler_options: Any,
+    ) -> None:
         if sampler not in _SAMPLERS:
             raise HynasError(f"unknown Optuna sampler {sampler!r}; valid: {', '.join(_SAMPLERS)}")
         if int(max_retries) < 1:
             raise HynasError(f"max_retries must be >= 1, got {max_retries!r}")
         self.max_retries = int(max_retries)
+        self.warm_start, self.warm_pool, self.warm_k = warm_start, warm_pool, warm_k
         self.sampler_name = sampler
         self.sampler_options = sampler_options
         self.name = f"optuna-{sampler}"
@@ -66,6 +79,12 @@ class OptunaStrategy(Strategy):
         )
         self.pending: dict[Architecture, optuna.trial.Trial] = {}
         self.known: dict[Architecture, Result] = {}
+        if self.warm_start is not None:
+            for arch in self._zero_cost_best(self.warm_start, self.warm_pool, self.warm_k):
+                self.study.enqueue_trial(self._params(arch))
+
+    def _params(self, arch: Architecture) -> dict[str, int]:
+        return {d.name: g for d, g in zip(self.space.dims, arch.genes, strict=True)}
 
     def _suggest(self) -> Architecture | None:
         trial = self.study.ask()
@@ -96,9 +115,7 @@ class OptunaStrategy(Strategy):
                     break
             if arch is None:  # Optuna keeps repeating itself: evaluate a fresh random point instead
                 arch = self._random_fresh()
-                self.study.enqueue_trial(
-                    {d.name: g for d, g in zip(self.space.dims, arch.genes, strict=True)}
-                )
+                self.study.enqueue_trial(self._params(arch))
                 trial = self.study.ask()
                 for d in self.space.dims:
                     trial.suggest_categorical(d.name, list(range(len(d.choices))))
