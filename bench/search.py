@@ -41,11 +41,22 @@ from search_sim import simulate
 RESULTS = Path(__file__).resolve().parent / "results"
 BUDGETS = (50, 100, 150, 300)
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
-SINGLE = ("bananas", "bananas+naswot", "rea", "optuna-tpe", "reinforce", "random")
+SINGLE = (
+    "bananas",
+    "bananas+naswot",
+    "rea",
+    "rea+naswot",
+    "optuna-tpe",
+    "optuna-tpe+naswot",
+    "reinforce",
+    "random",
+)
+#: zero-cost warm start: the best of 1,000 random cells by the NASWOT score shipped with NB201
+#: (BANANAS's 10 initial queries, REA's first population of 20, TPE's 10 startup trials)
+WARM = {"warm_start": "naswot@nb201"}
 #: row label -> (strategy, options) where a row is a strategy with options
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    # zero-cost warm start: the 10 best of 1,000 random cells by the NASWOT score shipped with NB201
-    "bananas+naswot": ("bananas", {"warm_start": "naswot@nb201"}),
+    f"{name}+naswot": (name, WARM) for name in ("bananas", "rea", "optuna-tpe")
 }
 DEVICES = ("eyeriss", "fpga", "pixel3", "raspi4")
 MO = ("bananas", "nsga2", "random")

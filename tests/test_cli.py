@@ -232,3 +232,17 @@ def test_search_with_zero_cost_warm_start(tmp_path):
         "--budget", "3", "--store", str(tmp_path / "x.db"), "-o", "warm_start=naswot@nb201",
     )  # fmt: skip
     assert bad.returncode != 0 and "zc@naswot" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cli_start_up_imports_neither_torch_nor_sklearn():
+    """Plugins (cost models, `hynas predictor`, zero-cost proxies) register without importing the
+    heavy libraries, so `hynas list` and error exits start in well under a second of imports."""
+    code = (
+        "import sys; import hynas.cli; from hynas import plugins; plugins.load(); "
+        "from hynas.core.metrics import resolve_cost_model; from hynas.spaces import get_space; "
+        "resolve_cost_model('zc@naswot', get_space('nb201')); "
+        "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

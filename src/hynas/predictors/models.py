@@ -1,19 +1,22 @@
-"""Predictor implementations (see the package docstring for the papers and libraries)."""
+"""Predictor implementations (see the package docstring for the papers and libraries).
+
+PyTorch and scikit-learn are imported where a model is fitted, not here: the CLI imports this module
+(through ``hynas.predictors``) to list predictors, and should start without them."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 from hynas.core.errors import HynasError
 from hynas.predictors.base import Predictor
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["GBDTEnsemble", "GPPredictor", "MLPEnsemble", "RandomForestPredictor"]
 
@@ -21,6 +24,8 @@ __all__ = ["GBDTEnsemble", "GPPredictor", "MLPEnsemble", "RandomForestPredictor"
 @contextlib.contextmanager
 def _one_thread() -> Iterator[None]:
     """Tiny networks train fastest on one thread (and the machine is shared)."""
+    import torch
+
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -73,6 +78,8 @@ class MLPEnsemble(Predictor):
         self.epochs, self.lr, self.weight_decay = epochs, float(lr), float(weight_decay)
 
     def _init(self, d_in: int, gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        import torch
+
         sizes = [d_in] + [self.width] * self.layers + [1]
         params = []
         for a, b in itertools.pairwise(sizes):
@@ -83,6 +90,8 @@ class MLPEnsemble(Predictor):
         return params
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         h = x.unsqueeze(0).expand(self.members, -1, -1)
         for i, (w, b) in enumerate(self._params):
             h = torch.baddbmm(b, h, w)
@@ -91,6 +100,8 @@ class MLPEnsemble(Predictor):
         return h.squeeze(-1)  # members × n
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        import torch
+
         with _one_thread():
             warm = self.warm_epochs > 0 and bool(self._params) and self._params[0][0].shape[1] == x.shape[1]
             if not warm:
@@ -107,6 +118,8 @@ class MLPEnsemble(Predictor):
                 opt.step()
 
     def _predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
         with _one_thread(), torch.no_grad():
             out = self._forward(torch.as_tensor(x, dtype=torch.float32)).numpy().astype(np.float64)
         return out.mean(axis=0), out.std(axis=0)
@@ -130,6 +143,8 @@ class GBDTEnsemble(Predictor):
         self._models = []
         for m in range(self.members):
             idx = rng.integers(len(y), size=len(y)) if self.members > 1 else np.arange(len(y))
+            from sklearn.ensemble import HistGradientBoostingRegressor
+
             model = HistGradientBoostingRegressor(
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate,
@@ -154,6 +169,8 @@ class RandomForestPredictor(Predictor):
         self.trees = int(trees)
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.ensemble import RandomForestRegressor
+
         self._model = RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=1)
         self._model.fit(x, y)
 
@@ -168,6 +185,9 @@ class GPPredictor(Predictor):
     name = "gp"
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
         kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
             length_scale=np.sqrt(x.shape[1]), length_scale_bounds=(1e-1, 1e3), nu=2.5
         ) + WhiteKernel(0.1, (1e-5, 1e1))

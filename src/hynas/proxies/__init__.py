@@ -20,140 +20,26 @@ Inputs are a seeded Gaussian batch (no data is downloaded) with seeded random la
 is deterministic given ``seed``. Larger is better for every proxy here.
 
 A proxy is usable as a search objective through the cost-model resolver ``zc@<proxy>`` (for example
-``--objective zc@synflow``), and as a warm start (rank a pool by :func:`score` and evaluate the best).
+``--objective zc@synflow``), and as a warm start (``-o warm_start=zc@naswot`` for ``bananas``, ``rea``
+and ``optuna-*``).
+
+The functions live in :mod:`hynas.proxies.scores` and are imported from here on first use, so that
+importing this package (the CLI does, to list ``zc@<proxy>``) does not import PyTorch.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-from collections.abc import Callable, Iterator
+from typing import Any
 
-import numpy as np
-import torch
-from torch import nn
+__all__ = ["NAMES", "PROXIES", "grad_norm", "jacov", "make_batch", "naswot", "score", "snip", "synflow"]
 
-from hynas.core.errors import HynasError
-
-__all__ = ["PROXIES", "grad_norm", "jacov", "make_batch", "naswot", "score", "snip", "synflow"]
+#: every proxy, by name (:data:`hynas.proxies.scores.PROXIES` maps them to their functions)
+NAMES = ("synflow", "grad_norm", "snip", "jacov", "naswot")
 
 
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from hynas.proxies import scores
 
-
-def make_batch(
-    batch: int = 64, shape: tuple[int, ...] = (3, 32, 32), num_classes: int = 10, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A seeded standard-normal input batch and uniform random labels."""
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, *shape, generator=gen)
-    y = torch.randint(0, num_classes, (batch,), generator=gen)
-    return x, y
-
-
-def _weights(model: nn.Module) -> list[torch.Tensor]:
-    return [m.weight for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
-
-
-def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    net = copy.deepcopy(model).double().eval()
-    with torch.no_grad():
-        for p in net.state_dict().values():
-            p.abs_()
-    net.zero_grad()
-    ones = torch.ones((1, *x.shape[1:]), dtype=torch.float64)
-    net(ones).sum().backward()
-    total = 0.0
-    with torch.no_grad():
-        for w in _weights(net):
-            if w.grad is not None:
-                total += float((w * w.grad).abs().sum())
-    return total
-
-
-def _ce_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> nn.Module:
-    net = copy.deepcopy(model).train()
-    net.zero_grad()
-    nn.functional.cross_entropy(net(x), y).backward()
-    return net
-
-
-def grad_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    net = _ce_grads(model, x, y)
-    with torch.no_grad():
-        return float(sum(float(w.grad.norm()) for w in _weights(net) if w.grad is not None))
-
-
-def snip(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    net = _ce_grads(model, x, y)
-    with torch.no_grad():
-        return float(sum(float((w * w.grad).abs().sum()) for w in _weights(net) if w.grad is not None))
-
-
-def jacov(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    net = copy.deepcopy(model).train()
-    xi = x.clone().requires_grad_(True)
-    net(xi).sum().backward()
-    assert xi.grad is not None
-    jac = xi.grad.reshape(len(x), -1).double().numpy()
-    corr = np.corrcoef(jac)
-    corr = np.nan_to_num(corr, nan=0.0)
-    eig = np.linalg.eigvalsh(corr)
-    k = 1e-5
-    return float(-np.sum(np.log(np.abs(eig) + k) + 1.0 / (np.abs(eig) + k)))
-
-
-def naswot(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    net = copy.deepcopy(model).train()
-    codes: list[torch.Tensor] = []
-
-    def hook(_m: nn.Module, inp: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
-        codes.append((inp[0].detach().reshape(len(x), -1) > 0).double())
-
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            net(x)
-    finally:
-        for h in handles:
-            h.remove()
-    if not codes:
-        raise HynasError("naswot needs a network with nn.ReLU modules; this model has none")
-    c = torch.cat(codes, dim=1)
-    kmat = c @ c.T + (1 - c) @ (1 - c).T
-    _sign, logdet = np.linalg.slogdet(kmat.numpy())
-    return float(logdet)
-
-
-PROXIES: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
-    "synflow": synflow,
-    "grad_norm": grad_norm,
-    "snip": snip,
-    "jacov": jacov,
-    "naswot": naswot,
-}
-
-
-def score(
-    model: nn.Module,
-    proxy: str,
-    batch: int = 64,
-    shape: tuple[int, ...] = (3, 32, 32),
-    num_classes: int = 10,
-    seed: int = 0,
-) -> float:
-    """The ``proxy`` score of ``model`` on a seeded random batch (larger is better)."""
-    fn = PROXIES.get(proxy)
-    if fn is None:
-        raise HynasError(f"unknown zero-cost proxy {proxy!r}; valid: {', '.join(PROXIES)}")
-    x, y = make_batch(batch, shape, num_classes, seed)
-    torch.manual_seed(seed)
-    with _threads(1):
-        return fn(model, x, y)
+        return getattr(scores, name)
+    raise AttributeError(f"module 'hynas.proxies' has no attribute {name!r}")

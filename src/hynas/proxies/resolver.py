@@ -15,13 +15,12 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-import torch
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.metrics import CostModel, MetricInfo, register_resolver
 from hynas.core.space import SearchSpace
-from hynas.proxies import PROXIES, score
+from hynas.proxies import NAMES
 
 __all__ = ["ProxyCostModel", "TableNaswot"]
 
@@ -30,14 +29,18 @@ class ProxyCostModel(CostModel):
     """One zero-cost proxy evaluated on ``space.build(arch)``; values cached per architecture."""
 
     def __init__(self, proxy: str, space: SearchSpace, batch: int = 64, seed: int = 0) -> None:
-        if proxy not in PROXIES:
-            raise HynasError(f"unknown zero-cost proxy {proxy!r}; valid: {', '.join(PROXIES)}")
+        if proxy not in NAMES:
+            raise HynasError(f"unknown zero-cost proxy {proxy!r}; valid: {', '.join(NAMES)}")
         self.proxy, self.space, self.batch, self.seed = proxy, space, batch, seed
         self.info = MetricInfo(f"zc@{proxy}", "max", "", f"zero-cost proxy {proxy} at initialisation")
         self._cache: dict[Architecture, float] = {}
 
     def __call__(self, arch: Architecture) -> float:
         if arch not in self._cache:
+            import torch
+
+            from hynas.proxies.scores import score
+
             torch.manual_seed(self.seed + zlib.crc32(repr(arch.genes).encode()))
             model = self.space.build(arch)
             self._cache[arch] = score(model, self.proxy, batch=self.batch, seed=self.seed)
@@ -73,8 +76,8 @@ def _resolve(name: str, space: SearchSpace) -> CostModel | None:
     if not name.startswith("zc@"):
         return None
     proxy = name[3:]
-    if proxy not in PROXIES:
-        raise HynasError(f"unknown zero-cost proxy {name!r}; valid: {', '.join('zc@' + p for p in PROXIES)}")
+    if proxy not in NAMES:
+        raise HynasError(f"unknown zero-cost proxy {name!r}; valid: {', '.join('zc@' + p for p in NAMES)}")
     if type(space).build is SearchSpace.build:
         raise HynasError(f"zero-cost proxies need PyTorch models, and space {space.name!r} cannot build them")
     return ProxyCostModel(proxy, space)
@@ -82,7 +85,7 @@ def _resolve(name: str, space: SearchSpace) -> CostModel | None:
 
 register_resolver(
     _resolve,
-    ("zc@<proxy>", f"zero-cost proxy at initialisation, larger is better: {', '.join(PROXIES)}", "max"),
+    ("zc@<proxy>", f"zero-cost proxy at initialisation, larger is better: {', '.join(NAMES)}", "max"),
     (
         "naswot@nb201",
         "NASWOT score shipped with NAS-Bench-201 (CIFAR-10 images), larger is better: nb201",
