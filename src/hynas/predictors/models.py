@@ -5,9 +5,8 @@ PyTorch and scikit-learn are imported where a model is fitted, not here: the CLI
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,17 +20,11 @@ if TYPE_CHECKING:
 __all__ = ["GBDTEnsemble", "GPPredictor", "MLPEnsemble", "RandomForestPredictor"]
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
+def _one_thread() -> AbstractContextManager[None]:
     """Tiny networks train fastest on one thread (and the machine is shared)."""
-    import torch
+    from hynas.hw.measure import torch_threads
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    return torch_threads(1)
 
 
 class MLPEnsemble(Predictor):

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from hynas.core.errors import HynasError
+from hynas.hw.measure import torch_threads
 from hynas.proxies import NAMES
 
 __all__ = ["PROXIES", "grad_norm", "jacov", "make_batch", "naswot", "score", "snip", "synflow"]
-
-
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def make_batch(
@@ -129,5 +119,5 @@ def score(
         raise HynasError(f"unknown zero-cost proxy {proxy!r}; valid: {', '.join(PROXIES)}")
     x, y = make_batch(batch, shape, num_classes, seed)
     torch.manual_seed(seed)
-    with _threads(1):
+    with torch_threads(1):
         return fn(model, x, y)
