@@ -14,6 +14,7 @@ Parts:
 - ``mf``: anytime curves against simulated cost on CIFAR-10 (12 and 200 epochs): Hyperband, BOHB and
   successive halving beside single-fidelity strategies; the incumbent counts 200-epoch queries only.
 - ``proxies``: zero-cost proxies on real NB201 networks vs accuracy and vs the shipped NASWOT.
+- ``warm``: how good each proxy is as a warm start (the 10 best of pools of 100 cells).
 
 Measures, never asserts. Writes ``bench/results/search.json`` and ``bench/results/search.md``.
 Run: ``nice -n 10 python bench/search.py [--seeds 30] [--parts single,mo,mf,proxies]``.
@@ -217,6 +218,49 @@ def part_proxies(n_archs: int, log: Any) -> dict[str, Any]:
     return out
 
 
+def part_warm(n_archs: int, log: Any) -> dict[str, Any]:
+    """How good a zero-cost warm start is: on ``n_archs`` random NB201 cells, each proxy's Spearman
+    with CIFAR-10 validation accuracy, and, over 500 random pools of 100 of those cells, the best
+    and the mean test accuracy of the 10 cells the proxy ranks first (what BANANAS's warm start
+    queries), beside 10 random cells."""
+    from scipy.stats import spearmanr
+
+    from hynas.benchmarks.nb201 import load_table
+    from hynas.core.metrics import resolve_cost_model
+    from hynas.spaces import get_space
+
+    sp = get_space("nb201")
+    table = load_table()
+    rng = np.random.default_rng(0)
+    idx = rng.choice(15625, n_archs, replace=False)
+    val, test = table["cifar10@200:val"][idx], table["cifar10@200:test"][idx]
+    pool = min(100, n_archs)
+    out: dict[str, Any] = {"archs": n_archs, "pools": 500, "pool": pool, "k": 10, "proxies": {}}
+    pools = [rng.choice(n_archs, pool, replace=False) for _ in range(500)]
+    for name in ("naswot@nb201", "zc@naswot", "zc@synflow", "random"):
+        t0 = time.perf_counter()
+        if name == "random":
+            vals = rng.random(n_archs)
+        else:
+            model = resolve_cost_model(name, sp)
+            assert model is not None
+            vals = np.array([model(sp.from_index(int(i))) for i in idx])
+        secs = (time.perf_counter() - t0) / n_archs
+        best, mean = [], []
+        for p in pools:
+            top = p[np.argsort(-vals[p], kind="stable")[:10]]
+            best.append(float(test[top[np.argmax(val[top])]]))
+            mean.append(float(test[top].mean()))
+        out["proxies"][name] = {
+            "spearman_val_accuracy": float(spearmanr(vals, val)[0]) if name != "random" else 0.0,
+            "top10_best_test": float(np.mean(best)),
+            "top10_mean_test": float(np.mean(mean)),
+            "seconds_per_cell": secs,
+        }
+        log(f"warm {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in out["proxies"][name].items()))
+    return out
+
+
 def part_predictors(trials: int, log: Any) -> dict[str, Any]:
     from hynas.predictors import PREDICTORS
     from hynas.predictors.evaluate import evaluate_predictor, space_data
@@ -321,6 +365,24 @@ def write_md(res: dict[str, Any]) -> str:
         for ds, d in p["naslib"].items():
             lines.append(f"| {ds} | " + " | ".join(f"{d.get(n, float('nan')):.3f}" for n in names) + " |")
         lines.append("")
+    if "warm" in res:
+        w = res["warm"]
+        lines += [
+            f"## Zero-cost warm start quality ({w['archs']} random NB201 cells, CIFAR-10 200 epochs)",
+            "",
+            f"{w['pools']} random pools of {w['pool']} of those cells; the {w['k']} cells each proxy ranks "
+            "first (what a warm start queries): test accuracy of the best-validation one, and their "
+            "mean.",
+            "",
+            "| proxy | Spearman vs val acc | best of top 10 (test) | mean of top 10 (test) | s/cell |",
+            "|---|---|---|---|---|",
+        ]
+        for name, v in w["proxies"].items():
+            lines.append(
+                f"| {name} | {v['spearman_val_accuracy']:.3f} | {v['top10_best_test']:.2f} | "
+                f"{v['top10_mean_test']:.2f} | {v['seconds_per_cell']:.3f} |"
+            )
+        lines.append("")
     if "predictors" in res:
         lines += [
             "## Predictors: Kendall τ / Spearman ρ on NB201 CIFAR-10 validation accuracy (path encoding)",
@@ -346,6 +408,7 @@ def main() -> None:
     ap.add_argument("--mo-seeds", type=int, default=None)
     ap.add_argument("--mf-seeds", type=int, default=None)
     ap.add_argument("--proxy-archs", type=int, default=100)
+    ap.add_argument("--warm-archs", type=int, default=200, help="cells for the warm-start part")
     ap.add_argument("--parts", default="single,mo,mf,proxies")
     ap.add_argument("--name", default="search")
     ap.add_argument("--datasets", default=",".join(DATASETS))
@@ -392,6 +455,9 @@ def main() -> None:
         save()
     if "proxies" in parts:
         res["proxies"] = part_proxies(args.proxy_archs, log)
+        save()
+    if "warm" in parts:
+        res["warm"] = part_warm(args.warm_archs, log)
         save()
     if "predictors" in parts:
         res["predictor_trials"] = 3
