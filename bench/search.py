@@ -276,13 +276,10 @@ def part_predictors(trials: int, log: Any) -> dict[str, Any]:
 
 
 def write_md(res: dict[str, Any]) -> str:
-    lines = [
-        "# bench/search.py results",
-        "",
-        "Seeds: per row (column `seeds`); multi-fidelity "
-        f"{res.get('mf_seeds', '-')} seeds. Wall time of the last invocation {res['wall_s'] / 60:.1f} min.",
-        "",
-    ]
+    lines = ["# bench/search.py results", ""]
+    if "single" in res or "mo" in res or "mf" in res:
+        lines += [f"Seeds: per row (column `seeds`); multi-fidelity {res.get('mf_seeds', '-')} seeds."]
+    lines += [f"Wall time of the last invocation {res['wall_s'] / 60:.1f} min.", ""]
     if "single" in res:
         lines += ["## Single objective: incumbent test accuracy (mean ± std over seeds)", ""]
         lines += ["| dataset | strategy | seeds | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
