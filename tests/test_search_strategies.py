@@ -409,3 +409,21 @@ def test_bananas_sweeps_the_best_neighbourhood_when_stuck(sweep):
         assert best_nbrs <= set(asked)  # exhausted within the 40 queries
     else:
         assert not all(swept)
+
+
+def test_warm_start_with_a_proxy_computed_on_real_networks():
+    """``zc@synflow`` is scored on the built PyTorch networks: REA's first population is the pool's
+    best by it, best first (pool of 6 cells drawn from the strategy's seeded generator)."""
+    from hynas.core.metrics import resolve_cost_model
+
+    space = get_space("nb201")
+    opts = {"warm_start": "zc@synflow", "warm_pool": 6, "population": 3}
+    _, recs, _ = simulate("rea", budget=5, seed=4, options=opts)
+    rng = np.random.default_rng(4)
+    pool: dict = {}
+    while len(pool) < 6:
+        pool[space.sample(rng)] = None
+    zc = resolve_cost_model("zc@synflow", space)
+    assert zc is not None
+    ranked = sorted(pool, key=lambda a: -zc(a))
+    assert [r.arch for r in recs[:3]] == [space.format(a) for a in ranked[:3]]
