@@ -42,6 +42,7 @@ def test_chebyshev_prefers_balanced_points():
         ({"predictor": "xgb"}, "predictor"),
         ({"init": 1.5}, "init"),
         ({"multi": "moead"}, "multi"),
+        ({"sweep": "no"}, "sweep"),
     ],
 )
 def test_bananas_bad_options(opts, field):
@@ -427,3 +428,9 @@ def test_warm_start_with_a_proxy_computed_on_real_networks():
     assert zc is not None
     ranked = sorted(pool, key=lambda a: -zc(a))
     assert [r.arch for r in recs[:3]] == [space.format(a) for a in ranked[:3]]
+
+
+def test_optuna_warm_k_must_be_positive():
+    opts = {"warm_start": "naswot@nb201", "warm_k": -1}
+    with pytest.raises(HynasError, match="warm_k"):
+        Experiment(ExperimentConfig(strategy="optuna-tpe", strategy_options=opts, objectives=("accuracy",)))

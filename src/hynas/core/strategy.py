@@ -133,8 +133,9 @@ class Strategy(abc.ABC):
 
         if not isinstance(metric, str) or not metric:
             raise HynasError(f"option warm_start must be a metric name such as zc@naswot, got {metric!r}")
-        if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
-            raise HynasError(f"option warm_pool must be a whole number >= 1, got {pool!r}")
+        for key, val in (("warm_pool", pool), ("warm_k", k)):
+            if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+                raise HynasError(f"option {key} must be a whole number >= 1, got {val!r}")
         model = resolve_cost_model(metric, self.space)
         if model is None:
             raise HynasError(

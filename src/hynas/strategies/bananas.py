@@ -176,7 +176,9 @@ class Bananas(Strategy):
         self.explore_candidates = explore_candidates
         self.warm_start = warm_start
         self.warm_pool = warm_pool
-        self.sweep = bool(sweep)
+        if not isinstance(sweep, bool):
+            raise HynasError(f"bananas option sweep must be true or false, got {sweep!r}")
+        self.sweep = sweep
 
     def reset(self) -> None:
         m = len(self.objectives)
