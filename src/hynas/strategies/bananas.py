@@ -356,6 +356,7 @@ class Bananas(Strategy):
         score = chebyshev(f_n, w)
         if self.acquisition == "ei":
             from scipy.stats import norm  # imported here: scipy.stats takes 0.6 s to import
+
             mu = chebyshev((means - lo) / span, w)
             sd = np.sqrt(((w * stds / span) ** 2).sum(axis=1)) + 1e-12
             feas_best = self._scores(loss, viol, w, lo, span)[viol <= 0]
