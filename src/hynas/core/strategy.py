@@ -107,6 +107,14 @@ class Strategy(abc.ABC):
     def _fresh(self, arch: Architecture) -> bool:
         return arch not in self.seen
 
+    def _pop_fresh(self, stack: list[Architecture]) -> Architecture | None:
+        """Pop from the end of ``stack`` until an architecture not asked yet; ``None`` if none."""
+        while stack:
+            a = stack.pop()
+            if self._fresh(a):
+                return a
+        return None
+
     def _uniform_crossover(self, a: Architecture, b: Architecture) -> np.ndarray:
         """Uniform crossover: each gene from ``b`` with probability 1/2, else from ``a``."""
         ga, gb = np.array(a.genes), np.array(b.genes)

@@ -381,21 +381,16 @@ class Bananas(Strategy):
 
     # -- ask / tell ---------------------------------------------------------------------------
     def _next(self) -> Architecture:
-        while self._warm:
-            a = self._warm.pop()
-            if self._fresh(a):
-                return a
+        a = self._pop_fresh(self._warm)
+        if a is not None:
+            return a
         if self.asked < self.init or sum(r.ok for r in self.told) < 2:
             return self._random_fresh()
         while True:
-            while self.queue:
-                a = self.queue.pop()
-                if self._fresh(a):
-                    return a
-            fits = self.fits
+            a = self._pop_fresh(self.queue)
+            if a is not None:
+                return a
             self._refill()
-            if not self.queue and self.fits == fits:
-                return self._random_fresh()
             if not self.queue:
                 return self._random_fresh()
 

@@ -45,10 +45,9 @@ class RegularizedEvolution(Strategy):
     def ask(self, n: int = 1) -> list[Candidate]:
         out = []
         for _ in range(n):
-            while self._warm and not self._fresh(self._warm[-1]):
-                self._warm.pop()
-            if self._warm:
-                arch = self._warm.pop()
+            warm = self._pop_fresh(self._warm)
+            if warm is not None:
+                arch = warm
             elif self.asked < self.population_size or not self.population:
                 arch = self._random_fresh()
             else:

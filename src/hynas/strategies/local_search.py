@@ -49,10 +49,9 @@ class LocalSearch(Strategy):
         if self.current is None:
             self._move(self.best)
         while True:
-            while self.queue:
-                nxt = self.queue.pop()
-                if self._fresh(nxt):
-                    return nxt
+            nxt = self._pop_fresh(self.queue)
+            if nxt is not None:
+                return nxt
             if not self.first_improvement and self._better(self.best, self.current):
                 self._move(self.best)  # best-improvement: step to the best neighbour seen
                 continue
