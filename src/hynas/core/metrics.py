@@ -12,6 +12,9 @@ import abc
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from hynas.core.arch import Architecture
 from hynas.core.space import SearchSpace
 
@@ -20,6 +23,7 @@ __all__ = [
     "RESOLVERS",
     "CostModel",
     "MetricInfo",
+    "TableCostModel",
     "register_device",
     "register_resolver",
     "resolve_cost_model",
@@ -41,6 +45,18 @@ class CostModel(abc.ABC):
 
     @abc.abstractmethod
     def __call__(self, arch: Architecture) -> float: ...
+
+
+class TableCostModel(CostModel):
+    """A column of a shipped benchmark table, one value per architecture of an enumerable space,
+    looked up by ``space.index(arch)`` (e.g. EC-NAS-Bench energy, NAS-Bench-201's NASWOT score)."""
+
+    def __init__(self, info: MetricInfo, space: SearchSpace, values: ArrayLike) -> None:
+        self.info, self.space = info, space
+        self.values = np.asarray(values, dtype=np.float64)
+
+    def __call__(self, arch: Architecture) -> float:
+        return float(self.values[self.space.index(arch)])  # type: ignore[attr-defined]
 
 
 Resolver = Callable[[str, SearchSpace], "CostModel | None"]

@@ -10,12 +10,11 @@ at the query's fidelity, and this resolver serves it (at 4 epochs) when another 
 
 from __future__ import annotations
 
-from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.metrics import CostModel, MetricInfo, register_device, register_resolver
+from hynas.core.metrics import CostModel, MetricInfo, TableCostModel, register_device, register_resolver
 from hynas.core.space import SearchSpace
 
-__all__ = ["SOURCES", "TableEnergy", "resolve"]
+__all__ = ["SOURCES", "resolve", "table_energy"]
 
 #: energy source -> (space it covers, description)
 SOURCES = {
@@ -23,19 +22,13 @@ SOURCES = {
 }
 
 
-class TableEnergy(CostModel):
+def table_energy(name: str) -> TableCostModel:
     """EC-NAS-Bench energy of the full 4-epoch run (kWh), looked up by cell."""
+    from hynas.benchmarks.ecnas import load_table
+    from hynas.spaces import get_space
 
-    def __init__(self, name: str) -> None:
-        from hynas.benchmarks.ecnas import load_table
-        from hynas.spaces import get_space
-
-        self.info = MetricInfo(name, "min", "kWh", SOURCES["ecnas"][1])
-        self.space = get_space("ecnas")
-        self.values = load_table()["energy@4"]
-
-    def __call__(self, arch: Architecture) -> float:
-        return float(self.values[self.space.index(arch)])  # type: ignore[attr-defined]
+    info = MetricInfo(name, "min", "kWh", SOURCES["ecnas"][1])
+    return TableCostModel(info, get_space("ecnas"), load_table()["energy@4"])
 
 
 def _valid() -> str:
@@ -57,7 +50,7 @@ def resolve(name: str, space: SearchSpace) -> CostModel | None:
             f"not for space {space.name!r}; search with --space {covered}, or pick a cost of space "
             f"{space.name!r} from `hynas list objectives`"
         )
-    return TableEnergy(name)
+    return table_energy(name)
 
 
 register_resolver(resolve, ("energy@ecnas", "EC-NAS-Bench measured training energy, kWh (4 epochs): ecnas"))

@@ -18,11 +18,11 @@ import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.metrics import CostModel, MetricInfo, register_resolver
+from hynas.core.metrics import CostModel, MetricInfo, TableCostModel, register_resolver
 from hynas.core.space import SearchSpace
 from hynas.proxies import NAMES
 
-__all__ = ["ProxyCostModel", "TableNaswot"]
+__all__ = ["ProxyCostModel", "table_naswot"]
 
 
 class ProxyCostModel(CostModel):
@@ -47,22 +47,16 @@ class ProxyCostModel(CostModel):
         return self._cache[arch]
 
 
-class TableNaswot(CostModel):
+def table_naswot(space: SearchSpace) -> TableCostModel:
     """``naswot@nb201``: the NASWOT score shipped with the NAS-Bench-201 table, by cell."""
+    from hynas.benchmarks.nb201 import load_table
 
-    def __init__(self, space: SearchSpace) -> None:
-        from hynas.benchmarks.nb201 import load_table
-
-        self.space = space
-        self.info = MetricInfo(
-            "naswot@nb201", "max", "", "NASWOT score (Mellor et al. 2021) on CIFAR-10 images, shipped table"
-        )
-        vals = np.array(load_table()["naswot"], dtype=np.float64)
-        finite = np.isfinite(vals)
-        self.values = np.where(finite, vals, vals[finite].min())
-
-    def __call__(self, arch: Architecture) -> float:
-        return float(self.values[self.space.index(arch)])  # type: ignore[attr-defined]
+    vals = np.array(load_table()["naswot"], dtype=np.float64)
+    finite = np.isfinite(vals)
+    info = MetricInfo(
+        "naswot@nb201", "max", "", "NASWOT score (Mellor et al. 2021) on CIFAR-10 images, shipped table"
+    )
+    return TableCostModel(info, space, np.where(finite, vals, vals[finite].min()))
 
 
 def _resolve(name: str, space: SearchSpace) -> CostModel | None:
@@ -72,7 +66,7 @@ def _resolve(name: str, space: SearchSpace) -> CostModel | None:
                 f"naswot@nb201 is tabulated for the NAS-Bench-201 cells of space 'nb201' only, not for "
                 f"space {space.name!r}; compute the proxy on the real models instead: zc@naswot"
             )
-        return TableNaswot(space)
+        return table_naswot(space)
     if not name.startswith("zc@"):
         return None
     proxy = name[3:]
