@@ -285,9 +285,10 @@ def write_md(res: dict[str, Any]) -> str:
         lines += ["| dataset | strategy | seeds | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
         lines += ["|---|---|---|" + "---|" * (len(BUDGETS) + 1)]
 
+        rank = {n: i for i, n in enumerate(SINGLE)}
+
         def row_order(key: str) -> tuple[int, int, str]:
             ds, strat = key.split("/")
-            rank = {n: i for i, n in enumerate(SINGLE)}
             return (DATASETS.index(ds) if ds in DATASETS else 99, rank.get(strat, 99), strat)
 
         for key in sorted(res["single"], key=row_order):
@@ -405,7 +406,7 @@ def main() -> None:
     ap.add_argument("--mo-seeds", type=int, default=None)
     ap.add_argument("--mf-seeds", type=int, default=None)
     ap.add_argument("--proxy-archs", type=int, default=100)
-    ap.add_argument("--warm-archs", type=int, default=200, help="cells for the warm-start part")
+    ap.add_argument("--warm-archs", type=int, default=300, help="cells for the warm-start part")
     ap.add_argument("--parts", default="single,mo,mf,proxies")
     ap.add_argument("--name", default="search")
     ap.add_argument("--datasets", default=",".join(DATASETS))
