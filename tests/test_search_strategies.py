@@ -434,3 +434,36 @@ def test_optuna_warm_k_must_be_positive():
     opts = {"warm_start": "naswot@nb201", "warm_k": -1}
     with pytest.raises(HynasError, match="warm_k"):
         Experiment(ExperimentConfig(strategy="optuna-tpe", strategy_options=opts, objectives=("accuracy",)))
+
+
+def test_warm_start_is_scored_at_the_first_ask_not_at_setup(monkeypatch):
+    """`hynas show` / `report` build the strategy without asking: they must not pay for the proxy
+    (1.5 s per cell for zc@naswot). Bad options still fail at setup."""
+    import hynas.core.metrics as metrics
+    from hynas.core.metrics import CostModel, MetricInfo
+
+    calls = []
+
+    class Counting(CostModel):
+        info = MetricInfo("zc@count", "max")
+
+        def __call__(self, arch):
+            calls.append(arch)
+            return float(sum(arch.genes))
+
+    real = metrics.resolve_cost_model
+    monkeypatch.setattr(
+        metrics, "resolve_cost_model", lambda n, sp: Counting() if n == "zc@count" else real(n, sp)
+    )
+    for strategy in ("bananas", "rea", "optuna-tpe"):
+        calls.clear()
+        cfg = ExperimentConfig(
+            strategy=strategy,
+            strategy_options={"warm_start": "zc@count", "warm_pool": 50},
+            objectives=("accuracy",),
+        )
+        exp = Experiment(cfg)
+        assert calls == []
+        first = exp.strategy.ask(1)[0].arch
+        assert len(calls) == 50
+        assert sum(first.genes) == max(sum(a.genes) for a in calls)

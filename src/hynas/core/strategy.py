@@ -20,6 +20,7 @@ import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
+from hynas.core.metrics import CostModel
 from hynas.core.objectives import Objective
 from hynas.core.space import SearchSpace
 
@@ -90,6 +91,7 @@ class Strategy(abc.ABC):
         self.rng = np.random.default_rng(seed)
         self.seen: set[Architecture] = set()  # asked (pending or told)
         self.history: list[Result] = []
+        self._setup_warm_start(None, 1, 1)  # strategies with a warm_start option set it in reset()
         self.reset()
 
     def reset(self) -> None:  # noqa: B027 - optional hook
@@ -132,13 +134,20 @@ class Strategy(abc.ABC):
                 return a
         raise HynasError(f"strategy {self.name!r}: the space looks exhausted (no unseen architecture found)")
 
-    def _zero_cost_best(self, metric: str, pool: int, k: int) -> list[Architecture]:
+    def _setup_warm_start(self, metric: str | None, pool: int, k: int) -> None:
         """Zero-cost warm start (Abdelfattah, Mehrotra, Dudziak & Lane, "Zero-Cost Proxies for
         Lightweight NAS", ICLR 2021, "warmup"): the ``k`` best of ``pool`` random architectures (the
         whole space when it is no larger) by ``metric``, a cost model computed without training
-        such as ``zc@naswot``, ranked by the metric's own direction; best first."""
+        such as ``zc@naswot``, ranked by the metric's own direction. Called from :meth:`reset`: the
+        options are checked here (one clear error at setup), the pool is scored on the first
+        :meth:`_warm_stack` call, so that ``hynas show`` / ``report``, which build the strategy
+        without asking, never pay for the proxy."""
         from hynas.core.metrics import resolve_cost_model
 
+        self._warm_spec: tuple[CostModel, int, int] | None = None
+        self._warm: list[Architecture] | None = None
+        if metric is None:
+            return
         if not isinstance(metric, str) or not metric:
             raise HynasError(f"option warm_start must be a metric name such as zc@naswot, got {metric!r}")
         for key, val in (("warm_pool", pool), ("warm_k", k)):
@@ -151,20 +160,30 @@ class Strategy(abc.ABC):
                 "needs a metric computed without training, such as zc@naswot or zc@synflow "
                 "(see `hynas list objectives`)"
             )
-        size = self.space.size()
-        if size is not None and pool >= size:
-            archs = list(self.space.enumerate())
-        else:
-            seen: dict[Architecture, None] = {}
-            for _ in range(20 * pool):
-                if len(seen) >= pool:
-                    break
-                seen[self.space.sample(self.rng)] = None
-            archs = list(seen)
-        vals = np.array([model(a) for a in archs], dtype=np.float64)
-        sign = -1.0 if model.info.direction == "max" else 1.0
-        vals = np.where(np.isfinite(vals), sign * vals, np.inf)
-        return [archs[i] for i in np.argsort(vals, kind="stable")[:k]]
+        self._warm_spec = (model, pool, k)
+
+    def _warm_stack(self) -> list[Architecture]:
+        """The warm-start architectures not handed out yet, best last (pop from the end); scored
+        on the first call, empty without a warm start."""
+        if self._warm is None:
+            self._warm = []
+            if self._warm_spec is not None:
+                model, pool, k = self._warm_spec
+                size = self.space.size()
+                if size is not None and pool >= size:
+                    archs = list(self.space.enumerate())
+                else:
+                    seen: dict[Architecture, None] = {}
+                    for _ in range(20 * pool):
+                        if len(seen) >= pool:
+                            break
+                        seen[self.space.sample(self.rng)] = None
+                    archs = list(seen)
+                vals = np.array([model(a) for a in archs], dtype=np.float64)
+                sign = -1.0 if model.info.direction == "max" else 1.0
+                vals = np.where(np.isfinite(vals), sign * vals, np.inf)
+                self._warm = [archs[i] for i in np.argsort(vals, kind="stable")[:k][::-1]]
+        return self._warm
 
     @staticmethod
     def fitness_key(r: Result) -> tuple[float, float]:

@@ -47,7 +47,7 @@ Zero-cost warm start (``warm_start``, off by default), after Abdelfattah, Mehrot
 "Zero-Cost Proxies for Lightweight NAS", ICLR 2021 ("warmup"): instead of ``init`` random
 architectures, score ``warm_pool`` random ones with a cost model that needs no training (a zero-cost
 proxy such as ``zc@naswot``, or the tabulated ``naswot@nb201``; ranked by the metric's own
-direction) and query the ``init`` best (:meth:`Strategy._zero_cost_best`). The proxy costs no query
+direction) and query the ``init`` best (:meth:`Strategy._setup_warm_start`). The proxy costs no query
 but is not free: ``zc@naswot`` builds and scores each network (1.5 s per NB201 cell here,
 ``zc@synflow`` 0.18 s). Measured on NAS-Bench-201 (30 seeds, ``bench/search.py``): with
 ``naswot@nb201`` CIFAR-10 at 100 queries 94.35 (94.32 on seeds 30-59), ahead of REA and Optuna-TPE
@@ -213,12 +213,7 @@ class Bananas(Strategy):
         self.told: list[Result] = []
         self._models: dict[int, Any] = {}
         self._nbr_cache: dict[Architecture, list[Architecture]] = {}
-        # popped from the end: best first
-        self._warm = (
-            self._zero_cost_best(self.warm_start, self.warm_pool, self.init)[::-1]
-            if self.warm_start is not None
-            else []
-        )
+        self._setup_warm_start(self.warm_start, self.warm_pool, self.init)
 
     # -- helpers ------------------------------------------------------------------------------
     def _default_encoding(self, metric: str) -> str:
@@ -381,7 +376,7 @@ class Bananas(Strategy):
 
     # -- ask / tell ---------------------------------------------------------------------------
     def _next(self) -> Architecture:
-        a = self._pop_fresh(self._warm)
+        a = self._pop_fresh(self._warm_stack())
         if a is not None:
             return a
         if self.asked < self.init or sum(r.ok for r in self.told) < 2:

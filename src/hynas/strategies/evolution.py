@@ -7,7 +7,7 @@ Several children can be pending at once; each is bred from the members told so f
 
 ``warm_start`` (a zero-cost metric such as ``zc@naswot``): the first population is the
 ``population`` best of ``warm_pool`` random architectures by that metric instead of random ones
-(the "warmup" of Abdelfattah et al., ICLR 2021; see :meth:`Strategy._zero_cost_best`).
+(the "warmup" of Abdelfattah et al., ICLR 2021; see :meth:`Strategy._setup_warm_start`).
 """
 
 from __future__ import annotations
@@ -38,14 +38,12 @@ class RegularizedEvolution(Strategy):
     def reset(self) -> None:
         self.population: deque[Result] = deque()
         self.asked = 0
-        self._warm: list[Architecture] = []
-        if self.warm_start is not None:
-            self._warm = self._zero_cost_best(self.warm_start, self.warm_pool, self.population_size)[::-1]
+        self._setup_warm_start(self.warm_start, self.warm_pool, self.population_size)
 
     def ask(self, n: int = 1) -> list[Candidate]:
         out = []
         for _ in range(n):
-            warm = self._pop_fresh(self._warm)
+            warm = self._pop_fresh(self._warm_stack())
             if warm is not None:
                 arch = warm
             elif self.asked < self.population_size or not self.population:

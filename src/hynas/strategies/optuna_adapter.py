@@ -12,7 +12,7 @@ study, so unbounded retries made two-objective TPE runs quadratic-plus (minutes 
 
 ``warm_start`` (a zero-cost metric such as ``zc@naswot``): the ``warm_k`` best of ``warm_pool``
 random architectures by that metric are enqueued before the first ask (Optuna's ``enqueue_trial``),
-so they replace the sampler's first random trials (see :meth:`Strategy._zero_cost_best`).
+so they replace the sampler's first random trials (see :meth:`Strategy._setup_warm_start`).
 """
 
 from __future__ import annotations
@@ -79,9 +79,7 @@ class OptunaStrategy(Strategy):
         )
         self.pending: dict[Architecture, optuna.trial.Trial] = {}
         self.known: dict[Architecture, Result] = {}
-        if self.warm_start is not None:
-            for arch in self._zero_cost_best(self.warm_start, self.warm_pool, self.warm_k):
-                self.study.enqueue_trial(self._params(arch))
+        self._setup_warm_start(self.warm_start, self.warm_pool, self.warm_k)
 
     def _params(self, arch: Architecture) -> dict[str, int]:
         return {d.name: g for d, g in zip(self.space.dims, arch.genes, strict=True)}
@@ -106,6 +104,9 @@ class OptunaStrategy(Strategy):
         return arch
 
     def ask(self, n: int = 1) -> list[Candidate]:
+        warm = self._warm_stack()
+        while warm:  # first ask: the warm start becomes Optuna's first trials, best first
+            self.study.enqueue_trial(self._params(warm.pop()))
         out = []
         for _ in range(n):
             arch = None
