@@ -8,6 +8,7 @@ import os
 import pytest
 from typer.testing import CliRunner
 
+from extras import need_module
 from hynas.cli import app
 from hynas.core.experiment import Experiment, ExperimentConfig
 from hynas.runners import RunOptions, run
@@ -33,7 +34,7 @@ def test_cli_pool_run_then_resume_with_more_budget(tmp_path):
 
 @pytest.mark.slow
 def test_ray_runner_requeues_killed_workers_and_times_out(tmp_path):
-    pytest.importorskip("ray")
+    need_module("ray", "ray")
     once = tmp_path / "once"
     once.mkdir()
     cfg = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=24, seed=1)

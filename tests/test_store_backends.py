@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from extras import need_module
 from hynas.core.errors import HynasError
 from hynas.core.experiment import Experiment, ExperimentConfig
 from hynas.core.store import TrialRecord
@@ -192,10 +193,24 @@ def test_disk_full_in_a_real_cli_process(tmp_path):
 
 
 def test_bad_urls_and_names(tmp_path):
+    """Needs no extra: the scheme and the store name are checked before psycopg is imported."""
+    from hynas.stores.postgres import split_url
+
     with pytest.raises(HynasError, match="unsupported store URL scheme 'mysql'"):
         open_store("mysql://x/y")
+    with pytest.raises(HynasError, match="bad store name"):
+        split_url("postgresql://127.0.0.1/db?store=Bad-Name")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:  # without the extra: one line naming it
+        with pytest.raises(HynasError, match=r"pip install 'hynas\[postgres\]'"):
+            open_store("postgresql://127.0.0.1/db")
+    assert not os.path.exists(tmp_path / "x")
+
+
+def test_bad_postgres_urls_with_psycopg():
+    need_module("psycopg", "postgres")
     with pytest.raises(HynasError, match="bad store name"):
         open_store("postgresql://127.0.0.1/db?store=Bad-Name")
     with pytest.raises(HynasError, match="cannot connect to PostgreSQL"):
         open_store("postgresql://nobody:x@127.0.0.1:1/none")
-    assert not os.path.exists(tmp_path / "x")

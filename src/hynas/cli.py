@@ -29,6 +29,12 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
+def _wide() -> Console:
+    """Piped or captured output has no terminal width: give architecture strings and names room."""
+    return console if console.is_terminal else Console(width=max(console.width, 200))
+
+
 #: subcommand groups added by other modules (hw, predictor, ...): (typer app, name)
 SUBAPPS: list[tuple[typer.Typer, str]] = []
 
@@ -304,8 +310,7 @@ def show(
             *hid,
             f"{r.cost_s:.0f}",
         )
-    # piped or captured output has no terminal width: give the architecture strings room
-    (console if console.is_terminal else Console(width=max(console.width, 200))).print(table)
+    _wide().print(table)
 
 
 @app.command()
@@ -341,7 +346,7 @@ def list_(
             table.add_column(c)
         for row in rows:
             table.add_row(*[str(x) for x in row])
-        console.print(table)
+        _wide().print(table)
 
 
 def main() -> None:
