@@ -259,7 +259,9 @@ class Tally:
 
     def note(self, what: str, label: str, stderr: str = "") -> None:
         if sum(e.startswith(what + ":") for e in self.examples) < 3:
-            lines = [" ".join(line.split()) for line in stderr.splitlines() if line.strip()]
+            # the words of the last two lines (a usage box's borders carry none)
+            lines = [" ".join(x.strip("│╭╮╰╯─ ").split()) for x in stderr.splitlines()]
+            lines = [x for x in lines if any(c.isalnum() for c in x)]
             tail = " | ".join(lines[-2:])[:300]
             self.examples.append(f"{what}: {label}" + (f" -> {tail}" if tail else ""))
 
@@ -711,6 +713,7 @@ def main() -> None:
         sub.mkdir()
         t0 = time.perf_counter()
         tally = fn(sub, counts[name], random.Random(f"{args.rng_seed}-{name}"))
+        tally.examples = [e.replace(str(tmp) + "/", "") for e in tally.examples]
         res["parts"][name] = {**tally.row(), "wall_s": round(time.perf_counter() - t0, 1)}
         print(name, json.dumps(res["parts"][name]), flush=True)
     res["wall_s"] = round(time.perf_counter() - t_all, 1)
@@ -763,7 +766,7 @@ def main() -> None:
         ]
         for name, r in res["parts"].items():
             for e in r["examples"]:
-                lines.append(f"- {name}: {e}".replace("|", "\\|"))
+                lines.append(f"- {name}: {e}".replace(str(tmp) + "/", "").replace("|", "\\|"))
         lines.append("")
     lines.append(f"Wall time {res['wall_s']:.0f} s.")
     (OUT / "faults.md").write_text("\n".join(lines) + "\n")

@@ -90,6 +90,9 @@ def test_tally_classifies_one_process_and_the_trials():
     t.trials("resume", [_row(0), _row(1)], [_row(0), _row(2)], budget=3)
     assert (t.lost, t.duplicated, t.unusable) == (1, 0, 1)
     assert any(e.startswith("traceback: bad budget") for e in t.examples)
+    # an example quotes the words of the last two lines, without a usage box's borders
+    t.process("box", "ok", bf.Proc(2, "", "Usage: x\n╭─ Error ─╮\n│ Invalid value for '--budget' │\n╰───╯\n"))
+    assert "wrong exit: box (rc 2) -> Error | Invalid value for '--budget'" in t.examples
 
 
 def test_read_trials_reads_a_copy_and_leaves_the_store_as_it_was(tmp_path):
