@@ -6,13 +6,25 @@ pipe and process sentinel: a worker that dies mid-trial (killed, out of memory, 
 reported as *lost* and the driver re-queues its trial on a fresh worker; a trial that runs past the
 per-trial timeout has its worker killed and is recorded as failed with the reason. Unlike
 ``concurrent.futures.ProcessPoolExecutor``, one dead worker never breaks the whole pool.
+
+Workers die with their driver: on Linux each asks the kernel for ``SIGKILL`` when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``), and everywhere a watcher thread exits the worker once its parent is
+gone, so a killed driver never leaves workers behind (still evaluating, or holding the output
+pipes of whoever started the driver). Workers ignore ``SIGINT`` (a Ctrl-C reaches the whole process
+group; the driver stops them); while the pool runs, ``SIGTERM`` to the driver interrupts it like
+Ctrl-C, so it stops its workers and releases the store's lease before it exits. Trials in flight
+stay recorded as running and are re-queued when the search is resumed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
 import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -22,12 +34,43 @@ from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
 
-__all__ = ["PoolBackend"]
+__all__ = ["PoolBackend", "Terminated"]
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_WATCH_S = 0.25  # how often a worker checks that its driver is alive (where prctl is missing)
+_USE_PRCTL = sys.platform.startswith("linux")  # tests turn it off to check the portable watcher
 
 
-def _worker_main(conn: Connection, experiment: Experiment) -> None:
+class Terminated(KeyboardInterrupt):
+    """The driver of a pool run got ``SIGTERM``; it stops like a Ctrl-C (workers stopped, lease
+    released, finished trials kept)."""
+
+
+def _die_with(parent: int) -> None:
+    """End this worker as soon as ``parent`` (its driver) is gone, even mid-evaluation."""
+    if _USE_PRCTL:
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the driver died before the request above
+        os._exit(1)
+
+    def watch() -> None:  # everywhere (and should the kernel request be refused): poll the parent
+        while os.getppid() == parent:
+            time.sleep(_WATCH_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hynas-driver-watch", daemon=True).start()
+
+
+def _worker_main(conn: Connection, experiment: Experiment, parent: int) -> None:
     from hynas.runners.sequential import evaluate_candidate
 
+    _die_with(parent)
+    # Ctrl-C in a terminal reaches the whole process group: the driver stops its workers itself;
+    # SIGTERM kills a worker at once (not the driver's handler, inherited through fork)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ["HYNAS_WORKER"] = str(os.getpid())
     while True:
         try:
@@ -45,7 +88,7 @@ def _worker_main(conn: Connection, experiment: Experiment) -> None:
 class _Worker:
     def __init__(self, ctx: Any, experiment: Experiment) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, experiment), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, experiment, os.getpid()), daemon=True)
         self.proc.start()
         child.close()
         self.job: tuple[int, Candidate] | None = None
@@ -69,6 +112,24 @@ class PoolBackend(Backend):
         self.timeout_s = timeout_s
         self.ctx = mp.get_context("fork")
         self.workers: list[_Worker] = []
+        # SIGTERM to the driver: stop like Ctrl-C (the driver loop's cleanup stops the workers and
+        # releases the lease); only from the main thread, and only over the default action
+        self._old_term: Any = None
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        ):
+            self._old_term = signal.signal(signal.SIGTERM, self._terminated)
+
+    def _terminated(self, signum: int, frame: Any) -> None:
+        self._restore_sigterm()  # a second SIGTERM during the cleanup kills at once
+        raise Terminated("SIGTERM")
+
+    def _restore_sigterm(self) -> None:
+        if self._old_term is not None:
+            with contextlib.suppress(ValueError):  # not the main thread any more
+                signal.signal(signal.SIGTERM, self._old_term)
+            self._old_term = None
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for fault injection)."""
@@ -132,12 +193,23 @@ class PoolBackend(Backend):
         self.workers.remove(w)
 
     def close(self) -> None:
-        for w in self.workers:
-            with contextlib.suppress(Exception):
-                w.conn.send(None)
-        deadline = time.monotonic() + 5
-        for w in self.workers:
-            w.proc.join(timeout=max(0.0, deadline - time.monotonic()))
-            if w.proc.is_alive():
-                w.kill()
-        self.workers.clear()
+        """Stop every worker: idle ones are asked to exit, busy ones (the driver is stopping with
+        trials in flight; they stay recorded as running and are re-queued on resume) are killed."""
+        try:
+            for w in self.workers:
+                if w.job is not None:
+                    with contextlib.suppress(Exception):
+                        w.proc.kill()
+                else:
+                    with contextlib.suppress(Exception):
+                        w.conn.send(None)
+            deadline = time.monotonic() + 5
+            for w in self.workers:
+                w.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+                if w.proc.is_alive():
+                    w.kill()
+                with contextlib.suppress(Exception):
+                    w.conn.close()
+            self.workers.clear()
+        finally:
+            self._restore_sigterm()
