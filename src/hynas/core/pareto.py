@@ -165,9 +165,9 @@ class IncrementalFront(Generic[T]):
         if np.any(le.all(axis=1) & (f < p).any(axis=1)):
             return False
         duplicate = bool(np.any(le.all(axis=1) & (f >= p).all(axis=1)))
-        keep = ~((p <= f).all(axis=1) & (p < f).any(axis=1))
+        keep = np.logical_not((p <= f).all(axis=1) & (p < f).any(axis=1))
         self._pts = np.vstack([f[keep], p])
-        self._items = [it for it, k in zip(self._items, keep, strict=True) if k] + [item]
+        self._items = [it for it, k in zip(self._items, keep.tolist(), strict=True) if k] + [item]
         if not duplicate:
             self._changed()
         return True
