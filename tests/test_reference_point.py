@@ -211,3 +211,43 @@ def test_run_front_tracker_equals_the_batch_front(objectives, constraints, strat
         best = tracker.best()
         assert (best is None) == (not batch.records)
     assert (tracker.fixed is not None) == ("fake@count" in objectives)
+
+
+def test_progress_display_computes_the_hypervolume_only_when_the_front_changes(tmp_path, monkeypatch):
+    import hynas.core.pareto as P
+    import hynas.report.analysis as A
+    from hynas.core.pareto import IncrementalFront
+
+    calls: list[int] = []
+    real = P.hypervolume
+
+    def counting_hv(pts, ref):  # type: ignore[no-untyped-def]
+        calls.append(len(pts))
+        return real(pts, ref)
+
+    monkeypatch.setattr(P, "hypervolume", counting_hv)
+    monkeypatch.setattr(A, "hypervolume", counting_hv)
+    store = str(tmp_path / "s.db")
+    _invoke(
+        "search",
+        "--strategy",
+        "random",
+        "--objective",
+        "accuracy",
+        "--objective",
+        "latency@raspi4",
+        "--budget",
+        "300",
+        "--store",
+        store,
+    )
+    with open_store(store, create=False) as st:
+        recs = st.trials()
+    exp = Experiment(
+        ExperimentConfig(strategy="random", objectives=("accuracy", "latency@raspi4"), budget=300)
+    )
+    front: IncrementalFront[None] = IncrementalFront(2)
+    for r in recs:
+        front.add([o.to_min(r.metrics[o.name]) for o in exp.objectives], None)
+    # one per change of the front at most, plus the true front and the final summary
+    assert len(calls) <= front.version + 2
