@@ -251,3 +251,14 @@ def test_progress_display_computes_the_hypervolume_only_when_the_front_changes(t
         front.add([o.to_min(r.metrics[o.name]) for o in exp.objectives], None)
     # one per change of the front at most, plus the true front and the final summary
     assert len(calls) <= front.version + 2
+
+
+def test_python_search_stores_the_observed_reference_like_the_cli(counting, tmp_path):
+    objs = ("accuracy", "fake@count")
+    cli_store, py_store = str(tmp_path / "cli.db"), str(tmp_path / "py.db")
+    _invoke(
+        "search", "--objective", objs[0], "--objective", objs[1], "--budget", "12", "--store", cli_store, "-q"
+    )
+    hynas.search(objectives=objs, budget=12, store=py_store)
+    with open_store(cli_store, create=False) as a, open_store(py_store, create=False) as b:
+        assert a.reference() is not None and a.reference() == b.reference()

@@ -127,7 +127,8 @@ def fix_reference(exp: Experiment, store: Store, records: list[TrialRecord]) -> 
     stored = store.reference()
     if stored is not None:
         return stored
-    observed = [o.name for j, o in enumerate(exp.objectives) if np.isnan(_table_reference(exp)[j])]
+    table_ref = _table_reference(exp)
+    observed = [o.name for j, o in enumerate(exp.objectives) if np.isnan(table_ref[j])]
     if not observed or sum(r.ok for r in records) < REFERENCE_TRIALS:
         return None
     ref = reference_point(exp, records)
