@@ -63,3 +63,90 @@ def test_crowding_distance_boundaries_infinite():
     d = crowding_distance(pts)
     assert np.isinf(d[0]) and np.isinf(d[3])
     assert d[1] == pytest.approx(d[2]) and np.isfinite(d[1])
+
+
+# -- incremental front and the library-backed filter / hypervolume --------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from hynas.core.pareto import IncrementalFront  # noqa: E402
+
+
+def _slicing_hv(pts, ref):
+    """Hypervolume by slicing objectives (While et al. 2006), written independently of the library."""
+    pts = pts[np.all(pts < ref, axis=1)]
+    if len(pts) == 0:
+        return 0.0
+    if pts.shape[1] == 1:
+        return float(ref[0] - pts[:, 0].min())
+    pts = pts[np.argsort(pts[:, -1], kind="stable")]
+    vol = 0.0
+    for i in range(len(pts)):
+        upper = pts[i + 1, -1] if i + 1 < len(pts) else ref[-1]
+        if upper > pts[i, -1]:
+            vol += (upper - pts[i, -1]) * _slicing_hv(pts[: i + 1, :-1], ref[:-1])
+    return vol
+
+
+@st.composite
+def _point_sets(draw):
+    m = draw(st.integers(2, 4))
+    n = draw(st.integers(0, 40))
+    # a small value grid makes ties and duplicates frequent
+    vals = st.integers(0, 5).map(float)
+    pts = np.array(draw(st.lists(st.lists(vals, min_size=m, max_size=m), min_size=n, max_size=n)))
+    pts = pts.reshape(n, m)
+    viol = np.array(draw(st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n)))
+    return pts, viol
+
+
+@settings(max_examples=200, deadline=None)
+@given(_point_sets())
+def test_incremental_front_equals_the_batch_front(data):
+    pts, viol = data
+    m = pts.shape[1]
+    ref = np.full(m, 6.0)
+    inc: IncrementalFront[int] = IncrementalFront(m)
+    for i in range(len(pts)):
+        inc.add(pts[i], i, viol[i])
+        # after every step: members == rank 0 of the constrained sort of the points so far
+        ranks = non_dominated_sort(pts[: i + 1], viol[: i + 1])
+        assert sorted(inc.items) == list(np.flatnonzero(ranks == 0))
+        assert (inc.points == pts[inc.items]).all()
+        feas = np.flatnonzero(viol[: i + 1] <= 0)
+        assert inc.feasible == bool(len(feas))
+        want = _slicing_hv(pts[feas], ref) if len(feas) else 0.0
+        assert inc.hypervolume(ref) == pytest.approx(want, rel=1e-12, abs=1e-12)
+        assert hypervolume(pts[feas], ref) == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_point_sets())
+def test_pareto_mask_matches_brute_force_with_ties(data):
+    pts, _ = data
+    assert (pareto_mask(pts) == _brute_front(pts)).all() if len(pts) else len(pareto_mask(pts)) == 0
+
+
+def test_incremental_front_recomputes_hypervolume_only_on_change(monkeypatch):
+    import hynas.core.pareto as P
+
+    calls = []
+    real = P.hypervolume
+    monkeypatch.setattr(P, "hypervolume", lambda pts, ref: calls.append(len(pts)) or real(pts, ref))
+    inc: IncrementalFront[str] = IncrementalFront(2)
+    ref = np.array([10.0, 10.0])
+    inc.add([1.0, 5.0], "a")
+    assert inc.hypervolume(ref) == 45.0 and len(calls) == 1
+    assert not inc.add([2.0, 6.0], "dominated")  # rejected: no recompute
+    assert inc.add([1.0, 5.0], "duplicate")  # joins, same volume: no recompute
+    assert inc.hypervolume(ref) == 45.0 and len(calls) == 1
+    assert inc.add([0.0, 5.0], "better")  # removes both copies of (1, 5)
+    assert inc.items == ["better"]
+    assert inc.hypervolume(ref) == 50.0 and len(calls) == 2
+    assert inc.hypervolume(np.array([11.0, 11.0])) == 66.0 and len(calls) == 3  # new reference
+
+
+def test_pareto_mask_keeps_nan_rows_like_comparisons_do():
+    pts = np.array([[0.0, 0.0], [np.nan, 1.0], [1.0, 1.0]])
+    assert list(pareto_mask(pts)) == [True, True, False]

@@ -46,6 +46,7 @@ def search(config: ExperimentConfig | None = None, store: str = ":memory:", **ov
     import os
     import tempfile
 
+    from hynas.report.analysis import fix_reference
     from hynas.runners import run
     from hynas.stores import open_store
 
@@ -55,4 +56,6 @@ def search(config: ExperimentConfig | None = None, store: str = ":memory:", **ov
         with tempfile.TemporaryDirectory() as tmp, open_store(os.path.join(tmp, "run.db")) as st:
             return run(exp, st)
     with open_store(store) as st:
-        return run(exp, st)
+        records = run(exp, st)
+        fix_reference(exp, st, records)  # as `hynas search` does (report and show read it)
+        return records

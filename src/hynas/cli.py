@@ -167,7 +167,7 @@ def _run_search(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hynas.core.experiment import Experiment
-    from hynas.report.analysis import reference_point, true_front
+    from hynas.report.analysis import RunFront, reference_point, true_front
     from hynas.report.summary import summarize
     from hynas.runners import run
     from hynas.runners.sequential import check_config
@@ -176,7 +176,7 @@ def _run_search(
     exp = Experiment(cfg)
     if "://" not in store_path:
         Path(store_path).parent.mkdir(parents=True, exist_ok=True)
-    ref = reference_point(exp)
+    # the true front only when every objective comes from a table (never computed over the space)
     tf = true_front(exp) if len(exp.objectives) > 1 else None
     total = cfg.budget if cfg.budget is not None else None
     with open_store(store_path) as st:
@@ -190,20 +190,24 @@ def _run_search(
             console=err_console,
             disable=quiet or as_json,
         )
-        from hynas.report.analysis import run_front
+        # front, incumbent and hypervolume, updated per new trial at a cost that does not grow
+        # with the run; it also fixes (and stores) the observed part of the reference point
+        tracker = RunFront(exp, st.reference())
 
         def on_trial(rec: Any, records: list[Any]) -> None:
+            tracker.update(records)
+            if tracker.newly_fixed and tracker.fixed is not None:
+                st.set_reference(tracker.fixed)
             if progress.disable:
                 return
             status = progress.tasks[0].fields["status"]
             if len(records) % 5 == 0 or len(records) == total:
-                front = run_front(exp, records, ref)
-                if front.records:
+                best = tracker.best()
+                if best is not None:
                     o = exp.objectives[0]
-                    best = min(front.records, key=lambda r: o.to_min(r.metrics[o.name])).metrics[o.name]
-                    status = f"best {o.name}={best:.4g}"
+                    status = f"best {o.name}={best.metrics[o.name]:.4g}"
                     if len(exp.objectives) > 1:
-                        hv = front.hypervolume
+                        hv = tracker.hypervolume
                         status += f"  HV={hv:.4g}" + (f" ({hv / tf.hypervolume:.3f} of true)" if tf else "")
             progress.update(task, completed=len(records), status=status)
 
@@ -219,7 +223,10 @@ def _run_search(
                 )
                 raise typer.Exit(130) from None
             progress.update(task, completed=len(records))
-        summary = summarize(exp, records)
+        tracker.update(records)
+        if tracker.fixed is not None:
+            st.set_reference(tracker.fixed)
+        summary = summarize(exp, records, reference_point(exp, records, st.reference()))
     summary["store"] = store_path
     if as_json:
         print(json.dumps(summary, indent=2, default=float))
@@ -259,7 +266,8 @@ def _print_summary(s: dict[str, Any], exp: Any) -> None:
         console.print(f"... {len(s['front']) - 30} more (hynas show --json)")
 
 
-def _open_existing(path: str) -> tuple[Any, list[Any], Any]:
+def _open_existing(path: str) -> tuple[Any, list[Any], Any, Any]:
+    """Experiment, trials, configuration and reference point (minimisation form) of a store."""
     from hynas.core.experiment import Experiment, ExperimentConfig
     from hynas.stores import open_store
 
@@ -270,8 +278,11 @@ def _open_existing(path: str) -> tuple[Any, list[Any], Any]:
                 f"store {path!r} has no experiment configuration yet (no search was started in it)"
             )
         records = st.trials()
+        stored_ref = st.reference()
+    from hynas.report.analysis import reference_point
+
     exp = Experiment(ExperimentConfig.from_dict(cfg_dict))
-    return exp, records, cfg_dict
+    return exp, records, cfg_dict, reference_point(exp, records, stored_ref)
 
 
 @app.command()
@@ -283,9 +294,9 @@ def show(
     """Show the trials of a store as a table (or JSON)."""
     from hynas.report.analysis import run_front
 
-    exp, records, cfg = _open_existing(store)
+    exp, records, cfg, ref = _open_existing(store)
     if front:
-        records = run_front(exp, records).records
+        records = run_front(exp, records, ref).records
     if as_json:
         print(json.dumps({"config": cfg, "trials": [r.__dict__ for r in records]}, indent=2, default=float))
         return
@@ -321,9 +332,9 @@ def report(
     """Write a Pareto plot, an anytime plot and a markdown summary."""
     from hynas.report.markdown import write_report
 
-    exp, records, _ = _open_existing(store)
+    exp, records, _, ref = _open_existing(store)
     out_dir = out or Path(f"{Path(store).with_suffix('')}-report")
-    paths = write_report(exp, records, out_dir, store)
+    paths = write_report(exp, records, out_dir, store, ref)
     for kind, p in paths.items():
         console.print(f"{kind}: {p}")
 

@@ -155,6 +155,7 @@ class Experiment:
         for c in self.constraints:
             need(c.name, "constraint")
         self._table: object = _UNSET
+        self._columns: dict[str, np.ndarray | None] = {}
         self.strategy: Strategy = strategy or STRATEGIES.create(
             config.strategy, **dict(config.strategy_options)
         )
@@ -167,24 +168,39 @@ class Experiment:
         )
 
     def table(self) -> dict[str, np.ndarray] | None:
-        """Objective and constraint values of every architecture of the space, when it is
-        enumerable (at most 20,000 architectures) and the evaluator is exhaustive; cached. Rows follow
-        ``space.enumerate()``, the order of ``Evaluator.table``."""
+        """Objective and constraint values of every architecture of the space when all of them are
+        stored in a table (the evaluator's, or a table-backed cost model's) and the space is
+        enumerable (at most 20,000 architectures); ``None`` otherwise. Cached; never evaluates a
+        cost model over the space. Rows follow ``space.enumerate()``, the order of
+        ``Evaluator.table``."""
         if self._table is not _UNSET:
             return self._table  # type: ignore[return-value]
         names = sorted({o.name for o in self.objectives} | {c.name for c in self.constraints})
-        ev_names = [n for n in names if n not in self.cost_models]
-        size = self.space.size()
-        out: dict[str, np.ndarray] | None = None
-        table = self.evaluator.table(ev_names) if ev_names else {}
-        if table is not None and size is not None and size <= 20_000:
-            out = dict(table)
-            if self.cost_models:
-                archs = list(self.space.enumerate())
-                for name, model in self.cost_models.items():
-                    out[name] = np.array([model(a) for a in archs])
+        cols = {n: self.column(n) for n in names}
+        out = None if any(v is None for v in cols.values()) else cols
         self._table = out
-        return out
+        return out  # type: ignore[return-value]
+
+    def column(self, name: str) -> np.ndarray | None:
+        """The stored values of one objective or constraint over the whole (enumerable, at most
+        20,000 architectures) space in ``space.enumerate()`` order, or ``None`` when they are not
+        in a table (a computed cost model such as ``zc@synflow`` or ``latency@local``). Cached."""
+        if name in self._columns:
+            return self._columns[name]
+        size = self.space.size()
+        col: np.ndarray | None = None
+        if size is not None and size <= 20_000:
+            if name in self.cost_models:
+                col = self.cost_models[name].stored_values()
+            else:
+                t = self.evaluator.table([name])
+                col = None if t is None else t[name]
+        if col is not None:
+            col = np.asarray(col, dtype=float)
+            if len(col) != size:
+                col = None
+        self._columns[name] = col
+        return col
 
     def parse_arch(self, text: str) -> Architecture:
         return self.space.parse(text)

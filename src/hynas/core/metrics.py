@@ -46,6 +46,12 @@ class CostModel(abc.ABC):
     @abc.abstractmethod
     def __call__(self, arch: Architecture) -> float: ...
 
+    def stored_values(self) -> np.ndarray | None:
+        """The value of every architecture of the space in ``space.enumerate()`` order when it is
+        already stored (a lookup table), else ``None``. Never evaluates the model: reference points
+        and true fronts use it only where it costs nothing."""
+        return None
+
 
 class TableCostModel(CostModel):
     """A column of a shipped benchmark table, one value per architecture of an enumerable space,
@@ -57,6 +63,10 @@ class TableCostModel(CostModel):
 
     def __call__(self, arch: Architecture) -> float:
         return float(self.values[self.space.index(arch)])  # type: ignore[attr-defined]
+
+    def stored_values(self) -> np.ndarray | None:
+        # rows follow space.index, which is the space.enumerate() order of the enumerable spaces
+        return self.values if len(self.values) == self.space.size() else None
 
 
 Resolver = Callable[[str, SearchSpace], "CostModel | None"]

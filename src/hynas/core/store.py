@@ -60,3 +60,12 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def reference(self) -> dict[str, float] | None:
+        """The stored reference point of the objectives no table covers (minimisation form, by
+        objective name; see ``hynas.report.analysis``), or ``None``. Backends without it recompute
+        the same point from the trials."""
+        return None
+
+    def set_reference(self, values: dict[str, float]) -> None:  # noqa: B027 - optional hook
+        """Store the reference point once (a stored one is never replaced)."""

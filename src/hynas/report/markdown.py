@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.report.plots import plot_anytime, plot_pareto
@@ -22,12 +24,17 @@ def _code(text: str) -> str:
 
 
 def write_report(
-    exp: Experiment, records: list[TrialRecord], out_dir: Path, store_path: str
+    exp: Experiment,
+    records: list[TrialRecord],
+    out_dir: Path,
+    store_path: str,
+    ref: np.ndarray | None = None,
 ) -> dict[str, Path]:
+    """``ref``: the run's reference point (default: computed from ``records``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    pareto = plot_pareto(exp, records, out_dir / "pareto.png")
-    curve = plot_anytime(exp, records, out_dir / "anytime.png")
-    s = summarize(exp, records)
+    pareto = plot_pareto(exp, records, out_dir / "pareto.png", ref)
+    curve = plot_anytime(exp, records, out_dir / "anytime.png", ref)
+    s = summarize(exp, records, ref)
     cfg = s["config"]
     lines = [
         f"# hynas report: `{store_path}`",
@@ -41,7 +48,9 @@ def write_report(
         f"- objectives: {', '.join(s['objectives'])}",
         f"- constraints: {', '.join(s['constraints']) or 'none'}",
         f"- hypervolume: {s['hypervolume']:.6g} (reference point in minimisation form: "
-        f"{', '.join(f'{x:.6g}' for x in s['reference_point_min_form'])})",
+        f"{', '.join(f'{x:.6g}' for x in s['reference_point_min_form'])}; from "
+        f"{', '.join(s['reference_point_from'])}: the worst value over the space's table, or past the "
+        "worst of the first completed trials)",
     ]
     if s["hypervolume_ratio"] is not None:
         lines.append(f"- hypervolume ratio to the true front: **{s['hypervolume_ratio']:.4f}**")

@@ -24,7 +24,9 @@ def _label(exp: Experiment, i: int) -> str:
     return f"{o.name}{u} ({'higher' if o.direction == 'max' else 'lower'} is better)"
 
 
-def plot_pareto(exp: Experiment, records: list[TrialRecord], path: Path) -> Path:
+def plot_pareto(
+    exp: Experiment, records: list[TrialRecord], path: Path, ref: np.ndarray | None = None
+) -> Path:
     """All trials, the run's front and (if known) the true front, for the first two objectives."""
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
     if len(exp.objectives) < 2:
@@ -51,7 +53,7 @@ def plot_pareto(exp: Experiment, records: list[TrialRecord], path: Path) -> Path
                 lw=1,
                 label="true front",
             )
-        front = run_front(exp, records, reference_point(exp, records))
+        front = run_front(exp, records, reference_point(exp, records) if ref is None else ref)
         if front.records:
             fx = [r.metrics[names[1]] for r in front.records]
             fy = [r.metrics[names[0]] for r in front.records]
@@ -75,9 +77,11 @@ def plot_pareto(exp: Experiment, records: list[TrialRecord], path: Path) -> Path
     return path
 
 
-def plot_anytime(exp: Experiment, records: list[TrialRecord], path: Path) -> Path:
+def plot_anytime(
+    exp: Experiment, records: list[TrialRecord], path: Path, ref: np.ndarray | None = None
+) -> Path:
     """Best objective (or hypervolume) so far against queries and against (simulated) seconds."""
-    curve = anytime(exp, records, reference_point(exp, records))
+    curve = anytime(exp, records, reference_point(exp, records) if ref is None else ref)
     multi = len(exp.objectives) > 1
     y = curve.hypervolume if multi else curve.best
     ylabel = "hypervolume" if multi else f"best {_label(exp, 0)}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.report.analysis import reference_point, run_front, true_front
@@ -11,8 +13,10 @@ from hynas.report.analysis import reference_point, run_front, true_front
 __all__ = ["summarize"]
 
 
-def summarize(exp: Experiment, records: list[TrialRecord]) -> dict[str, Any]:
-    ref = reference_point(exp, records)
+def summarize(exp: Experiment, records: list[TrialRecord], ref: np.ndarray | None = None) -> dict[str, Any]:
+    """``ref``: the run's reference point (default: :func:`reference_point` of ``records``)."""
+    if ref is None:
+        ref = reference_point(exp, records)
     front = run_front(exp, records, ref)
     tf = true_front(exp)
     ok = [r for r in records if r.ok]
@@ -25,6 +29,10 @@ def summarize(exp: Experiment, records: list[TrialRecord]) -> dict[str, Any]:
         "objectives": [str(o) for o in exp.objectives],
         "constraints": [str(c) for c in exp.constraints],
         "reference_point_min_form": [float(x) for x in ref],
+        # per objective: "table" (worst over the whole space) or "trials" (the run's first trials)
+        "reference_point_from": [
+            "table" if exp.column(o.name) is not None else "trials" for o in exp.objectives
+        ],
         "hypervolume": front.hypervolume,
         "true_hypervolume": None if tf is None else tf.hypervolume,
         "hypervolume_ratio": None

@@ -423,3 +423,22 @@ class SQLStore(Store):
             prev = self.driver()
             if prev is not None and prev.token == token:
                 self._execute("DELETE FROM meta WHERE key = 'driver'")
+
+    # -- the fixed reference point of observed objectives (hynas.report.analysis) ---------------
+    def reference(self) -> dict[str, float] | None:
+        text = self._meta("reference_point")
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
+            return {str(k): float(v) for k, v in data.items()}
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise self._corrupt(exc) from None
+
+    def set_reference(self, values: dict[str, float]) -> None:
+        """Write the reference point once; a value already stored is kept."""
+        with self._writing():
+            self._execute(
+                "INSERT INTO meta(key, value) VALUES ('reference_point', ?) ON CONFLICT (key) DO NOTHING",
+                (json.dumps(values, sort_keys=True),),
+            )
