@@ -8,6 +8,7 @@ re-running the same command resumes it.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import tomllib
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hynas.core.errors import HynasError
@@ -38,6 +40,8 @@ def _parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise HynasError(f"option value {text[:30]!r}... is nested too deeply") from None
 
 
 def _parse_options(items: list[str] | None, what: str) -> dict[str, Any]:
@@ -60,7 +64,35 @@ def _load_config_file(path: Path) -> dict[str, Any]:
         raise HynasError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise HynasError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    except RecursionError:
+        raise HynasError(f"config file {str(path)!r} is nested too deeply to be a hynas config") from None
     return data
+
+
+#: the type of each search setting that is not an ExperimentConfig field
+_CLI_KEYS = {"store": "a file path or a store URL (a string)"}
+
+
+def _check_search_flags(data: dict[str, Any], trial_delay: float) -> None:
+    """Settings checked here rather than in ExperimentConfig (one clear error, nothing written)."""
+    store = data.get("store")
+    if store is not None and (not isinstance(store, str) or not store.strip()):
+        raise HynasError(f"bad config value store = {store!r}: it must be {_CLI_KEYS['store']}")
+    if not (math.isfinite(trial_delay) and trial_delay >= 0):
+        raise HynasError(f"bad --trial-delay {trial_delay!r}: it must be a finite number of seconds >= 0")
+
+
+def _check_out_dir(out: Path) -> None:
+    """``report --out`` names a folder: new, or existing (its report files are replaced); an
+    existing file there, or above it, is one clear error before anything is written."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise HynasError(
+                    f"--out {str(out)!r}: {str(p)!r} is an existing file, not a folder; "
+                    "give a new or existing folder for the report files"
+                )
+            return
 
 
 def default_store(cfg: Any) -> str:
@@ -146,12 +178,18 @@ def search(
         }
     if "budget_seconds" in data and "budget" not in data:
         data["budget"] = None
+    _check_search_flags(data, trial_delay)
     store_path = data.pop("store", None)
     cfg = ExperimentConfig.from_dict(data)
     store_path = str(store_path or default_store(cfg))
     from hynas.runners import RunOptions
 
     opts = RunOptions(runner, workers, trial_timeout, retries, ray_address=ray_address)
+    if runner == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:  # refused before the store is created
+            raise HynasError("the Ray runner needs Ray: pip install 'hynas[ray]'")
     _run_search(cfg, store_path, quiet, as_json, trial_delay, opts)
 
 
@@ -316,21 +354,29 @@ def report(
     """Write a Pareto plot, an anytime plot and a markdown summary."""
     from hynas.report.markdown import write_report
 
-    exp, records, _ = _open_existing(store)
     out_dir = out or Path(f"{Path(store).with_suffix('')}-report")
+    _check_out_dir(out_dir)
+    exp, records, _ = _open_existing(store)
     paths = write_report(exp, records, out_dir, store)
     for kind, p in paths.items():
-        console.print(f"{kind}: {p}")
+        console.print(f"{kind}: {escape(str(p))}")
 
 
 @app.command("list")
 def list_(
     what: Annotated[str, typer.Argument(help="spaces, strategies, objectives, devices or all")] = "all",
+    options: Annotated[
+        bool, typer.Option("--options", help="with strategies: each option's type, range and default")
+    ] = False,
 ) -> None:
     """List what can be searched, with what, for what, on which device."""
-    from hynas.catalog import catalog
+    from hynas.catalog import catalog, strategy_options
 
     sections = catalog()
+    if options:
+        sections["strategy options"] = strategy_options()
+        if what == "strategies":
+            what = "strategy options"
     if what != "all" and what not in sections:
         raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(sections)}")
     for name, (cols, rows) in sections.items():
@@ -341,7 +387,8 @@ def list_(
             table.add_column(c)
         for row in rows:
             table.add_row(*[str(x) for x in row])
-        console.print(table)
+        # piped or captured output has no terminal width: give option names and ranges room
+        (console if console.is_terminal else Console(width=max(console.width, 160))).print(table)
 
 
 def main() -> None:
@@ -356,5 +403,6 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except HynasError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: a message such as "pip install 'hynas[ray]'" is text, not rich markup
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
