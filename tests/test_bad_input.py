@@ -114,6 +114,7 @@ def test_seeds_are_32_bit_so_that_every_strategy_takes_them():
         ('objectives = "accuracy"', "it must be a list of names"),
         ("objectives = [1]", "objectives = [1]"),
         ("seed = -1", "bad seed -1"),
+        ('evaluator = ""', "bad config value evaluator = ''"),
         ("seed = 1.5", "bad seed 1.5"),
         ('strategy_options = "population=5"', "strategy_options"),
         ("a = " + "[" * 10_000 + "]" * 10_000, "nested too deeply"),

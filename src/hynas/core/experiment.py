@@ -125,6 +125,10 @@ class Experiment:
         from hynas.strategies import STRATEGIES
 
         self.config = config
+        # options first: a bad one is refused before any table is loaded
+        self.strategy: Strategy = strategy or STRATEGIES.create(
+            config.strategy, **dict(config.strategy_options)
+        )
         self.space = get_space(config.space)
         ev_opts = dict(config.evaluator_options)
         if config.dataset is not None:
@@ -165,9 +169,6 @@ class Experiment:
         for c in self.constraints:
             need(c.name, "constraint")
         self._table: object = _UNSET
-        self.strategy: Strategy = strategy or STRATEGIES.create(
-            config.strategy, **dict(config.strategy_options)
-        )
         self.strategy.setup(
             self.space,
             self.objectives,
@@ -240,6 +241,8 @@ def _check_types(data: Mapping[str, Any]) -> None:
             continue
         value = data[key]
         ok = isinstance(value, types)
+        if ok and isinstance(value, str):
+            ok = bool(value.strip())  # an empty name is no name (not the default)
         if ok and isinstance(value, list | tuple):
             ok = all(isinstance(v, str) for v in value)
         if ok and isinstance(value, Mapping):

@@ -163,6 +163,10 @@ class Bananas(Strategy):
         if predictor == "mlp-ensemble":
             # one query per refit: continue training the ensemble instead of retraining it
             self.predictor_options.setdefault("warm_epochs", 30)
+        try:  # fail early on a bad predictor option (building one costs nothing: it fits later)
+            PREDICTORS.create(predictor, **self.predictor_options)
+        except (HynasError, TypeError, ValueError) as exc:
+            raise HynasError(f"bad option predictor_options for strategy 'bananas': {exc}") from None
         self.encoding = encoding
         self.acquisition = acquisition
         self.n_candidates = candidates

@@ -37,8 +37,6 @@ _SAMPLER_OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("multivariate", "bool", None, "multivariate TPE (default: on with one objective)"),
         Option("group", "bool", False, "group decomposed search spaces (with multivariate)"),
         Option("constant_liar", "bool", False, "constant liar for pending trials"),
-        Option("consider_endpoints", "bool", False, "TPE's consider_endpoints"),
-        Option("prior_weight", "float", 1.0, "weight of the prior", low=0, high=10**6, low_open=True),
     ),
     "nsga2": (
         Option("population_size", "int", 50, "individuals per generation", low=2, high=10**6),
