@@ -8,7 +8,6 @@ re-running the same command resumes it.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import tomllib
 from pathlib import Path
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hynas.cli_checks import check_out_dir, check_search_flags
 from hynas.core.errors import HynasError
 
 app = typer.Typer(
@@ -67,32 +67,6 @@ def _load_config_file(path: Path) -> dict[str, Any]:
     except RecursionError:
         raise HynasError(f"config file {str(path)!r} is nested too deeply to be a hynas config") from None
     return data
-
-
-#: the type of each search setting that is not an ExperimentConfig field
-_CLI_KEYS = {"store": "a file path or a store URL (a string)"}
-
-
-def _check_search_flags(data: dict[str, Any], trial_delay: float) -> None:
-    """Settings checked here rather than in ExperimentConfig (one clear error, nothing written)."""
-    store = data.get("store")
-    if store is not None and (not isinstance(store, str) or not store.strip()):
-        raise HynasError(f"bad config value store = {store!r}: it must be {_CLI_KEYS['store']}")
-    if not (math.isfinite(trial_delay) and trial_delay >= 0):
-        raise HynasError(f"bad --trial-delay {trial_delay!r}: it must be a finite number of seconds >= 0")
-
-
-def _check_out_dir(out: Path) -> None:
-    """``report --out`` names a folder: new, or existing (its report files are replaced); an
-    existing file there, or above it, is one clear error before anything is written."""
-    for p in (out, *out.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise HynasError(
-                    f"--out {str(out)!r}: {str(p)!r} is an existing file, not a folder; "
-                    "give a new or existing folder for the report files"
-                )
-            return
 
 
 def default_store(cfg: Any) -> str:
@@ -178,18 +152,13 @@ def search(
         }
     if "budget_seconds" in data and "budget" not in data:
         data["budget"] = None
-    _check_search_flags(data, trial_delay)
+    check_search_flags(data, trial_delay, runner)
     store_path = data.pop("store", None)
     cfg = ExperimentConfig.from_dict(data)
     store_path = str(store_path or default_store(cfg))
     from hynas.runners import RunOptions
 
     opts = RunOptions(runner, workers, trial_timeout, retries, ray_address=ray_address)
-    if runner == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:  # refused before the store is created
-            raise HynasError("the Ray runner needs Ray: pip install 'hynas[ray]'")
     _run_search(cfg, store_path, quiet, as_json, trial_delay, opts)
 
 
@@ -355,7 +324,7 @@ def report(
     from hynas.report.markdown import write_report
 
     out_dir = out or Path(f"{Path(store).with_suffix('')}-report")
-    _check_out_dir(out_dir)
+    check_out_dir(out_dir)
     exp, records, _ = _open_existing(store)
     paths = write_report(exp, records, out_dir, store)
     for kind, p in paths.items():
