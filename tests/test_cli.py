@@ -111,7 +111,7 @@ def test_config_file(tmp_path):
         (["search", "-o", "population"], "expected KEY=VALUE"),
         (
             ["search", "-s", "rea", "--objective", "accuracy", "-o", "bogus=1"],
-            "bad options for strategy 'rea'",
+            "unknown option 'bogus' for strategy 'rea'; valid options: population",
         ),
         (["search", "--config", "/nonexistent.toml"], "not found"),
         (["list", "toasters"], "unknown list"),

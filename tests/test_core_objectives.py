@@ -25,8 +25,19 @@ def test_parse_constraint_and_violation():
     assert c == Constraint("latency@raspi4", "<=", 5.0)
     assert c.violation(4.0) == 0.0
     assert c.violation(7.5) == pytest.approx(0.5)
-    g = parse_constraint("accuracy>90")
+    g = parse_constraint("accuracy>=90")
     assert g.op == ">=" and g.violation(95) == 0.0 and g.violation(81) == pytest.approx(0.1)
+    assert g.violation(90) == 0.0
+
+
+def test_strict_constraints_are_strict():
+    """``<`` / ``>`` are kept strict, not read as ``<=`` / ``>=``: a value on the bound violates them."""
+    g = parse_constraint("accuracy>90")
+    assert g.op == ">" and str(g) == "accuracy > 90"
+    assert g.violation(95) == 0.0 and g.violation(81) == pytest.approx(0.1)
+    assert g.violation(90) > 0.0
+    lt = parse_constraint("latency@raspi4 < 5")
+    assert lt.violation(4.99) == 0.0 and lt.violation(5.0) > 0.0 and lt.violation(7.5) == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("bad", ["latency <=", "latency == 5", "<= 5", "latency <= five", "latency <= inf"])

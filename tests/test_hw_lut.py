@@ -78,8 +78,8 @@ def test_missing_operator_and_wrong_space_are_clear_errors(nb201_table: LatencyT
         nb201_table.predict(mobile)
     with pytest.raises(HynasError, match="spaces with tables: nb201, mobile"):
         covering_archs("hybrid-lm")
-    with pytest.raises(HynasError, match="n_fit must be >= 2"):
-        build_lut("nb201", n_fit=1)
+    with pytest.raises(HynasError, match="n_fit must be >= 3"):
+        build_lut("nb201", n_fit=2)
     with pytest.raises(HynasError, match="unknown LUT timing mode"):
         build_lut("nb201", mode="fast")
 

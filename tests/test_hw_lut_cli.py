@@ -39,7 +39,7 @@ def test_profile_writes_a_usable_table(tmp_path: Path) -> None:
         "--repeats",
         "2",
         "--n-fit",
-        "2",
+        "3",
         "--json",
         env={"HYNAS_LUT_DIR": str(tmp_path)},
     )
@@ -47,7 +47,7 @@ def test_profile_writes_a_usable_table(tmp_path: Path) -> None:
     summary = json.loads(r.stdout)
     assert summary["operators"] == 21 and summary["path"] == str(out)
     table = LatencyTable.load(out)
-    assert table.meta["repeats"] == 2 and table.meta["n_fit"] == 2
+    assert table.meta["repeats"] == 2 and table.meta["n_fit"] == 3
     assert table.predict(get_space("nb201").sample(np.random.default_rng(0))) > 0
 
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["catalog"]
+__all__ = ["catalog", "strategy_options"]
+
+
+def strategy_options() -> tuple[list[str], list[list[Any]]]:
+    """Every strategy's declared options (``hynas list strategies --options``)."""
+    from hynas.strategies import STRATEGIES, option_schema
+
+    rows: list[list[Any]] = []
+    for name in STRATEGIES.names():
+        for o in option_schema(name):
+            default = "-" if o.default is None else str(o.default).lower() if o.kind == "bool" else o.default
+            rows.append([name, o.name, o.describe(), default, o.help])
+    return ["strategy", "option", "accepts", "default", "meaning"], rows
 
 
 def catalog() -> dict[str, tuple[list[str], list[list[Any]]]]:

@@ -15,8 +15,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from hynas.cli_checks import check_out_dir, check_search_flags
 from hynas.core.errors import HynasError
 
 app = typer.Typer(
@@ -44,6 +46,8 @@ def _parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise HynasError(f"option value {text[:30]!r}... is nested too deeply") from None
 
 
 def _parse_options(items: list[str] | None, what: str) -> dict[str, Any]:
@@ -66,6 +70,8 @@ def _load_config_file(path: Path) -> dict[str, Any]:
         raise HynasError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise HynasError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    except RecursionError:
+        raise HynasError(f"config file {str(path)!r} is nested too deeply to be a hynas config") from None
     return data
 
 
@@ -152,6 +158,7 @@ def search(
         }
     if "budget_seconds" in data and "budget" not in data:
         data["budget"] = None
+    check_search_flags(data, trial_delay, runner)
     store_path = data.pop("store", None)
     cfg = ExperimentConfig.from_dict(data)
     store_path = str(store_path or default_store(cfg))
@@ -332,21 +339,29 @@ def report(
     """Write a Pareto plot, an anytime plot and a markdown summary."""
     from hynas.report.markdown import write_report
 
-    exp, records, _, ref = _open_existing(store)
     out_dir = out or Path(f"{Path(store).with_suffix('')}-report")
+    check_out_dir(out_dir)
+    exp, records, _, ref = _open_existing(store)
     paths = write_report(exp, records, out_dir, store, ref)
     for kind, p in paths.items():
-        console.print(f"{kind}: {p}")
+        console.print(f"{kind}: {escape(str(p))}")
 
 
 @app.command("list")
 def list_(
     what: Annotated[str, typer.Argument(help="spaces, strategies, objectives, devices or all")] = "all",
+    options: Annotated[
+        bool, typer.Option("--options", help="with strategies: each option's type, range and default")
+    ] = False,
 ) -> None:
     """List what can be searched, with what, for what, on which device."""
-    from hynas.catalog import catalog
+    from hynas.catalog import catalog, strategy_options
 
     sections = catalog()
+    if options:
+        sections["strategy options"] = strategy_options()
+        if what == "strategies":
+            what = "strategy options"
     if what != "all" and what not in sections:
         raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(sections)}")
     for name, (cols, rows) in sections.items():
@@ -372,5 +387,6 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except HynasError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: a message such as "pip install 'hynas[ray]'" is text, not rich markup
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -26,6 +26,8 @@ from hynas.core.strategy import Candidate, Result, Strategy
 __all__ = ["BUDGET_FIELDS", "Experiment", "ExperimentConfig"]
 
 BUDGET_FIELDS = ("budget", "budget_seconds")
+#: seeds every strategy accepts (Optuna's samplers and NumPy's legacy generator take 32 bits)
+MAX_SEED = 2**32 - 1
 _UNSET = object()
 
 
@@ -46,6 +48,11 @@ class ExperimentConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for key in ("objectives", "constraints"):
+            value = getattr(self, key)
+            if isinstance(value, str):  # tuple("accuracy") would split it into letters
+                raise HynasError(f"bad {key} {value!r}: it must be a list of strings, e.g. {key}=[{value!r}]")
+        _check_types({k: getattr(self, k) for k in _TYPES if getattr(self, k) is not None})
         if self.objectives is None or self.dataset is None:
             from hynas.evaluators import space_defaults
 
@@ -63,15 +70,18 @@ class ExperimentConfig:
         ):
             raise HynasError(f"bad budget {self.budget!r}: it must be a whole number of queries >= 1")
         if self.budget_seconds is not None and (
-            not isinstance(self.budget_seconds, int | float)
+            isinstance(self.budget_seconds, bool)
+            or not isinstance(self.budget_seconds, int | float)
             or not math.isfinite(self.budget_seconds)
             or self.budget_seconds <= 0
         ):
             raise HynasError(f"bad budget_seconds {self.budget_seconds!r}: it must be a positive number")
         if not self.objectives:
             raise HynasError("no objectives: give at least one, e.g. --objective accuracy")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise HynasError(f"bad seed {self.seed!r}: it must be a whole number >= 0")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise HynasError(
+                f"bad seed {self.seed!r}: it must be a whole number from 0 to {MAX_SEED} (2**32 - 1)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -115,6 +125,10 @@ class Experiment:
         from hynas.strategies import STRATEGIES
 
         self.config = config
+        # options first: a bad one is refused before any table is loaded
+        self.strategy: Strategy = strategy or STRATEGIES.create(
+            config.strategy, **dict(config.strategy_options)
+        )
         self.space = get_space(config.space)
         ev_opts = dict(config.evaluator_options)
         if config.dataset is not None:
@@ -156,9 +170,6 @@ class Experiment:
             need(c.name, "constraint")
         self._table: object = _UNSET
         self._columns: dict[str, np.ndarray | None] = {}
-        self.strategy: Strategy = strategy or STRATEGIES.create(
-            config.strategy, **dict(config.strategy_options)
-        )
         self.strategy.setup(
             self.space,
             self.objectives,
@@ -231,10 +242,10 @@ _TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
     "space": ("a name", (str,)),
     "dataset": ("a name", (str, type(None))),
     "evaluator": ("a name", (str, type(None))),
-    "evaluator_options": ("a table of KEY = VALUE", (dict,)),
+    "evaluator_options": ("a table of KEY = VALUE", (Mapping,)),
     "strategy": ("a name", (str,)),
-    "strategy_options": ("a table of KEY = VALUE", (dict,)),
-    "objectives": ("a list of names", (list, tuple)),
+    "strategy_options": ("a table of KEY = VALUE", (Mapping,)),
+    "objectives": ('a list of names, e.g. ["accuracy"]', (list, tuple)),
     "constraints": ("a list of 'metric <= bound' strings", (list, tuple)),
 }
 
@@ -246,9 +257,11 @@ def _check_types(data: Mapping[str, Any]) -> None:
             continue
         value = data[key]
         ok = isinstance(value, types)
+        if ok and isinstance(value, str):
+            ok = bool(value.strip())  # an empty name is no name (not the default)
         if ok and isinstance(value, list | tuple):
             ok = all(isinstance(v, str) for v in value)
-        if ok and isinstance(value, dict):
+        if ok and isinstance(value, Mapping):
             ok = all(isinstance(k, str) for k in value)
         if not ok:
             raise HynasError(f"bad config value {key} = {value!r}: it must be {what}")

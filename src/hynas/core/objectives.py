@@ -2,8 +2,9 @@
 
 An objective names a metric and a direction (``accuracy`` is maximised, ``latency@raspi4``
 minimised). The metric's *source* is the part after ``@``: a device of a tabular benchmark, a
-measured or modelled cost (see ``hynas list objectives``). A constraint is ``metric <= bound`` or
-``metric >= bound``; it is handled as in constrained NSGA-II (Deb et al. 2002): feasible beats
+measured or modelled cost (see ``hynas list objectives``); a source may hold a file path with ``/``
+(``latency@lut:runs/lut.json``). A constraint is ``metric <= bound`` or ``metric >= bound``, or the
+strict ``<`` / ``>`` (a value equal to the bound then violates it); it is handled as in constrained NSGA-II (Deb et al. 2002): feasible beats
 infeasible, and of two infeasible points the smaller total violation wins.
 """
 
@@ -18,7 +19,7 @@ from hynas.core.errors import HynasError
 
 __all__ = ["Constraint", "Objective", "parse_constraint", "parse_objective", "violation"]
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_\-\.]*(?:@[A-Za-z0-9_\-\.:]+)?"
+_NAME = r"[A-Za-z_][A-Za-z0-9_\-\.]*(?:@[A-Za-z0-9_\-\.:/]+)?"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Objective:
 
 @dataclass(frozen=True)
 class Constraint:
-    """``name op bound`` with ``op`` in ``<=`` / ``>=``."""
+    """``name op bound`` with ``op`` in ``<=`` / ``>=`` / ``<`` / ``>`` (strict)."""
 
     name: str
     op: str
@@ -58,8 +59,11 @@ class Constraint:
         """0 when satisfied, else the distance to the bound relative to ``|bound|`` (scale-free)."""
         if math.isnan(value):
             return math.inf
-        gap = value - self.bound if self.op == "<=" else self.bound - value
-        return max(0.0, gap) / max(abs(self.bound), 1e-12)
+        gap = value - self.bound if self.op.startswith("<") else self.bound - value
+        scale = max(abs(self.bound), 1e-12)
+        if gap == 0.0 and self.op in ("<", ">"):
+            return 1e-12  # on the bound: a strict constraint is violated, by the least amount
+        return max(0.0, gap) / scale
 
     def __str__(self) -> str:
         return f"{self.name} {self.op} {self.bound:g}"
@@ -81,7 +85,7 @@ def parse_objective(text: str, default_direction: Mapping[str, str] | None = Non
 
 
 def parse_constraint(text: str) -> Constraint:
-    """Parse ``latency@raspi4 <= 5`` (also ``<``/``>``, read as ``<=``/``>=``)."""
+    """Parse ``latency@raspi4 <= 5`` (also ``>=``, and the strict ``<`` / ``>``)."""
     m = re.fullmatch(rf"\s*({_NAME})\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", text)
     if not m:
         raise HynasError(
@@ -95,7 +99,7 @@ def parse_constraint(text: str) -> Constraint:
         raise HynasError(f"malformed constraint {text!r}: {num!r} is not a number") from None
     if not math.isfinite(bound):
         raise HynasError(f"malformed constraint {text!r}: the bound must be finite")
-    return Constraint(name, "<=" if op.startswith("<") else ">=", bound)
+    return Constraint(name, op, bound)
 
 
 def violation(constraints: Sequence[Constraint], metrics: Mapping[str, float]) -> float:

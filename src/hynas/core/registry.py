@@ -26,9 +26,13 @@ def plural(word: str) -> str:
 class Registry(Generic[T]):
     """A registry of factories producing ``T``, keyed by a short lowercase name."""
 
-    def __init__(self, kind: str, base: type) -> None:
+    def __init__(
+        self, kind: str, base: type, check: Callable[[str, dict[str, Any]], None] | None = None
+    ) -> None:
         self.kind = kind
         self.base = base
+        #: checks a name's keyword arguments before the factory runs (one clear error)
+        self.check = check
         self._factories: dict[str, Callable[..., T]] = {}
         self._summaries: dict[str, str] = {}
 
@@ -68,6 +72,8 @@ class Registry(Generic[T]):
         if not isinstance(spec, str):
             raise HynasError(f"a {self.kind} must be a name or a {self.base.__name__}, not {spec!r}")
         factory = self.factory(spec)
+        if self.check is not None:
+            self.check(spec, kwargs)
         try:
             sig = inspect.signature(factory)
             sig.bind(**kwargs)

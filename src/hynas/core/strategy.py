@@ -13,8 +13,10 @@ through a fresh strategy instead of pickling state.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from hynas.core.metrics import CostModel
 from hynas.core.objectives import Objective
 from hynas.core.space import SearchSpace
 
-__all__ = ["Candidate", "Result", "Strategy"]
+__all__ = ["WARM_START_OPTIONS", "Candidate", "Option", "Result", "Strategy", "check_options"]
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,156 @@ class Result:
         return self.ok and self.violation == 0.0
 
 
+#: what each option type accepts, as said in error messages
+_KINDS = {
+    "int": "a whole number",
+    "float": "a finite number",
+    "bool": "true or false",
+    "str": "a non-empty name",
+    "strs": "a name or a list of names",
+    "floats": "a list of numbers",
+    "table": "a table of KEY = VALUE",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One constructor option of a strategy: its type, default, range and meaning.
+
+    ``kind`` is one of ``int``, ``float``, ``bool``, ``str``, ``strs`` (a name or a list of names),
+    ``floats`` (a list of numbers) and ``table`` (a mapping). Numbers must be finite and within
+    ``[low, high]`` (``low_open`` / ``high_open``: the bound itself excluded); ``choices`` lists the
+    accepted values of a ``str`` option; ``none``: ``None`` (TOML has no null: leave the option out)
+    is accepted and means the default behaviour.
+    """
+
+    name: str
+    kind: str
+    default: Any = None
+    help: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+    none: bool = False
+    #: what the value is, in words, where the kind's own words are too vague
+    what: str = ""
+
+    @staticmethod
+    def _num(x: float) -> str:
+        return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+    def range_text(self) -> str:
+        """The accepted values in words: ``>= 1``, ``in [0, 1)``, ``one of its, ucb``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"in {left}{self._num(lo)}, {self._num(hi)}{right}"
+        if lo is not None:
+            return f"{'>' if self.low_open else '>='} {self._num(lo)}"
+        if hi is not None:
+            return f"{'<' if self.high_open else '<='} {self._num(hi)}"
+        return ""
+
+    def describe(self) -> str:
+        """Type and range in words, e.g. ``a whole number >= 1``."""
+        if self.choices:
+            return self.range_text()
+        rng = self.range_text()
+        return (self.what or _KINDS[self.kind]) + (f" {rng}" if rng else "")
+
+    def _number_ok(self, v: float) -> bool:
+        if not math.isfinite(v):
+            return False
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            return False
+        return not (self.high is not None and (v > self.high or (self.high_open and v == self.high)))
+
+    def valid(self, value: Any) -> bool:
+        """Whether ``value`` has this option's type and lies in its range."""
+        if value is None:
+            return self.none
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if isinstance(value, bool):
+            return False
+        if self.kind == "int":
+            return isinstance(value, int) and self._number_ok(value)
+        if self.kind == "float":
+            return isinstance(value, int | float) and self._number_ok(float(value))
+        if self.kind == "str":
+            return isinstance(value, str) and bool(value) and (not self.choices or value in self.choices)
+        if self.kind == "strs":
+            items = [value] if isinstance(value, str) else value
+            return (
+                isinstance(items, list | tuple)
+                and bool(items)
+                and all(isinstance(x, str) and x for x in items)
+            )
+        if self.kind == "floats":
+            return (
+                isinstance(value, list | tuple)
+                and bool(value)
+                and all(not isinstance(x, bool) and isinstance(x, int | float) for x in value)
+                and all(self._number_ok(float(x)) for x in value)
+            )
+        if self.kind == "table":
+            return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+        raise ValueError(f"option {self.name!r}: unknown kind {self.kind!r}")  # a bug in a schema
+
+
+def check_options(where: str, schema: Sequence[Option], given: Mapping[str, Any]) -> None:
+    """One clear error for an unknown option name (listing the valid ones) or a value of the wrong
+    type or out of range (saying what is accepted). ``where`` names the strategy."""
+    by_name = {o.name: o for o in schema}
+    for key, value in given.items():
+        opt = by_name.get(key)
+        if opt is None:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(by_name), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            valid = ", ".join(by_name) or "none"
+            raise HynasError(f"unknown option {key!r} for strategy {where!r}{hint}; valid options: {valid}")
+        if not opt.valid(value):
+            shown = repr(value)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise HynasError(
+                f"bad option {key}={shown} for strategy {where!r}: it must be {opt.describe()}"
+                + (f" (default {opt.default!r})" if opt.default is not None else "")
+            )
+
+
+#: the zero-cost warm start options (:meth:`Strategy._setup_warm_start`) of bananas, rea, optuna-*
+WARM_START_OPTIONS = (
+    Option("warm_start", "str", None, "zero-cost metric ranking a random pool first", none=True,
+           what="a metric name such as zc@naswot"),
+    Option("warm_pool", "int", 1000, "random architectures scored for the warm start", low=1, high=10**6),
+)  # fmt: skip
+
+
 class Strategy(abc.ABC):
     """Base class of black-box search strategies."""
 
     name: str = ""
     #: how many objectives the strategy handles (``None``: any number)
     max_objectives: int | None = None
+    #: the constructor's options with types and ranges, checked before anything runs or is stored
+    OPTIONS: ClassVar[tuple[Option, ...]] = ()
+
+    @classmethod
+    def option_schema(cls, variant: str | None = None) -> tuple[Option, ...]:
+        """The options of this strategy (``variant``: the registered name, for classes that serve
+        several, such as the Optuna samplers)."""
+        return cls.OPTIONS
+
+    def _check_options(self, values: Mapping[str, Any], variant: str | None = None) -> None:
+        """Check constructor arguments (``locals()`` of ``__init__``) against the schema."""
+        given = {k: v for k, v in values.items() if k not in ("self", "__class__")}
+        check_options(variant or self.name, self.option_schema(variant), given)
 
     def setup(
         self,

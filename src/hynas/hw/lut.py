@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ __all__ = [
 
 FORMAT = "hynas-lut/1"
 FITS = ("affine", "offset")
+#: networks measured end to end that each fit needs: an affine line through two noisy points can
+#: have any slope, and then predicts negative latencies for small networks
+MIN_FIT_NETWORKS = {"affine": 3, "offset": 1}
 LUT_SPACES = ("nb201", "mobile")
 
 
@@ -103,17 +107,26 @@ class LatencyTable:
         return total
 
     def predict(self, arch: Architecture) -> float:
-        """Predicted seconds: ``scale × Σ ops + overhead``."""
-        return self.scale * self.op_sum(arch) + self.overhead_s
+        """Predicted seconds: ``scale × Σ ops + overhead``; a table whose fit predicts a latency
+        that is not positive is one clear error, never a negative latency."""
+        t = self.scale * self.op_sum(arch) + self.overhead_s
+        if not (math.isfinite(t) and t > 0):
+            raise HynasError(
+                f"the latency table for {self.space!r} predicts {t * 1e3:.4g} ms for {arch}: its fit "
+                f"(scale {self.scale:.4g}, overhead {self.overhead_s * 1e3:.4g} ms) is unreliable; rebuild it "
+                f"with more fit networks (`hynas hw profile --space {self.space} --n-fit 10`)"
+            )
+        return t
 
     def fit_overhead(self, sums: Iterable[float], measured: Iterable[float], fit: str = "affine") -> None:
         """Least-squares fit of ``measured ≈ scale × sums + overhead`` (``offset``: scale fixed at 1)."""
         if fit not in FITS:
             raise HynasError(f"unknown LUT fit {fit!r}; valid fits: {', '.join(FITS)}")
         s, m = np.asarray(list(sums), float), np.asarray(list(measured), float)
-        if (len(s) < 2 and fit == "affine") or len(s) < 1:
+        if len(s) < MIN_FIT_NETWORKS[fit]:
             raise HynasError(
-                f"the {fit} LUT fit needs at least {2 if fit == 'affine' else 1} measured networks"
+                f"the {fit} LUT fit needs at least {MIN_FIT_NETWORKS[fit]} measured networks, got {len(s)} "
+                "(--n-fit)"
             )
         scale, overhead = 1.0, float(np.mean(m - s))
         if fit == "affine":
@@ -121,6 +134,11 @@ class LatencyTable:
             (sc, ov), *_ = np.linalg.lstsq(a, m, rcond=None)
             if sc > 0:
                 scale, overhead = float(sc), float(ov)
+        if not np.all(scale * s + overhead > 0):
+            raise HynasError(
+                f"the {fit} LUT fit on {len(s)} networks predicts a latency <= 0 for one of them "
+                f"(scale {scale:.4g}, overhead {overhead * 1e3:.4g} ms); measure more fit networks (--n-fit)"
+            )
         self.scale, self.overhead_s, self.fit = scale, overhead, fit
 
     # -- files -----------------------------------------------------------------------------------
@@ -377,7 +395,7 @@ def build_lut(
         ("threads", threads, 1),
         ("warmup", warmup, 0),
         ("repeats", repeats, 1),
-        ("n_fit", n_fit, 2 if fit == "affine" else 1),
+        ("n_fit", n_fit, MIN_FIT_NETWORKS[fit]),
         ("fit_repeats", fit_repeats, 1),
     ):
         if int(value) < low:

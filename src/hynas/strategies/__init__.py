@@ -6,8 +6,10 @@ tests in ``tests/test_strategy_contract.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hynas.core.registry import Registry
-from hynas.core.strategy import Strategy
+from hynas.core.strategy import Option, Strategy, check_options
 from hynas.strategies.bananas import Bananas
 from hynas.strategies.evolution import RegularizedEvolution
 from hynas.strategies.local_search import LocalSearch
@@ -17,9 +19,40 @@ from hynas.strategies.optuna_adapter import OptunaStrategy
 from hynas.strategies.random import RandomSearch
 from hynas.strategies.reinforce import Reinforce
 
-__all__ = ["NSGA2", "STRATEGIES", "LocalSearch", "OptunaStrategy", "RandomSearch", "RegularizedEvolution"]
+__all__ = [
+    "NSGA2",
+    "STRATEGIES",
+    "LocalSearch",
+    "OptunaStrategy",
+    "RandomSearch",
+    "RegularizedEvolution",
+    "option_schema",
+]
 
-STRATEGIES: Registry[Strategy] = Registry("strategy", Strategy)
+#: the class behind each registered name (several names share MultiFidelity / OptunaStrategy)
+_CLASSES: dict[str, type[Strategy]] = {
+    "random": RandomSearch,
+    "rea": RegularizedEvolution,
+    "local": LocalSearch,
+    "nsga2": NSGA2,
+    "bananas": Bananas,
+    "reinforce": Reinforce,
+    **{mf: MultiFidelity for mf in ("sh", "hyperband", "bohb")},
+    **{f"optuna-{s}": OptunaStrategy for s in ("tpe", "nsga2", "gp", "random")},
+}
+
+
+def option_schema(name: str) -> tuple[Option, ...]:
+    """The declared options of the strategy registered as ``name`` (types, defaults, ranges)."""
+    STRATEGIES.factory(name)  # an unknown name: one clear error listing the valid ones
+    return _CLASSES[name].option_schema(name)
+
+
+def _check(name: str, kwargs: dict[str, Any]) -> None:
+    check_options(name, option_schema(name), kwargs)
+
+
+STRATEGIES: Registry[Strategy] = Registry("strategy", Strategy, check=_check)
 STRATEGIES.register("random")(RandomSearch)
 STRATEGIES.register("rea")(RegularizedEvolution)
 STRATEGIES.register("local")(LocalSearch)

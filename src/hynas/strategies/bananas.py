@@ -64,7 +64,7 @@ import numpy as np
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.pareto import hypervolume, non_dominated_sort, pareto_mask
-from hynas.core.strategy import Candidate, Result, Strategy
+from hynas.core.strategy import WARM_START_OPTIONS, Candidate, Option, Result, Strategy
 
 __all__ = ["ACQUISITIONS", "MULTI", "Bananas", "chebyshev", "hv_improvement"]
 
@@ -108,6 +108,27 @@ class Bananas(Strategy):
     """Neural-ensemble predictor + acquisition over mutations of the best (BANANAS; ParEGO for MO)."""
 
     name = "bananas"
+    OPTIONS = (
+        Option("init", "int", 10, "random (or warm-start) queries before the predictor", low=1, high=10**6),
+        Option("batch", "int", 1, "queries per predictor refit", low=1, high=10**4),
+        Option("predictor", "str", "mlp-ensemble", "predictor name (see hynas.predictors)"),
+        Option("predictor_options", "table", None, "options of the predictor", none=True),
+        Option("encoding", "strs", None, "encoding(s), one for all or one per objective", none=True),
+        Option("acquisition", "str", "its", "acquisition function", choices=ACQUISITIONS),
+        Option("candidates", "int", 100, "mutations of the best in the pool", low=1, high=10**5),
+        Option("parents", "int", 10, "best architectures mutated", low=1, high=10**4),
+        Option("max_edits", "int", 2, "decisions changed per mutation", low=1, high=100),
+        Option("random_candidates", "int", 0, "random architectures in the pool", low=0, high=10**5),
+        Option("kappa", "float", 1.0, "exploration weight of ucb", low=0, high=100),
+        Option("neighbours", "int", 3, "best architectures whose neighbourhoods join the pool", low=0, high=10**4),
+        Option("crossover_candidates", "int", None, "crossovers in the pool (default 100 with "
+               "several objectives, else 0)", low=0, high=10**5, none=True),
+        Option("multi", "str", "hvi", "acquisition with several objectives", choices=MULTI),
+        Option("patience", "int", 20, "queries without progress before exploring", low=1, high=10**6),
+        Option("explore_candidates", "int", 1000, "random architectures added when stuck", low=0, high=10**5),
+        *WARM_START_OPTIONS,
+        Option("sweep", "bool", True, "sweep the best's neighbourhood when stuck (one objective)"),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -131,26 +152,7 @@ class Bananas(Strategy):
         warm_pool: int = 1000,
         sweep: bool = True,
     ) -> None:
-        if acquisition not in ACQUISITIONS:
-            raise HynasError(
-                f"unknown acquisition {acquisition!r} for bananas; valid: {', '.join(ACQUISITIONS)}"
-            )
-        if multi not in MULTI:
-            raise HynasError(f"unknown bananas option multi={multi!r}; valid: {', '.join(MULTI)}")
-        for key, val, lo in (
-            ("init", init, 1),
-            ("batch", batch, 1),
-            ("candidates", candidates, 1),
-            ("parents", parents, 1),
-            ("max_edits", max_edits, 1),
-            ("random_candidates", random_candidates, 0),
-            ("neighbours", neighbours, 0),
-            ("crossover_candidates", 0 if crossover_candidates is None else crossover_candidates, 0),
-            ("patience", patience, 1),
-            ("explore_candidates", explore_candidates, 0),
-        ):
-            if isinstance(val, bool) or not isinstance(val, int) or val < lo:
-                raise HynasError(f"bananas option {key} must be a whole number >= {lo}, got {val!r}")
+        self._check_options(locals())
         from hynas.predictors import PREDICTORS
 
         PREDICTORS.factory(predictor)  # fail early on an unknown name
@@ -161,6 +163,10 @@ class Bananas(Strategy):
         if predictor == "mlp-ensemble":
             # one query per refit: continue training the ensemble instead of retraining it
             self.predictor_options.setdefault("warm_epochs", 30)
+        try:  # fail early on a bad predictor option (building one costs nothing: it fits later)
+            PREDICTORS.create(predictor, **self.predictor_options)
+        except (HynasError, TypeError, ValueError) as exc:
+            raise HynasError(f"bad option predictor_options for strategy 'bananas': {exc}") from None
         self.encoding = encoding
         self.acquisition = acquisition
         self.n_candidates = candidates
@@ -175,8 +181,6 @@ class Bananas(Strategy):
         self.explore_candidates = explore_candidates
         self.warm_start = warm_start
         self.warm_pool = warm_pool
-        if not isinstance(sweep, bool):
-            raise HynasError(f"bananas option sweep must be true or false, got {sweep!r}")
         self.sweep = sweep
 
     def reset(self) -> None:

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from hynas.core.arch import Architecture
-from hynas.core.strategy import Candidate, Result, Strategy
+from hynas.core.strategy import WARM_START_OPTIONS, Candidate, Option, Result, Strategy
 
 __all__ = ["RegularizedEvolution"]
 
@@ -26,10 +26,16 @@ class RegularizedEvolution(Strategy):
 
     name = "rea"
     max_objectives = 1
+    OPTIONS = (
+        Option("population", "int", 20, "members kept (the oldest is dropped)", low=1, high=10**6),
+        Option("sample_size", "int", 5, "members drawn per tournament", low=1, high=10**6),
+        *WARM_START_OPTIONS,
+    )
 
     def __init__(
         self, population: int = 20, sample_size: int = 5, warm_start: str | None = None, warm_pool: int = 1000
     ) -> None:
+        self._check_options(locals())
         self.population_size = population
         self.sample_size = sample_size
         self.warm_start = warm_start

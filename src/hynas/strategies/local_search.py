@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hynas.core.arch import Architecture
-from hynas.core.strategy import Candidate, Result, Strategy
+from hynas.core.strategy import Candidate, Option, Result, Strategy
 
 __all__ = ["LocalSearch"]
 
@@ -22,8 +22,13 @@ class LocalSearch(Strategy):
 
     name = "local"
     max_objectives = 1
+    OPTIONS = (
+        Option("init", "int", 10, "random architectures before the walk", low=1, high=10**6),
+        Option("first_improvement", "bool", True, "move at the first better neighbour (else the best)"),
+    )
 
     def __init__(self, init: int = 10, first_improvement: bool = True) -> None:
+        self._check_options(locals())
         self.init = init
         self.first_improvement = first_improvement
 

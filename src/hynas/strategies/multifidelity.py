@@ -29,7 +29,7 @@ import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.strategy import Candidate, Result, Strategy
+from hynas.core.strategy import Candidate, Option, Result, Strategy
 
 __all__ = ["METHODS", "MultiFidelity"]
 
@@ -55,6 +55,19 @@ class MultiFidelity(Strategy):
 
     name = "hyperband"
     max_objectives = 1
+    OPTIONS = (
+        Option("fidelities", "floats", None, "fidelities to use (default: the evaluator's), e.g. [12, 200]",
+               low=0, high=1e9, low_open=True, none=True),
+        Option("eta", "float", 3.0, "1/eta of a rung is promoted", low=1, high=100, low_open=True),
+        Option("scale", "float", 3.0, "bracket size factor", low=0, high=1000, low_open=True),
+        Option("gamma", "float", 0.15, "bohb: fraction of good points", low=0, high=1, low_open=True, high_open=True),
+        Option("random_fraction", "float", 1 / 3, "bohb: fraction of random draws", low=0, high=1),
+        Option("min_points", "int", None, "bohb: observations before the model (default decisions + 1)",
+               low=1, high=10**4, none=True),
+        Option("samples", "int", 64, "bohb: candidates drawn from the good density", low=1, high=10**5),
+        Option("bandwidth", "float", 0.2, "bohb: kernel bandwidth", low=0, high=1, low_open=True),
+        Option("bandwidth_factor", "float", 2.0, "bohb: bandwidth widening of the draws", low=0, high=100, low_open=True),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -71,6 +84,7 @@ class MultiFidelity(Strategy):
     ) -> None:
         if method not in METHODS:
             raise HynasError(f"unknown multi-fidelity method {method!r}; valid: {', '.join(METHODS)}")
+        self._check_options({k: v for k, v in locals().items() if k != "method"}, method)
         fids: tuple[float, ...] | None = None
         if fidelities is not None:
             try:

@@ -16,7 +16,7 @@ import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.pareto import crowding_distance, non_dominated_sort
-from hynas.core.strategy import Candidate, Result, Strategy
+from hynas.core.strategy import Candidate, Option, Result, Strategy
 
 __all__ = ["NSGA2"]
 
@@ -25,8 +25,15 @@ class NSGA2(Strategy):
     """Elitist non-dominated sorting GA with constraint domination."""
 
     name = "nsga2"
+    OPTIONS = (
+        Option("population", "int", 20, "parents kept per generation", low=2, high=10**6),
+        Option("crossover", "float", 0.9, "probability of uniform crossover", low=0, high=1),
+        Option("mutation", "float", None, "mutation probability per decision (default 1/decisions)",
+               low=0, high=1, none=True),
+    )  # fmt: skip
 
     def __init__(self, population: int = 20, crossover: float = 0.9, mutation: float | None = None) -> None:
+        self._check_options(locals())
         self.population_size = population
         self.crossover_prob = crossover
         self.mutation_prob = mutation  # per decision; default 1 / number of decisions

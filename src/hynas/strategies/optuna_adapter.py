@@ -24,15 +24,58 @@ import optuna
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.strategy import Candidate, Result, Strategy
+from hynas.core.strategy import WARM_START_OPTIONS, Candidate, Option, Result, Strategy
 
 __all__ = ["OptunaStrategy"]
 
 _SAMPLERS = ("tpe", "nsga2", "gp", "random", "cmaes", "qmc")
+#: options passed on to each Optuna sampler's constructor (the ones hynas checks and documents)
+_SAMPLER_OPTIONS: dict[str, tuple[Option, ...]] = {
+    "tpe": (
+        Option("n_startup_trials", "int", 10, "random trials before the model", low=0, high=10**6),
+        Option("n_ei_candidates", "int", 24, "candidates scored per trial", low=1, high=10**5),
+        Option("multivariate", "bool", None, "multivariate TPE (default: on with one objective)"),
+        Option("group", "bool", False, "group decomposed search spaces (with multivariate)"),
+        Option("constant_liar", "bool", False, "constant liar for pending trials"),
+    ),
+    "nsga2": (
+        Option("population_size", "int", 50, "individuals per generation", low=2, high=10**6),
+        Option("crossover_prob", "float", 0.9, "crossover probability", low=0, high=1),
+        Option(
+            "mutation_prob", "float", None, "mutation probability per parameter", low=0, high=1, none=True
+        ),
+        Option("swapping_prob", "float", 0.5, "uniform crossover swapping probability", low=0, high=1),
+    ),
+    "gp": (
+        Option("n_startup_trials", "int", 10, "random trials before the model", low=0, high=10**6),
+        Option("deterministic_objective", "bool", False, "noise-free objective"),
+    ),
+    "random": (),
+    "cmaes": (Option("n_startup_trials", "int", 1, "random trials before the model", low=0, high=10**6),),
+    "qmc": (Option("scramble", "bool", False, "scrambled sequence"),),
+}
 
 
 class OptunaStrategy(Strategy):
     """Any Optuna sampler (tpe, nsga2, gp, random) driven through ask/tell."""
+
+    OPTIONS = (
+        Option(
+            "max_retries",
+            "int",
+            10,
+            "repeated proposals before a fresh random architecture",
+            low=1,
+            high=1000,
+        ),
+        *WARM_START_OPTIONS,
+        Option("warm_k", "int", 10, "warm-start architectures enqueued first", low=1, high=10**4),
+    )
+
+    @classmethod
+    def option_schema(cls, variant: str | None = None) -> tuple[Option, ...]:
+        sampler = (variant or "optuna-tpe").removeprefix("optuna-")
+        return cls.OPTIONS + _SAMPLER_OPTIONS.get(sampler, ())
 
     def __init__(
         self,
@@ -45,8 +88,13 @@ class OptunaStrategy(Strategy):
     ) -> None:
         if sampler not in _SAMPLERS:
             raise HynasError(f"unknown Optuna sampler {sampler!r}; valid: {', '.join(_SAMPLERS)}")
-        if int(max_retries) < 1:
-            raise HynasError(f"max_retries must be >= 1, got {max_retries!r}")
+        given = {
+            "max_retries": max_retries,
+            "warm_start": warm_start,
+            "warm_pool": warm_pool,
+            "warm_k": warm_k,
+        }
+        self._check_options({**given, **sampler_options}, f"optuna-{sampler}")
         self.max_retries = int(max_retries)
         self.warm_start, self.warm_pool, self.warm_k = warm_start, warm_pool, warm_k
         self.sampler_name = sampler

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hynas.core.arch import Architecture
-from hynas.core.errors import HynasError
-from hynas.core.strategy import Candidate, Result, Strategy
+from hynas.core.strategy import Candidate, Option, Result, Strategy
 
 __all__ = ["Reinforce"]
 
@@ -29,12 +28,16 @@ class Reinforce(Strategy):
 
     name = "reinforce"
     max_objectives = 1
+    OPTIONS = (
+        Option("lr", "float", 0.05, "policy-gradient step size", low=0, high=100, low_open=True),
+        Option("momentum", "float", 0.9, "decay of the reward baseline", low=0, high=1, high_open=True),
+        Option(
+            "tries", "int", 100, "samples from the policy before a random architecture", low=1, high=10**6
+        ),
+    )
 
     def __init__(self, lr: float = 0.05, momentum: float = 0.9, tries: int = 100) -> None:
-        if not (isinstance(lr, int | float) and lr > 0):
-            raise HynasError(f"reinforce option lr must be a positive number, got {lr!r}")
-        if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
-            raise HynasError(f"reinforce option momentum must be in [0, 1), got {momentum!r}")
+        self._check_options(locals())
         self.lr = float(lr)
         self.momentum = float(momentum)
         self.tries = int(tries)
