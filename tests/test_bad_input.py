@@ -204,3 +204,22 @@ def test_real_process_errors_keep_brackets_and_write_nothing(tmp_path):
     r = _hynas("search", "--strategy", "rea", "-o", "population=0", "--store", "s.db", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+
+
+def test_usage_errors_are_one_line_exit_2_and_write_nothing(tmp_path):
+    """A flag's value of the wrong type, an unknown flag or command, a missing argument: one line
+    naming the flag and the help to read, exit 2 (typer's default is a box of several lines)."""
+    cases = [
+        (("search", "--budget", "abc", "--store", "s.db"), "--budget"),
+        (("search", "--seed", "1.5", "--store", "s.db"), "--seed"),
+        (("search", "--bogus"), "--bogus"),
+        (("show",), "store"),
+        (("nope",), "nope"),
+    ]
+    for args, needle in cases:
+        r = _hynas(*args, cwd=tmp_path)
+        lines = r.stderr.splitlines()
+        assert r.returncode == 2 and len(lines) == 1, (args, r.stderr)
+        assert needle in lines[0] and "--help" in lines[0] and "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert _hynas("--help", cwd=tmp_path).returncode == 0

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from hynas.cli_checks import check_out_dir, check_search_flags
 from hynas.core.errors import HynasError
@@ -225,8 +226,10 @@ def _run_search(
             except KeyboardInterrupt:
                 n = len(st.trials())
                 err_console.print(
-                    f"interrupted: {n} completed trials are saved in {store_path}; "
-                    "run the same command to resume"
+                    f"interrupted: {n} completed trials are saved in {escape(store_path)}; "
+                    "run the same command to resume",
+                    highlight=False,
+                    soft_wrap=True,
                 )
                 raise typer.Exit(130) from None
             progress.update(task, completed=len(records))
@@ -239,7 +242,9 @@ def _run_search(
         print(json.dumps(summary, indent=2, default=float))
         return
     _print_summary(summary, exp)
-    console.print(f"store: {store_path}   (report: hynas report {store_path})")
+    console.print(
+        f"store: {escape(store_path)}   (report: hynas report {escape(store_path)})", soft_wrap=True
+    )
 
 
 def _print_summary(s: dict[str, Any], exp: Any) -> None:
@@ -385,8 +390,21 @@ def main() -> None:
         if not any(g.name == name for g in app.registered_groups):
             app.add_typer(sub, name=name)
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
     except HynasError as exc:
-        # escaped: a message such as "pip install 'hynas[ray]'" is text, not rich markup
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _error_line(str(exc))
         sys.exit(2)
+    except TyperException as exc:  # a usage error (bad flag or value): one line, not a box
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _error_line(f"{exc.format_message()}{hint}")
+        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        _error_line("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error_line(message: str) -> None:
+    """One line on stderr, never wrapped; escaped: "pip install 'hynas[ray]'" is text, not markup."""
+    err_console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
