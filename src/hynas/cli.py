@@ -165,11 +165,15 @@ def _run_search(
     from hynas.report.summary import summarize
     from hynas.runners import run
     from hynas.runners.sequential import check_config
-    from hynas.stores import open_store
+    from hynas.stores import open_store, sqlite_path
+    from hynas.stores.sqlite import check_store_path
 
+    file = sqlite_path(store_path)
+    if file is not None:
+        check_store_path(file)
     exp = Experiment(cfg)
-    if "://" not in store_path:
-        Path(store_path).parent.mkdir(parents=True, exist_ok=True)
+    if file is not None:
+        check_store_path(file, make_folder=True)
     ref = reference_point(exp)
     tf = true_front(exp) if len(exp.objectives) > 1 else None
     total = cfg.budget if cfg.budget is not None else None
@@ -257,7 +261,7 @@ def _open_existing(path: str) -> tuple[Any, list[Any], Any]:
     from hynas.core.experiment import Experiment, ExperimentConfig
     from hynas.stores import open_store
 
-    with open_store(path, create=False) as st:
+    with open_store(path, create=False, read_only=True) as st:
         cfg_dict = st.config()
         if cfg_dict is None:
             raise HynasError(
@@ -317,7 +321,9 @@ def report(
     from hynas.report.markdown import write_report
 
     exp, records, _ = _open_existing(store)
-    out_dir = out or Path(f"{Path(store).with_suffix('')}-report")
+    from hynas.stores import sqlite_path
+
+    out_dir = out or Path(f"{Path(sqlite_path(store) or store).with_suffix('')}-report")
     paths = write_report(exp, records, out_dir, store)
     for kind, p in paths.items():
         console.print(f"{kind}: {p}")
