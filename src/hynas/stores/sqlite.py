@@ -104,7 +104,7 @@ class SQLiteStore(SQLStore):
         except HynasError:
             self._cleanup()
             raise
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             err = self._write_error(exc)
             self._cleanup()
             raise err or HynasError(f"store {self.path!r} is corrupt or unreadable: {_one_line(exc)}") from None
@@ -149,6 +149,8 @@ class SQLiteStore(SQLStore):
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self._db.execute(sql, tuple(params)).fetchall()
+        except UnicodeDecodeError as exc:  # text damaged on disk
+            raise HynasError(f"store {self.path!r} is corrupt or unreadable: {_one_line(exc)}") from None
         except sqlite3.DatabaseError as exc:
             err = self._write_error(exc)
             assert err is not None
