@@ -78,7 +78,7 @@ class SQLiteStore(SQLStore):
             if read_only:
                 self._copy = _snapshot(self.path)
                 assert self._copy is not None
-                self._db = sqlite3.connect(os.path.join(self._copy, "store.db"), isolation_level=None)
+                self._db = _connect(os.path.join(self._copy, "store.db"))
             else:
                 _check_wal(self.path)
                 self._open_for_writing(folder)
@@ -112,11 +112,7 @@ class SQLiteStore(SQLStore):
     def _open_for_writing(self, folder: str) -> None:
         mode = os.stat(self.path).st_mode
         self.writable_file = bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-        if self.writable_file:
-            self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        else:
-            uri = "file:" + quote(os.path.abspath(self.path)) + "?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, timeout=60.0, isolation_level=None)
+        self._db = _connect(self.path, "" if self.writable_file else "?mode=ro")
         self._folder = folder
 
     writable_file = True
@@ -198,6 +194,12 @@ class _Tx:
             self.db.execute("ROLLBACK")
 
 
+def _connect(path: str, query: str = "") -> sqlite3.Connection:
+    """Connect through an explicit URI, so no file name is ever read as a URI or a special name."""
+    uri = "file:" + quote(os.path.abspath(path)) + query
+    return sqlite3.connect(uri, uri=True, timeout=60.0, isolation_level=None)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -237,7 +239,7 @@ def _create(path: str) -> None:
         raise HynasError(f"cannot create store {path!r}: {why}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # held while building: a sweep leaves this file alone
-        db = sqlite3.connect(tmp, isolation_level=None)
+        db = _connect(tmp)
         try:
             db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             db.execute("PRAGMA journal_mode=WAL")
@@ -360,7 +362,7 @@ def _check_wal(path: str) -> None:
     if tmp is None:
         return
     try:
-        db = sqlite3.connect(os.path.join(tmp, "store.db"), isolation_level=None)
+        db = _connect(os.path.join(tmp, "store.db"))
         try:
             ok = db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID and bool(
                 db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchall()
