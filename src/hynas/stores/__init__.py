@@ -10,7 +10,16 @@ from hynas.core.store import Store, TrialRecord
 from hynas.stores.sql import SCHEMA_VERSION, Schedule, SQLStore
 from hynas.stores.sqlite import SQLiteStore
 
-__all__ = ["SCHEMA_VERSION", "SQLStore", "SQLiteStore", "Schedule", "Store", "TrialRecord", "open_store", "sqlite_path"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SQLStore",
+    "SQLiteStore",
+    "Schedule",
+    "Store",
+    "TrialRecord",
+    "open_store",
+    "sqlite_path",
+]
 
 
 def sqlite_path(location: str) -> str | None:

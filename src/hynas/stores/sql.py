@@ -330,9 +330,7 @@ class SQLStore(Store):
             or self._execute("SELECT 1 FROM running WHERE number = ?", (number,))
         )
 
-    def _insert(
-        self, r: TrialRecord, *, asked_after: int, told_seq: int, attempts: int, worker: str
-    ) -> None:
+    def _insert(self, r: TrialRecord, *, asked_after: int, told_seq: int, attempts: int, worker: str) -> None:
         values = (
             r.number,
             r.arch,

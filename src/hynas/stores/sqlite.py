@@ -10,7 +10,10 @@ then linked to its name in one step, so a kill or a full disk during creation le
 or a whole one (plus, after a kill, a hidden file that the next creation removes). The file is
 marked with an SQLite ``application_id`` so a foreign or corrupt file is recognised and refused
 without being modified; a ``-wal`` log beside the store that would not give back a hynas store (a
-stale log of another database) is refused too, before SQLite could apply it.
+stale log of another database) is refused too, before SQLite could apply it. A file without write
+permission is opened read-only (even by root), and a write to it, to a read-only folder or to a
+full disk fails with a clear error inside a rolled-back transaction, so what was written before
+stays intact.
 
 Read-only views (``hynas show``/``report``) read a copy of the store and its ``-wal`` in a temporary
 folder, so reading never changes, checkpoints or adds a file beside the store.
@@ -50,7 +53,9 @@ def check_store_path(path: str, make_folder: bool = False) -> None:
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
-            raise HynasError(f"cannot create the folder of store {path!r}: {_os_error(exc)}; {hint}") from None
+            raise HynasError(
+                f"cannot create the folder of store {path!r}: {_os_error(exc)}; {hint}"
+            ) from None
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise HynasError(f"cannot use store {path!r}: {folder!r} is not a folder; {hint}")
 
@@ -107,7 +112,9 @@ class SQLiteStore(SQLStore):
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             err = self._write_error(exc)
             self._cleanup()
-            raise err or HynasError(f"store {self.path!r} is corrupt or unreadable: {_one_line(exc)}") from None
+            raise err or HynasError(
+                f"store {self.path!r} is corrupt or unreadable: {_one_line(exc)}"
+            ) from None
 
     def _open_for_writing(self, folder: str) -> None:
         mode = os.stat(self.path).st_mode
@@ -258,9 +265,11 @@ def _create(path: str) -> None:
             os.close(dfd)
     except (sqlite3.Error, OSError) as exc:
         text = _one_line(exc)
-        hint = " (free disk space, then run the same command)" if "full" in text.lower() or (
-            isinstance(exc, OSError) and exc.errno in (27, 28)
-        ) else ""
+        hint = (
+            " (free disk space, then run the same command)"
+            if "full" in text.lower() or (isinstance(exc, OSError) and exc.errno in (27, 28))
+            else ""
+        )
         raise HynasError(f"cannot create store {path!r}: {text}{hint}") from None
     finally:
         for p in (tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"):
