@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hynas.core.errors import HynasError
+from hynas.stores.integrity import damaged
 from hynas.stores.sql import SCHEMA_VERSION, SQLStore, create_schema
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLiteStore", "check_store_path"]
@@ -97,11 +98,12 @@ class SQLiteStore(SQLStore):
                     f"{self.path!r} is an SQLite file but not a hynas store (or a -wal log beside it "
                     "belongs to another database); refusing to touch it"
                 )
-            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchall():
-                if self.writable_file and not read_only:  # half-created by an older hynas: finish it
-                    self._create_schema()
-                else:
-                    raise HynasError(f"store {self.path!r} was never finished (no tables); delete it")
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables and self.writable_file and not read_only:
+                self._create_schema()  # half-created by an older hynas (marked, no tables): finish it
+            elif "meta" not in tables:
+                what = "it has no tables (never finished)" if not tables else "its meta table is missing"
+                raise damaged(self.path, what)
             if self.writable_file:
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._upgrade()  # a read-only view migrates its private copy only
