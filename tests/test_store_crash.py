@@ -37,7 +37,8 @@ def _creator(path: str) -> subprocess.Popen:
     return p
 
 
-def test_store_killed_at_many_moments_while_being_created_always_resumes(tmp_path):
+@pytest.mark.parametrize("kills", [24, pytest.param(150, marks=pytest.mark.slow)])
+def test_store_killed_at_many_moments_while_being_created_always_resumes(tmp_path, kills):
     """Real processes SIGKILLed from the start of creation to just after it; every rerun works."""
     # how long creation takes here
     p = _creator(str(tmp_path / "timing.db"))
@@ -49,7 +50,7 @@ def test_store_killed_at_many_moments_while_being_created_always_resumes(tmp_pat
     p.wait()
     rng = random.Random(0)
     outcomes = {"none": 0, "whole": 0}
-    for i in range(24):
+    for i in range(kills):
         path = tmp_path / f"k{i}" / "run.db"
         path.parent.mkdir()
         p = _creator(str(path))

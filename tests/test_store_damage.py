@@ -181,3 +181,25 @@ def test_a_value_changed_behind_the_store_is_reported_on_every_backend(location)
         st.trials()
     with open_store(location) as st, pytest.raises(HynasError, match="damaged"):
         run(Experiment(cfg), st)
+
+
+def test_a_v2_store_is_read_as_it_is_and_migrated_on_every_backend(location):
+    cfg = ExperimentConfig(strategy="random", objectives=("accuracy",), budget=6, seed=2)
+    with open_store(location) as st:
+        ref = run(Experiment(cfg), st)
+        for sql in (
+            "ALTER TABLE trials DROP COLUMN checksum",
+            "DELETE FROM meta WHERE key = 'config_sum'",
+            "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+        ):
+            st._execute(sql)
+    with open_store(location, read_only=True) as st:  # PostgreSQL: read as v2, not migrated
+        assert st.trials() == ref and st.config() == cfg.to_dict()
+    with open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION and st.trials() == ref
+        st._execute("UPDATE trials SET arch = 'x' WHERE number = 2")
+    with (
+        open_store(location, read_only=True) as st,
+        pytest.raises(HynasError, match="trial 2 does not match"),
+    ):
+        st.trials()

@@ -32,7 +32,7 @@ from typing import Any
 from hynas.core.errors import HynasError
 from hynas.core.store import Store, TrialRecord
 from hynas.stores.integrity import check_dense, damaged, row_checksum, text_checksum
-from hynas.stores.lease import DriverLease
+from hynas.stores.lease import DriverLease, LeaseMixin
 
 __all__ = ["SCHEMA_VERSION", "DriverLease", "SQLStore", "Schedule"]
 
@@ -110,7 +110,7 @@ class Schedule:
     worker: str
 
 
-class SQLStore(Store):
+class SQLStore(LeaseMixin, Store):
     """Shared logic of the SQL backends; subclasses provide the connection and transactions."""
 
     #: placeholder style of the driver: "?" (sqlite3) or "%s" (psycopg)
@@ -400,45 +400,3 @@ class SQLStore(Store):
             self._execute("DELETE FROM running WHERE number = ?", (record.number,))
             self._insert(record, asked_after=int(rows[0][0]), told_seq=seq, attempts=attempts, worker=worker)
         return seq
-
-    # -- the driver lease --------------------------------------------------------------------------
-    def driver(self) -> DriverLease | None:
-        text = self._meta("driver")
-        if text is None:
-            return None
-        try:
-            d = json.loads(text)
-            return DriverLease(
-                str(d["host"]), int(d["pid"]), str(d["token"]), float(d["heartbeat"]), str(d.get("pidns", ""))
-            )
-        except (ValueError, KeyError, TypeError):
-            return None  # an unreadable lease is treated as stale
-
-    def acquire(self, token: str, lease_s: float) -> DriverLease | None:
-        """Become the store's driver; returns the previous (dead) driver's lease, if any.
-
-        Refused while another driver is alive: it heartbeat less than ``lease_s`` seconds ago and
-        (on this host, in this PID namespace) its pid still runs.
-        """
-        with self._writing():
-            prev = self.driver()
-            if prev is not None and prev.token != token and not prev.stale(lease_s):
-                raise HynasError(
-                    f"store {self.path!r} is in use by another search (pid {prev.pid} on {prev.host}, "
-                    f"last heartbeat {time.time() - prev.heartbeat:.0f} s ago); wait for it to finish, "
-                    f"stop it, or wait {lease_s:.0f} s after it died"
-                )
-            self._set_meta("driver", json.dumps(DriverLease.mine(token).__dict__))
-        return prev
-
-    def heartbeat(self, token: str) -> None:
-        with self._writing():
-            prev = self.driver()
-            if prev is None or prev.token == token:
-                self._set_meta("driver", json.dumps(DriverLease.mine(token).__dict__))
-
-    def release(self, token: str) -> None:
-        with self._writing():
-            prev = self.driver()
-            if prev is not None and prev.token == token:
-                self._execute("DELETE FROM meta WHERE key = 'driver'")

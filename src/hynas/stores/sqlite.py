@@ -86,6 +86,7 @@ class SQLiteStore(SQLStore):
                 assert self._copy is not None
                 self._db = _connect(os.path.join(self._copy, "store.db"))
             else:
+                _sweep(folder, os.path.basename(self.path))  # e.g. killed between link and unlink
                 _check_wal(self.path)
                 self._open_for_writing(folder)
         except sqlite3.Error as exc:
