@@ -22,6 +22,7 @@ folder, so reading never changes, checkpoints or adds a file beside the store.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
@@ -270,7 +271,8 @@ def _create(path: str) -> None:
         text = _one_line(exc)
         hint = (
             " (free disk space, then run the same command)"
-            if "full" in text.lower() or (isinstance(exc, OSError) and exc.errno in (27, 28))
+            if "full" in text.lower()
+            or (isinstance(exc, OSError) and exc.errno in (errno.EFBIG, errno.ENOSPC))
             else ""
         )
         raise HynasError(f"cannot create store {path!r}: {text}{hint}") from None
@@ -288,6 +290,12 @@ def _publish(tmp: str, path: str) -> None:
         return
     except FileExistsError:
         pass
+    except OSError as exc:  # a file system without hard links: rename, unless the store appeared
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if not os.path.exists(path):
+            os.replace(tmp, path)
+            return
     # an empty file (e.g. made by an older hynas killed at once) may be replaced; a real one is kept
     try:
         fd = os.open(path, os.O_RDONLY)
