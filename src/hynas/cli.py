@@ -179,11 +179,15 @@ def _run_search(
     from hynas.report.summary import summarize
     from hynas.runners import run
     from hynas.runners.sequential import check_config
-    from hynas.stores import open_store
+    from hynas.stores import open_store, sqlite_path
+    from hynas.stores.sqlite import check_store_path
 
+    file = sqlite_path(store_path)
+    if file is not None:
+        check_store_path(file)
     exp = Experiment(cfg)
-    if "://" not in store_path:
-        Path(store_path).parent.mkdir(parents=True, exist_ok=True)
+    if file is not None:
+        check_store_path(file, make_folder=True)
     # the true front only when every objective comes from a table (never computed over the space)
     tf = true_front(exp) if len(exp.objectives) > 1 else None
     total = cfg.budget if cfg.budget is not None else None
@@ -283,7 +287,7 @@ def _open_existing(path: str) -> tuple[Any, list[Any], Any, Any]:
     from hynas.core.experiment import Experiment, ExperimentConfig
     from hynas.stores import open_store
 
-    with open_store(path, create=False) as st:
+    with open_store(path, create=False, read_only=True) as st:
         cfg_dict = st.config()
         if cfg_dict is None:
             raise HynasError(
@@ -343,8 +347,9 @@ def report(
 ) -> None:
     """Write a Pareto plot, an anytime plot and a markdown summary."""
     from hynas.report.markdown import write_report
+    from hynas.stores import sqlite_path
 
-    out_dir = out or Path(f"{Path(store).with_suffix('')}-report")
+    out_dir = out or Path(f"{Path(sqlite_path(store) or store).with_suffix('')}-report")
     check_out_dir(out_dir)
     exp, records, _, ref = _open_existing(store)
     paths = write_report(exp, records, out_dir, store, ref)

@@ -3,8 +3,8 @@
 The driver (this process) owns the strategy and the store; a *backend* evaluates candidates
 somewhere (in-process, in worker processes, on a Ray cluster). The loop:
 
-1. take the store's driver lease (a dead driver's lease is taken over: same host and its pid is
-   gone, or no heartbeat for ``lease_s`` seconds);
+1. take the store's driver lease (a dead driver's lease is taken over: no heartbeat for ``lease_s``
+   seconds, or at once when its pid is gone on the same host and PID namespace);
 2. replay the store through the freshly seeded strategy in the recorded ask/tell order; trials
    left ``running`` by a dead driver are asked again (the strategy returns the same architecture)
    and re-queued under their own numbers;
@@ -30,11 +30,15 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from hynas.core.errors import HynasError
 from hynas.core.experiment import Experiment, ExperimentConfig
 from hynas.core.store import Store, TrialRecord
 from hynas.core.strategy import Candidate, Result
+
+if TYPE_CHECKING:
+    from hynas.stores.sql import SQLStore
 
 __all__ = [
     "RUNNERS",
@@ -135,13 +139,19 @@ def record_to_result(experiment: Experiment, rec: TrialRecord) -> Result:
     return experiment.result(cand, rec.metrics, rec.cost_s)
 
 
+def _extends(new: float | None, old: float | None) -> bool:
+    """True when limit ``new`` allows more than ``old`` (``None``: no limit)."""
+    return old is not None and (new is None or new > old)
+
+
 def _write_config(experiment: Experiment, store: Store) -> None:
-    """Store the configuration of a new run, or the new budget of a continued one."""
+    """Store the configuration of a new run, or the larger budget of a continued one (a smaller
+    budget only stops this run early; the stored one is kept)."""
     config, stored = experiment.config, store.config()
     if (
         stored is None
-        or stored.get("budget") != config.budget
-        or stored.get("budget_seconds") != config.budget_seconds
+        or _extends(config.budget, stored.get("budget"))
+        or _extends(config.budget_seconds, stored.get("budget_seconds"))
     ):
         store.set_config(config.to_dict())
 
@@ -151,16 +161,19 @@ def replay(
 ) -> tuple[list[TrialRecord], list[tuple[int, Candidate]]]:
     """Check or write the configuration, replay the store into the strategy in its recorded
     ask/tell order, and return (finished trials in told order, running trials to re-queue)."""
+    from hynas.stores.integrity import check_dense
     from hynas.stores.sql import SQLStore
 
     check_config(experiment.config, store)
-    finished = {r.number: r for r in store.trials()}
     if isinstance(store, SQLStore):
-        schedule = store.schedule()
+        trials, schedule = store.state()  # one consistent snapshot, every row checked
+        check_dense(store.path, "trial", [s.number for s in schedule])  # a search numbers 0, 1, ...
+        finished = {r.number: r for r in trials}
         told_order = sorted((s for s in schedule if s.told_seq is not None), key=lambda s: s.told_seq or 0)
         tells = [finished[s.number] for s in told_order]
         asks = [(s.number, s.arch, s.fidelity, s.asked_after) for s in schedule]
     else:  # a plain append-only store: a sequential schedule
+        finished = {r.number: r for r in store.trials()}
         tells = [finished[n] for n in sorted(finished)]
         asks = [(r.number, r.arch, r.fidelity, i) for i, r in enumerate(tells)]
     strategy = experiment.strategy
@@ -174,7 +187,8 @@ def replay(
         if str(cand.arch) != arch or cand.fidelity != fidelity:
             raise HynasError(
                 f"cannot resume from {store.path!r}: at trial {number} the strategy proposes {cand.arch} "
-                f"but the store holds {arch}; the store was written by a different hynas version"
+                f"but the store holds {arch} (its rows are intact); the store was written by a different "
+                "hynas version"
             )
         if number not in finished:
             pending.append((number, cand))
@@ -209,16 +223,14 @@ class _InFlight:
 class _Heartbeat(threading.Thread):
     """Refreshes the driver lease from its own store connection while the main thread evaluates."""
 
-    def __init__(self, location: str, token: str, every_s: float) -> None:
+    def __init__(self, store: SQLStore, token: str, every_s: float) -> None:
         super().__init__(daemon=True, name="hynas-heartbeat")
-        self.location, self.token, self.every_s = location, token, every_s
+        self.store, self.token, self.every_s = store, token, every_s
         self.done = threading.Event()
 
     def run(self) -> None:
-        from hynas.stores import open_store
-
         try:
-            st = open_store(self.location, create=False)
+            st = self.store.clone()  # its own connection, made in this thread
         except HynasError:
             return
         try:
@@ -240,7 +252,6 @@ def drive(
     """Run (or resume) ``experiment`` on ``backend`` until the budget is spent; returns every
     finished trial in the order results were told."""
     from hynas.stores.sql import SQLStore
-    from hynas.stores.sqlite import SQLiteStore
 
     sql = store if isinstance(store, SQLStore) else None
     token = uuid.uuid4().hex
@@ -260,11 +271,11 @@ def drive(
                     "run the same command again"
                 )
         _write_config(experiment, store)
-        # SQLite lives on one machine, where a dead driver is recognised by its pid; a database
-        # server is shared across machines, so a driver busy in a long in-process trial beats from
-        # a thread with its own connection
-        if sql is not None and backend.blocking and not isinstance(sql, SQLiteStore):
-            beat = _Heartbeat(sql.location, token, options.lease_s / 3)
+        # the heartbeat decides whether a driver is alive (a pid can be reused or live in another
+        # PID namespace), so a driver busy in a long in-process trial beats from a thread with its
+        # own connection
+        if sql is not None and backend.blocking:
+            beat = _Heartbeat(sql, token, options.lease_s / 3)
             beat.start()
         strategy = experiment.strategy
         numbers = [s.number for s in sql.schedule()] if sql is not None else [r.number for r in records]

@@ -1,5 +1,7 @@
 """Experiment stores. ``open_store(location)`` picks the backend from the path or URL:
-a file path is an SQLite store, ``postgresql://...`` a PostgreSQL one."""
+a file path (or ``sqlite:///relative.db`` / ``sqlite:////absolute.db``, as in SQLAlchemy) is an
+SQLite store, ``postgresql://...`` a PostgreSQL one. ``read_only=True`` opens a view that never
+changes the store (``hynas show`` and ``report``)."""
 
 from __future__ import annotations
 
@@ -8,20 +10,45 @@ from hynas.core.store import Store, TrialRecord
 from hynas.stores.sql import SCHEMA_VERSION, Schedule, SQLStore
 from hynas.stores.sqlite import SQLiteStore
 
-__all__ = ["SCHEMA_VERSION", "SQLStore", "SQLiteStore", "Schedule", "Store", "TrialRecord", "open_store"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SQLStore",
+    "SQLiteStore",
+    "Schedule",
+    "Store",
+    "TrialRecord",
+    "open_store",
+    "sqlite_path",
+]
 
 
-def open_store(location: str, create: bool = True) -> SQLStore:
-    if not location or "\x00" in location or not location.isprintable():
-        raise HynasError(f"bad store location {location!r}: give a file path or a postgresql:// URL")
-    if "://" in location:
-        scheme = location.split("://", 1)[0].lower()
-        if scheme in ("postgresql", "postgres"):
-            from hynas.stores.postgres import PostgresStore
-
-            return PostgresStore(location, create=create)
+def sqlite_path(location: str) -> str | None:
+    """The file of an SQLite store location (a path or an ``sqlite:///`` URL), else ``None``."""
+    if "://" not in location:
+        return location
+    scheme, rest = location.split("://", 1)
+    if scheme.lower() != "sqlite":
+        return None
+    if not rest.startswith("/") or rest in ("/", "/:memory:") or "?" in rest:
         raise HynasError(
-            f"unsupported store URL scheme {scheme!r}; valid: postgresql://user@host/db?store=NAME, "
-            "or a file path for an SQLite store"
+            f"bad SQLite URL {location!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db "
+            "(a file; no host, no in-memory store, no query)"
         )
-    return SQLiteStore(location, create=create)
+    return rest[1:]
+
+
+def open_store(location: str, create: bool = True, read_only: bool = False) -> SQLStore:
+    if not isinstance(location, str) or not location or "\x00" in location or not location.isprintable():
+        raise HynasError(f"bad store location {location!r}: give a file path or a postgresql:// URL")
+    path = sqlite_path(location)
+    if path is not None:
+        return SQLiteStore(path, create=create and not read_only, read_only=read_only)
+    scheme = location.split("://", 1)[0].lower()
+    if scheme in ("postgresql", "postgres"):
+        from hynas.stores.postgres import PostgresStore
+
+        return PostgresStore(location, create=create and not read_only, read_only=read_only)
+    raise HynasError(
+        f"unsupported store URL scheme {scheme!r}; valid: postgresql://user@host/db?store=NAME, "
+        "sqlite:///path.db, or a file path for an SQLite store"
+    )

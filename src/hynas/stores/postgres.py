@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hynas.core.errors import HynasError
-from hynas.stores.sql import SQLStore
+from hynas.stores.sql import SQLStore, create_schema
 
 __all__ = ["PostgresStore", "split_url"]
 
@@ -46,13 +46,14 @@ def split_url(url: str) -> tuple[str, str]:
 class PostgresStore(SQLStore):
     placeholder = "%s"
 
-    def __init__(self, url: str, create: bool = True) -> None:
+    def __init__(self, url: str, create: bool = True, read_only: bool = False) -> None:
         try:
             import psycopg
         except ImportError:
             raise HynasError("PostgreSQL stores need psycopg 3: pip install 'hynas[postgres]'") from None
         self._psycopg = psycopg
         self.location = url
+        self.read_only = read_only
         conninfo, self.schema = split_url(url)
         parts = urlsplit(conninfo)
         host = parts.hostname or "localhost"
@@ -78,7 +79,7 @@ class PostgresStore(SQLStore):
                 with self._tx():
                     self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
                     self._db.execute(f'SET LOCAL search_path TO "{self.schema}"')
-                    self._create_schema_in_tx()
+                    create_schema(self._execute)
             self._db.execute(f'SET search_path TO "{self.schema}"')
             self._upgrade()
         except HynasError:
@@ -87,17 +88,6 @@ class PostgresStore(SQLStore):
         except psycopg.Error as exc:
             self._db.close()
             raise HynasError(f"PostgreSQL store {self.path!r} is unusable: {exc}") from None
-
-    def _create_schema_in_tx(self) -> None:
-        from hynas.stores.sql import META_DDL, RUNNING_DDL, SCHEMA_VERSION, TRIALS_DDL
-
-        self._db.execute(META_DDL)
-        self._db.execute(TRIALS_DDL.format(table="trials"))
-        self._db.execute(RUNNING_DDL)
-        self._db.execute(
-            "INSERT INTO meta(key, value) VALUES ('schema_version', %s) ON CONFLICT (key) DO NOTHING",
-            (str(SCHEMA_VERSION),),
-        )
 
     # -- backend hooks ---------------------------------------------------------------------------
     @contextmanager

@@ -9,9 +9,12 @@ Schema history (``meta.schema_version``):
    results were told), so a parallel run, whose ask/tell interleaving depends on timing, can be
    replayed exactly on resume; plus ``attempts`` (retries) and ``worker``. A ``driver`` lease in ``meta`` (host, pid, heartbeat)
    tells a resuming driver whether the trials left ``running`` belong to a dead driver.
+3. Each finished trial carries a ``checksum`` over all its values, and the configuration one in
+   ``meta.config_sum`` (:mod:`hynas.stores.integrity`), so damage is told apart from a store
+   written by another hynas version.
 
 Opening an older store upgrades it in one transaction (v1 rows become a sequential schedule:
-``asked_after = told_seq = number``). Everything is stored as JSON text and read with bound
+``asked_after = told_seq = number``; v1 and v2 rows get their checksums). Everything is stored as JSON text and read with bound
 parameters; nothing is unpickled or evaluated.
 """
 
@@ -20,8 +23,6 @@ from __future__ import annotations
 import abc
 import json
 import math
-import os
-import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,10 +31,12 @@ from typing import Any
 
 from hynas.core.errors import HynasError
 from hynas.core.store import Store, TrialRecord
+from hynas.stores.integrity import check_dense, damaged, row_checksum, text_checksum
+from hynas.stores.lease import DriverLease, LeaseMixin
 
 __all__ = ["SCHEMA_VERSION", "DriverLease", "SQLStore", "Schedule"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _COLUMNS = (
     "number, arch, status, fidelity, metrics, hidden, cost_s, error, started_at, finished_at, "
@@ -55,7 +58,8 @@ CREATE TABLE IF NOT EXISTS {table} (
     asked_after INTEGER NOT NULL,
     told_seq    INTEGER NOT NULL UNIQUE,
     attempts    INTEGER NOT NULL DEFAULT 1,
-    worker      TEXT NOT NULL DEFAULT ''
+    worker      TEXT NOT NULL DEFAULT '',
+    checksum    TEXT NOT NULL DEFAULT ''
 )
 """
 RUNNING_DDL = """
@@ -69,6 +73,17 @@ CREATE TABLE IF NOT EXISTS running (
 )
 """
 META_DDL = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+def create_schema(execute: Any) -> None:
+    """The statements that make a new store (inside the caller's transaction)."""
+    execute(META_DDL)
+    execute(TRIALS_DDL.format(table="trials"))
+    execute(RUNNING_DDL)
+    execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
+        (str(SCHEMA_VERSION),),
+    )
 
 
 def dumps_metrics(d: dict[str, float]) -> str:
@@ -95,36 +110,7 @@ class Schedule:
     worker: str
 
 
-@dataclass(frozen=True)
-class DriverLease:
-    """The driver that owns a store: it heartbeats; a dead or silent one can be taken over."""
-
-    host: str
-    pid: int
-    token: str
-    heartbeat: float
-
-    @staticmethod
-    def mine(token: str) -> DriverLease:
-        return DriverLease(socket.gethostname(), os.getpid(), token, time.time())
-
-    def stale(self, lease_s: float) -> bool:
-        if self.host == socket.gethostname():  # on this machine the pid tells for sure
-            return self.pid != os.getpid() and not _pid_alive(self.pid)
-        return time.time() - self.heartbeat > lease_s
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class SQLStore(Store):
+class SQLStore(LeaseMixin, Store):
     """Shared logic of the SQL backends; subclasses provide the connection and transactions."""
 
     #: placeholder style of the driver: "?" (sqlite3) or "%s" (psycopg)
@@ -145,42 +131,61 @@ class SQLStore(Store):
     def _write_error(self, exc: Exception) -> HynasError | None:
         """A clear error for a failed write, or ``None`` if ``exc`` is not a database error."""
 
+    #: True for a read-only view: an older schema is read as it is, never migrated
+    read_only: bool = False
+    _version: int = SCHEMA_VERSION
+
+    def clone(self) -> SQLStore:
+        """Another connection to the same store, e.g. for a heartbeat thread."""
+        from hynas.stores import open_store
+
+        return open_store(self.location, create=False)
+
     # -- schema ----------------------------------------------------------------------------------
     def _create_schema(self) -> None:
         with self._tx():
-            self._execute(META_DDL)
-            self._execute(TRIALS_DDL.format(table="trials"))
-            self._execute(RUNNING_DDL)
-            self._execute(
-                "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
-                (str(SCHEMA_VERSION),),
-            )
+            create_schema(self._execute)
 
     def _upgrade(self) -> None:
         """Check the schema version and migrate an older store in one transaction."""
         version = self._meta("schema_version")
         if version is None or not version.isdigit():
-            raise HynasError(f"store {self.path!r} has no valid schema version ({version!r}); it is corrupt")
+            raise damaged(self.path, f"it has no valid schema version ({version!r})")
         if int(version) > SCHEMA_VERSION:
             raise HynasError(
                 f"store {self.path!r} has schema version {version}, newer than this hynas "
                 f"({SCHEMA_VERSION}); upgrade hynas"
             )
-        if int(version) == 1:
-            self._guard(self._migrate_v1)
-
-    def _migrate_v1(self) -> None:
-        with self._tx():
-            if self._meta("schema_version") != "1":  # another process migrated meanwhile
-                return
-            self._execute(TRIALS_DDL.format(table="trials_v2"))
-            self._execute(
-                f"INSERT INTO trials_v2({_COLUMNS}) SELECT number, arch, status, fidelity, metrics, hidden, "
-                "cost_s, error, started_at, finished_at, number, number, 1, '' FROM trials"
+        if int(version) < SCHEMA_VERSION and not self.read_only:
+            self._guard(self._migrate)
+        self._version = self.schema_version()
+        if self._version < 2:
+            raise HynasError(
+                f"store {self.path!r} has schema version {version}; open it once for writing "
+                "(run the same hynas search) to upgrade it"
             )
-            self._execute("DROP TABLE trials")
-            self._execute("ALTER TABLE trials_v2 RENAME TO trials")
-            self._execute(RUNNING_DDL)
+
+    def _migrate(self) -> None:
+        with self._tx():
+            version = self._meta("schema_version")
+            if version == "1":  # finished trials only: a sequential schedule
+                self._execute(TRIALS_DDL.format(table="trials_v2"))
+                self._execute(
+                    f"INSERT INTO trials_v2({_COLUMNS}) SELECT number, arch, status, fidelity, metrics, "
+                    "hidden, cost_s, error, started_at, finished_at, number, number, 1, '' FROM trials"
+                )
+                self._execute("DROP TABLE trials")
+                self._execute("ALTER TABLE trials_v2 RENAME TO trials")
+                self._execute(RUNNING_DDL)
+            elif version == "2":
+                self._execute("ALTER TABLE trials ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
+            else:  # another process migrated meanwhile
+                return
+            for row in self._execute(f"SELECT {_COLUMNS} FROM trials"):
+                self._execute("UPDATE trials SET checksum = ? WHERE number = ?", (row_checksum(row), row[0]))
+            config = self._meta("config")
+            if config is not None:
+                self._set_meta("config_sum", text_checksum(config))
             self._execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def schema_version(self) -> int:
@@ -223,36 +228,72 @@ class SQLStore(Store):
 
     def _corrupt(self, exc: Exception) -> HynasError:
         msg = " ".join(str(exc).split())
-        return HynasError(f"store {self.path!r} is corrupt: {type(exc).__name__}: {msg}")
+        return damaged(self.path, f"{type(exc).__name__}: {msg}")
 
     # -- the Store contract ----------------------------------------------------------------------
     def config(self) -> dict[str, Any] | None:
         text = self._meta("config")
         if text is None:
             return None
+        if self._version >= 3 and self._meta("config_sum") != text_checksum(text):
+            raise damaged(self.path, "its configuration does not match its checksum")
         try:
             data = json.loads(text)
         except ValueError as exc:
             raise self._corrupt(exc) from None
         if not isinstance(data, dict):
-            raise HynasError(f"store {self.path!r} is corrupt: its configuration is not a JSON object")
+            raise damaged(self.path, "its configuration is not a JSON object")
         return data
 
     def set_config(self, config: dict[str, Any]) -> None:
+        text = json.dumps(config, sort_keys=True)
         with self._writing():
-            self._set_meta("config", json.dumps(config, sort_keys=True))
+            self._set_meta("config", text)
+            self._set_meta("config_sum", text_checksum(text))
 
     def trials(self) -> list[TrialRecord]:
         """All finished trials, by number (running ones are in :meth:`schedule`)."""
+        return self.state()[0]
+
+    def schedule(self) -> list[Schedule]:
+        """Every trial (running or finished) with its place in the ask/tell sequence, by number."""
+        return self.state()[1]
+
+    def state(self) -> tuple[list[TrialRecord], list[Schedule]]:
+        """Finished trials and the whole schedule, both by number, from one consistent snapshot
+        (one statement), each row checked against its checksum."""
+        sums = "checksum" if self._version >= 3 else "''"
         try:
-            rows = self._execute(f"SELECT {_COLUMNS} FROM trials ORDER BY number")
-            return [self._record(r) for r in rows]
+            rows = self._execute(
+                f"SELECT {_COLUMNS}, {sums} FROM trials UNION ALL SELECT number, arch, NULL, fidelity, "
+                "NULL, NULL, NULL, NULL, NULL, NULL, asked_after, NULL, 0, worker, NULL FROM running "
+                "ORDER BY 1"
+            )
+            records, schedule = [], []
+            for r in rows:
+                if r[2] is not None:
+                    if self._version >= 3 and r[14] != row_checksum(r[:14]):
+                        raise damaged(self.path, f"trial {r[0]} does not match its checksum")
+                    records.append(self._record(r))
+                schedule.append(
+                    Schedule(
+                        int(r[0]),
+                        str(r[1]),
+                        None if r[3] is None else float(r[3]),
+                        int(r[10]),
+                        None if r[11] is None else int(r[11]),
+                        int(r[12]),
+                        str(r[13]),
+                    )
+                )
         except HynasError:
             raise
         except Exception as exc:
             if self._write_error(exc) is None and not isinstance(exc, ValueError | TypeError | KeyError):
                 raise
             raise self._corrupt(exc) from None
+        check_dense(self.path, "told position", [s.told_seq for s in schedule if s.told_seq is not None])
+        return records, schedule
 
     @staticmethod
     def _record(r: Sequence[Any]) -> TrialRecord:
@@ -289,27 +330,30 @@ class SQLStore(Store):
             or self._execute("SELECT 1 FROM running WHERE number = ?", (number,))
         )
 
-    def _insert(
-        self, r: TrialRecord, *, asked_after: int, told_seq: int | None, attempts: int, worker: str
-    ) -> None:
+    def _insert(self, r: TrialRecord, *, asked_after: int, told_seq: int, attempts: int, worker: str) -> None:
+        values = (
+            r.number,
+            r.arch,
+            r.status,
+            r.fidelity,
+            dumps_metrics(r.metrics),
+            dumps_metrics(r.hidden),
+            r.cost_s,
+            r.error,
+            r.started_at,
+            r.finished_at,
+            asked_after,
+            told_seq,
+            attempts,
+            worker,
+        )
+        try:
+            checksum = row_checksum(values)
+        except ValueError as exc:
+            raise HynasError(f"cannot store trial {r.number}: {exc}") from None
         self._execute(
-            f"INSERT INTO trials({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                r.number,
-                r.arch,
-                r.status,
-                r.fidelity,
-                dumps_metrics(r.metrics),
-                dumps_metrics(r.hidden),
-                r.cost_s,
-                r.error,
-                r.started_at,
-                r.finished_at,
-                asked_after,
-                told_seq,
-                attempts,
-                worker,
-            ),
+            f"INSERT INTO trials({_COLUMNS}, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*values, checksum),
         )
 
     def start(
@@ -356,73 +400,6 @@ class SQLStore(Store):
             self._execute("DELETE FROM running WHERE number = ?", (record.number,))
             self._insert(record, asked_after=int(rows[0][0]), told_seq=seq, attempts=attempts, worker=worker)
         return seq
-
-    def schedule(self) -> list[Schedule]:
-        """Every trial (running or finished) with its place in the ask/tell sequence, by number."""
-        try:
-            rows = self._execute(
-                "SELECT number, arch, fidelity, asked_after, told_seq, attempts, worker FROM trials "
-                "UNION ALL SELECT number, arch, fidelity, asked_after, NULL, 0, worker FROM running "
-                "ORDER BY number"
-            )
-            return [
-                Schedule(
-                    int(r[0]),
-                    str(r[1]),
-                    None if r[2] is None else float(r[2]),
-                    int(r[3]),
-                    None if r[4] is None else int(r[4]),
-                    int(r[5]),
-                    str(r[6]),
-                )
-                for r in rows
-            ]
-        except HynasError:
-            raise
-        except Exception as exc:
-            if self._write_error(exc) is None and not isinstance(exc, ValueError | TypeError):
-                raise
-            raise self._corrupt(exc) from None
-
-    # -- the driver lease --------------------------------------------------------------------------
-    def driver(self) -> DriverLease | None:
-        text = self._meta("driver")
-        if text is None:
-            return None
-        try:
-            d = json.loads(text)
-            return DriverLease(str(d["host"]), int(d["pid"]), str(d["token"]), float(d["heartbeat"]))
-        except (ValueError, KeyError, TypeError):
-            return None  # an unreadable lease is treated as stale
-
-    def acquire(self, token: str, lease_s: float) -> DriverLease | None:
-        """Become the store's driver; returns the previous (dead) driver's lease, if any.
-
-        Refused while another driver is alive: its pid still runs on this host, or it heartbeat
-        less than ``lease_s`` seconds ago from another host.
-        """
-        with self._writing():
-            prev = self.driver()
-            if prev is not None and prev.token != token and not prev.stale(lease_s):
-                raise HynasError(
-                    f"store {self.path!r} is in use by another search (pid {prev.pid} on {prev.host}, "
-                    f"last heartbeat {time.time() - prev.heartbeat:.0f} s ago); wait for it to finish, "
-                    f"stop it, or wait {lease_s:.0f} s after it died"
-                )
-            self._set_meta("driver", json.dumps(DriverLease.mine(token).__dict__))
-        return prev
-
-    def heartbeat(self, token: str) -> None:
-        with self._writing():
-            prev = self.driver()
-            if prev is None or prev.token == token:
-                self._set_meta("driver", json.dumps(DriverLease.mine(token).__dict__))
-
-    def release(self, token: str) -> None:
-        with self._writing():
-            prev = self.driver()
-            if prev is not None and prev.token == token:
-                self._execute("DELETE FROM meta WHERE key = 'driver'")
 
     # -- the fixed reference point of observed objectives (hynas.report.analysis) ---------------
     def reference(self) -> dict[str, float] | None:
