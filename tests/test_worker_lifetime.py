@@ -254,3 +254,34 @@ def test_ctrl_c_to_the_process_group_stops_the_pool_run_cleanly(tmp_path):
     assert p.wait(timeout=120) == 0, p.communicate()[1]
     after = _stored(store)
     assert sorted(after) == list(range(BUDGET)) and {n: after[n] for n in before} == before
+
+
+@pytest.mark.parametrize("moment", [0, 1])
+def test_sigterm_stops_a_sequential_run_cleanly(tmp_path, moment):
+    """Without workers too: SIGTERM is one line and exit 130, the lease is released (the rerun
+    needs no wait) and the same command resumes losing and duplicating nothing."""
+    store = str(tmp_path / "s.db")
+    rng = random.Random(f"seq-{moment}")
+    p = _cli(*ARGS, "--store", store, "--trial-delay", "0.05")
+    try:
+        _wait_count(store, rng.randint(2, BUDGET // 2), p)
+        time.sleep(rng.uniform(0, 0.05))
+        os.kill(p.pid, signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 130 and "Traceback" not in err, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted:"), err
+    assert _lease(store) is None
+    before = _stored(store)
+    assert 0 < len(before) < BUDGET
+    r = subprocess.run(
+        [sys.executable, "-c", "from hynas.cli import main; main()", *ARGS, "--store", store],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    after = _stored(store)
+    assert sorted(after) == list(range(BUDGET)) and {n: after[n] for n in before} == before

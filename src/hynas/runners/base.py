@@ -24,13 +24,14 @@ from __future__ import annotations
 import abc
 import contextlib
 import math
+import signal
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hynas.core.errors import HynasError
 from hynas.core.experiment import Experiment, ExperimentConfig
@@ -45,6 +46,7 @@ __all__ = [
     "Backend",
     "Outcome",
     "RunOptions",
+    "Terminated",
     "budget_left",
     "check_config",
     "drive",
@@ -220,6 +222,32 @@ class _InFlight:
     errors: list[str] = field(default_factory=list)
 
 
+class Terminated(KeyboardInterrupt):
+    """The driver got ``SIGTERM``; it stops like a Ctrl-C (workers stopped, lease released,
+    finished trials kept)."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the driver loop runs, ``SIGTERM`` raises :class:`Terminated` so the loop's cleanup runs
+    (only from the main thread, and only over the default action); a second one kills at once."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated("SIGTERM")
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class _Heartbeat(threading.Thread):
     """Refreshes the driver lease from its own store connection while the main thread evaluates."""
 
@@ -250,7 +278,18 @@ def drive(
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
 ) -> list[TrialRecord]:
     """Run (or resume) ``experiment`` on ``backend`` until the budget is spent; returns every
-    finished trial in the order results were told."""
+    finished trial in the order results were told. ``SIGTERM`` stops it like a Ctrl-C."""
+    with _sigterm_interrupts():
+        return _drive(experiment, store, backend, options, on_trial)
+
+
+def _drive(
+    experiment: Experiment,
+    store: Store,
+    backend: Backend,
+    options: RunOptions,
+    on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None,
+) -> list[TrialRecord]:
     from hynas.stores.sql import SQLStore
 
     sql = store if isinstance(store, SQLStore) else None

@@ -11,9 +11,9 @@ Workers die with their driver: on Linux each asks the kernel for ``SIGKILL`` whe
 (``prctl(PR_SET_PDEATHSIG)``), and everywhere a watcher thread exits the worker once its parent is
 gone, so a killed driver never leaves workers behind (still evaluating, or holding the output
 pipes of whoever started the driver). Workers ignore ``SIGINT`` (a Ctrl-C reaches the whole process
-group; the driver stops them); while the pool runs, ``SIGTERM`` to the driver interrupts it like
-Ctrl-C, so it stops its workers and releases the store's lease before it exits. Trials in flight
-stay recorded as running and are re-queued when the search is resumed.
+group; the driver stops them); ``SIGTERM`` to the driver interrupts it like Ctrl-C
+(:func:`hynas.runners.base.drive`), so it stops its workers and releases the store's lease before it
+exits. Trials in flight stay recorded as running and are re-queued when the search is resumed.
 """
 
 from __future__ import annotations
@@ -34,16 +34,11 @@ from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
 
-__all__ = ["PoolBackend", "Terminated"]
+__all__ = ["PoolBackend"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _WATCH_S = 0.25  # how often a worker checks that its driver is alive (where prctl is missing)
 _USE_PRCTL = sys.platform.startswith("linux")  # tests turn it off to check the portable watcher
-
-
-class Terminated(KeyboardInterrupt):
-    """The driver of a pool run got ``SIGTERM``; it stops like a Ctrl-C (workers stopped, lease
-    released, finished trials kept)."""
 
 
 def _die_with(parent: int) -> None:
@@ -112,24 +107,6 @@ class PoolBackend(Backend):
         self.timeout_s = timeout_s
         self.ctx = mp.get_context("fork")
         self.workers: list[_Worker] = []
-        # SIGTERM to the driver: stop like Ctrl-C (the driver loop's cleanup stops the workers and
-        # releases the lease); only from the main thread, and only over the default action
-        self._old_term: Any = None
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-        ):
-            self._old_term = signal.signal(signal.SIGTERM, self._terminated)
-
-    def _terminated(self, signum: int, frame: Any) -> None:
-        self._restore_sigterm()  # a second SIGTERM during the cleanup kills at once
-        raise Terminated("SIGTERM")
-
-    def _restore_sigterm(self) -> None:
-        if self._old_term is not None:
-            with contextlib.suppress(ValueError):  # not the main thread any more
-                signal.signal(signal.SIGTERM, self._old_term)
-            self._old_term = None
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for fault injection)."""
@@ -195,21 +172,18 @@ class PoolBackend(Backend):
     def close(self) -> None:
         """Stop every worker: idle ones are asked to exit, busy ones (the driver is stopping with
         trials in flight; they stay recorded as running and are re-queued on resume) are killed."""
-        try:
-            for w in self.workers:
-                if w.job is not None:
-                    with contextlib.suppress(Exception):
-                        w.proc.kill()
-                else:
-                    with contextlib.suppress(Exception):
-                        w.conn.send(None)
-            deadline = time.monotonic() + 5
-            for w in self.workers:
-                w.proc.join(timeout=max(0.0, deadline - time.monotonic()))
-                if w.proc.is_alive():
-                    w.kill()
+        for w in self.workers:
+            if w.job is not None:
                 with contextlib.suppress(Exception):
-                    w.conn.close()
-            self.workers.clear()
-        finally:
-            self._restore_sigterm()
+                    w.proc.kill()
+            else:
+                with contextlib.suppress(Exception):
+                    w.conn.send(None)
+        deadline = time.monotonic() + 5
+        for w in self.workers:
+            w.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            if w.proc.is_alive():
+                w.kill()
+            with contextlib.suppress(Exception):
+                w.conn.close()
+        self.workers.clear()
