@@ -1,0 +1,49 @@
+"""Sub-network extraction: the static network of an architecture with weights inherited from the supernet.
+
+Once-for-all (Cai et al., "Once-for-All: Train One Network and Specialize it for Efficient
+Deployment", ICLR 2020) deploys a specialised sub-network by copying its active weights out of the
+trained supernet; BigNAS (Yu et al., ECCV 2020) does the same. :func:`extract` returns exactly the
+module ``space.build(arch, num_classes=...)`` gives (:class:`~hynas.models.mobile.MobileNet`, same
+structure, same state-dict keys and shapes) with the active slice copied in: kernels transformed,
+channels sliced, BatchNorm statistics sliced. In eval mode it computes what the supernet computes
+for ``arch`` (on an input of the supernet's :meth:`~ElasticMobileNet.input_size`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hynas.core.arch import Architecture
+from hynas.models.mobile import MobileNet, build_mobile
+from hynas.supernets.mobile import ElasticMobileNet
+
+__all__ = ["extract"]
+
+
+@torch.no_grad()
+def extract(supernet: ElasticMobileNet, arch: Architecture) -> MobileNet:
+    """The plain :class:`MobileNet` of ``arch`` holding the supernet's weights for it.
+
+    Sets ``arch`` active on the supernet. The result shares no storage with the supernet and is in
+    the supernet's train/eval mode.
+    """
+    supernet.set_active(arch)
+    net = build_mobile(supernet.space.config(arch), num_classes=supernet.config.num_classes)
+    assert isinstance(net, MobileNet)
+    net.stem.load_state_dict(supernet.stem.state_dict())
+    blocks: list[nn.Module] = [_copy(supernet.first_block, net.blocks[0])]
+    blocks += [b.export() for b in supernet.active_blocks()]
+    if len(blocks) != len(net.blocks):  # the space's config and the supernet disagree: a bug
+        raise AssertionError(f"extract: {len(blocks)} blocks for a network of {len(net.blocks)}")
+    for i, block in enumerate(blocks[1:], start=1):
+        net.blocks[i].load_state_dict(block.state_dict())
+    for name in ("final_expand", "feature_mix", "classifier"):
+        getattr(net, name).load_state_dict(getattr(supernet, name).state_dict())
+    net.train(supernet.training)
+    return net
+
+
+def _copy(src: nn.Module, dst: nn.Module) -> nn.Module:
+    dst.load_state_dict(src.state_dict())
+    return dst
