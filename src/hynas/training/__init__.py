@@ -1,0 +1,16 @@
+"""Training machinery shared by weight-sharing supernets, differentiable search and model conversion.
+
+:mod:`hynas.training.checkpoint`: bit-exact resumable checkpoints (safetensors + JSON header).
+"""
+
+from __future__ import annotations
+
+from hynas.training.checkpoint import (
+    CheckpointInfo,
+    fingerprint,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
+
+__all__ = ["CheckpointInfo", "fingerprint", "load_checkpoint", "read_checkpoint", "save_checkpoint"]
