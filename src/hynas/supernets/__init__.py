@@ -7,7 +7,7 @@ Once-for-all (Cai et al., ICLR 2020) and BigNAS (Yu et al., ECCV 2020). ``mobile
 
 from __future__ import annotations
 
-from hynas.supernets.extract import extract
+from hynas.supernets.extract import export_subnet, extract
 from hynas.supernets.mobile import ElasticMBConv, ElasticMobileConfig, ElasticMobileNet
 
-__all__ = ["ElasticMBConv", "ElasticMobileConfig", "ElasticMobileNet", "extract"]
+__all__ = ["ElasticMBConv", "ElasticMobileConfig", "ElasticMobileNet", "export_subnet", "extract"]

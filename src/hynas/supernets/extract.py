@@ -11,6 +11,8 @@ for ``arch`` (on an input of the supernet's :meth:`~ElasticMobileNet.input_size`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -18,7 +20,7 @@ from hynas.core.arch import Architecture
 from hynas.models.mobile import MobileNet, build_mobile
 from hynas.supernets.mobile import ElasticMobileNet
 
-__all__ = ["extract"]
+__all__ = ["export_subnet", "extract"]
 
 
 @torch.no_grad()
@@ -42,6 +44,16 @@ def extract(supernet: ElasticMobileNet, arch: Architecture) -> MobileNet:
         getattr(net, name).load_state_dict(getattr(supernet, name).state_dict())
     net.train(supernet.training)
     return net
+
+
+def export_subnet(supernet: ElasticMobileNet, arch: Architecture, path: str | Path) -> Path:
+    """Extract ``arch`` and save it as a network file (:func:`hynas.training.network.save_network`),
+    recording the input size the supernet runs it at."""
+    from hynas.training.network import save_network
+
+    net = extract(supernet, arch)
+    extra = {"input_size": supernet.input_size(), "resolution_scale": supernet.config.resolution_scale}
+    return save_network(path, net, arch, {"num_classes": supernet.config.num_classes}, extra)
 
 
 def _copy(src: nn.Module, dst: nn.Module) -> nn.Module:

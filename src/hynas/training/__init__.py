@@ -1,6 +1,7 @@
 """Training machinery shared by weight-sharing supernets, differentiable search and model conversion.
 
-:mod:`hynas.training.checkpoint`: bit-exact resumable checkpoints (safetensors + JSON header).
+:mod:`hynas.training.checkpoint`: bit-exact resumable checkpoints (safetensors + JSON header);
+:mod:`hynas.training.network`: a built network's weights with its space, architecture and options.
 """
 
 from __future__ import annotations

@@ -124,8 +124,6 @@ def save_checkpoint(
 
     The torch CPU (and CUDA) and Python ``random`` RNG states are always saved.
     """
-    from safetensors.torch import save_file
-
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise HynasError(f"checkpoint step must be a whole number >= 0, got {step!r}")
     tensors = {f"model/{k}": v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
@@ -148,13 +146,25 @@ def save_checkpoint(
         },
         "extra": dict(extra or {}),
     }
-    text = _json(header, "the configuration, optimiser/scheduler settings or extra data")
-    metadata = {"format": FORMAT, "hynas": text, "sha256": _digest(text, tensors)}
+    return write_file(path, tensors, header, FORMAT)
+
+
+def write_file(
+    path: str | Path, tensors: Mapping[str, torch.Tensor], header: Mapping[str, Any], fmt: str
+) -> Path:
+    """Write ``tensors`` and the JSON ``header`` as one safetensors file tagged ``fmt``, atomically.
+
+    The header gets a SHA-256 over itself and every tensor (checked by :func:`read_file`).
+    """
+    from safetensors.torch import save_file
+
+    text = _json(dict(header), "the configuration, optimiser/scheduler settings or extra data")
+    metadata = {"format": fmt, "hynas": text, "sha256": _digest(text, tensors)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        save_file(tensors, str(tmp), metadata=metadata)
+        save_file(dict(tensors), str(tmp), metadata=metadata)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -173,12 +183,16 @@ def save_checkpoint(
     return path
 
 
-def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Header and tensors of a checkpoint file, verified; one clear error when it is not one."""
+def read_file(
+    path: str | Path, fmt: str = FORMAT, what: str = "checkpoint"
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Header and tensors of a file :func:`write_file` wrote with tag ``fmt``, verified; one clear
+    :class:`HynasError` line when it is missing, unreadable, foreign or corrupt."""
     from safetensors import safe_open
 
+    path = Path(path)
     if not path.is_file():
-        raise HynasError(f"no checkpoint at {path}")
+        raise HynasError(f"no {what} at {path}")
     try:
         with safe_open(str(path), framework="pt") as fh:
             metadata = fh.metadata() or {}
@@ -186,10 +200,10 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     except Exception as exc:  # safetensors raises its own error types for bad headers and sizes
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise HynasError(
-            f"{path} is not a readable checkpoint (corrupt, truncated or not a safetensors file: {reason})"
+            f"{path} is not a readable {what} (corrupt, truncated or not a safetensors file: {reason})"
         ) from None
-    if metadata.get("format") != FORMAT or "hynas" not in metadata:
-        raise HynasError(f"{path} is a safetensors file but not a hynas checkpoint (no '{FORMAT}' header)")
+    if metadata.get("format") != fmt or "hynas" not in metadata:
+        raise HynasError(f"{path} is a safetensors file but not a hynas {what} (no '{fmt}' header)")
     if _digest(metadata["hynas"], tensors) != metadata.get("sha256"):
         raise HynasError(f"{path} is corrupt: its contents do not match the checksum written with it")
     try:
@@ -206,7 +220,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
 def read_checkpoint(path: str | Path) -> CheckpointInfo:
     """The header of a checkpoint, after checking the whole file."""
     path = Path(path)
-    header, _ = _read(path)
+    header, _ = read_file(path)
     return _info(path, header)
 
 
@@ -263,7 +277,7 @@ def load_checkpoint(
     numpy RNG states.
     """
     path = Path(path)
-    header, tensors = _read(path)
+    header, tensors = read_file(path)
     _check_match(path, header, space, config, data_fingerprint)
     state = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
     own = model.state_dict()
