@@ -32,7 +32,15 @@ from torch import Tensor, nn
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.models.mobile import MBConv, SqueezeExcite, activation
-from hynas.spaces.mobile import STAGES, MBBlock, MobileSpace, make_divisible
+from hynas.spaces.mobile import (
+    FEATURE_MIX,
+    FINAL_EXPAND,
+    STAGES,
+    STEM_WIDTH,
+    MBBlock,
+    MobileSpace,
+    make_divisible,
+)
 from hynas.supernets.elastic import (
     DynamicBatchNorm2d,
     DynamicDepthwiseConv,
@@ -183,7 +191,7 @@ class ElasticMobileNet(nn.Module):
             raise HynasError(f"ElasticMobileNet needs a mobile space, got {type(space).__name__}")
         self.space = space
         self.config = config or ElasticMobileConfig()
-        stem = 16
+        stem = STEM_WIDTH
         first = MBBlock(stem, stem, 3, 1, 1, "relu", False)
         self.stem = nn.Sequential(
             nn.Conv2d(3, stem, 3, 2, 1, bias=False), nn.BatchNorm2d(stem), nn.Hardswish()
@@ -207,7 +215,7 @@ class ElasticMobileNet(nn.Module):
             stages.append(nn.ModuleList(blocks))
             c = width
         self.stages = nn.ModuleList(stages)
-        final, mix = 960, 1280
+        final, mix = FINAL_EXPAND, FEATURE_MIX
         self.final_expand = nn.Sequential(
             nn.Conv2d(c, final, 1, bias=False), nn.BatchNorm2d(final), nn.Hardswish()
         )

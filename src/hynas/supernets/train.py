@@ -218,7 +218,8 @@ def train_supernet(
     """Train ``net`` on ``data`` (:func:`hynas.evaluators.vision.load_fmnist`'s arrays); see the module.
 
     ``stop_after`` ends the run after that global step (an interruption, for tests and time limits);
-    the checkpoint is written there. Returns the records of the steps run by this call.
+    the checkpoint is written there. Seeds torch's global generator with ``cfg.seed`` (a resumed run
+    restores it from the checkpoint). Returns the records of the steps run by this call.
     """
     net.train()
     rng = np.random.default_rng(cfg.seed)
