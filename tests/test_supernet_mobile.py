@@ -55,6 +55,7 @@ def test_extracted_subnet_is_the_built_network_and_computes_the_same(seed: int) 
         net = extract(SUPERNET, arch)
         ref = SPACE.build(arch, num_classes=10)
         assert type(net) is type(ref)
+        assert all(t.device.type == "cpu" for t in net.state_dict().values())  # nothing left unloaded
         assert [(k, v.shape) for k, v in net.state_dict().items()] == [
             (k, v.shape) for k, v in ref.state_dict().items()
         ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from hynas.core.arch import Architecture
 from hynas.models.mobile import MobileNet, build_mobile
@@ -31,17 +30,24 @@ def extract(supernet: ElasticMobileNet, arch: Architecture) -> MobileNet:
     the supernet's train/eval mode.
     """
     supernet.set_active(arch)
-    net = build_mobile(supernet.space.config(arch), num_classes=supernet.config.num_classes)
+    cfg = supernet.space.config(arch)
+    with torch.device("meta"):  # no random initialisation: every tensor is loaded below
+        net = build_mobile(cfg, num_classes=supernet.config.num_classes)
     assert isinstance(net, MobileNet)
-    net.stem.load_state_dict(supernet.stem.state_dict())
-    blocks: list[nn.Module] = [_copy(supernet.first_block, net.blocks[0])]
-    blocks += [b.export() for b in supernet.active_blocks()]
-    if len(blocks) != len(net.blocks):  # the space's config and the supernet disagree: a bug
-        raise AssertionError(f"extract: {len(blocks)} blocks for a network of {len(net.blocks)}")
-    for i, block in enumerate(blocks[1:], start=1):
-        net.blocks[i].load_state_dict(block.state_dict())
-    for name in ("final_expand", "feature_mix", "classifier"):
-        getattr(net, name).load_state_dict(getattr(supernet, name).state_dict())
+    active = supernet.active_blocks()
+    if [b.config() for b in active] != list(cfg.blocks[1:]):  # the space and the supernet disagree: a bug
+        raise AssertionError(f"extract: the supernet's blocks for {arch} are not the space's")
+    for i, block in enumerate(active, start=1):
+        block.export(into=net.blocks[i])  # type: ignore[arg-type]
+    device = supernet.classifier.weight.device
+    pairs = [(net.stem, supernet.stem), (net.blocks[0], supernet.first_block)]
+    pairs += [
+        (getattr(net, name), getattr(supernet, name))
+        for name in ("final_expand", "feature_mix", "classifier")
+    ]
+    for dst, src in pairs:
+        dst.to_empty(device=device)
+        dst.load_state_dict(src.state_dict())
     net.train(supernet.training)
     return net
 
@@ -54,8 +60,3 @@ def export_subnet(supernet: ElasticMobileNet, arch: Architecture, path: str | Pa
     net = extract(supernet, arch)
     extra = {"input_size": supernet.input_size(), "resolution_scale": supernet.config.resolution_scale}
     return save_network(path, net, arch, {"num_classes": supernet.config.num_classes}, extra)
-
-
-def _copy(src: nn.Module, dst: nn.Module) -> nn.Module:
-    dst.load_state_dict(src.state_dict())
-    return dst

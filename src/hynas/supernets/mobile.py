@@ -133,10 +133,18 @@ class ElasticMBConv(nn.Module):
         return x + y if self.residual else y
 
     @torch.no_grad()
-    def export(self) -> MBConv:
-        """The static :class:`MBConv` of the active choice, with the active weights copied in."""
+    def export(self, into: MBConv | None = None) -> MBConv:
+        """The static :class:`MBConv` of the active choice, with the active weights copied in.
+
+        ``into``: an ``MBConv`` of the active choice (built on any device, e.g. ``meta``) to fill
+        instead of building one.
+        """
         b = self.config()
-        block = MBConv(b)
+        if into is None:
+            with torch.device("meta"):  # no random initialisation: every tensor is loaded below
+                into = MBConv(b)
+        block = into
+        block.to_empty(device=self.project_bn.weight.device)
         c = b.c_mid
         convs = [m for m in block.body if isinstance(m, nn.Conv2d)]
         bns = [m for m in block.body if isinstance(m, nn.BatchNorm2d)]
