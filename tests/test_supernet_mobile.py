@@ -187,3 +187,29 @@ def test_bad_architectures_and_options_are_refused() -> None:
         ElasticMobileConfig(resolution_scale=0)
     with pytest.raises(HynasError, match="not in the supernet"):
         SUPERNET.stages[0][0].set_active(9, 6)  # type: ignore[index,operator]
+
+
+def test_training_mode_outputs_and_gradients_are_the_extracted_networks() -> None:
+    """Weight sharing is exact: in train mode (batch statistics) the supernet and the extracted
+    network compute the same loss, and the gradient of a shared weight is the extracted weight's
+    gradient on the active slice and zero elsewhere."""
+    net = _supernet(3).train()
+    arch = SPACE.parse("r160|k7e4-k7e3|k7e6-k7e3-k7e4|k7e3-k7e6|k7e4-k7e4-k7e4-k7e3|k7e6-k7e3")
+    sub = extract(net, arch).train()
+    x, y = torch.randn(4, 3, 40, 40), torch.randint(0, 10, (4,))
+    loss_super = F.cross_entropy(net(x, arch), y)
+    loss_sub = F.cross_entropy(sub(x), y)
+    torch.testing.assert_close(loss_super, loss_sub, rtol=1e-5, atol=1e-6)
+    loss_super.backward()
+    loss_sub.backward()
+    block = net.stage_blocks(1)[2]  # k7e4, input 40 channels: 160 of 240 expanded channels
+    static = sub.blocks[1 + 2 + 2].body  # type: ignore[index]  # first block, stage 1 (2 blocks), third of stage 2
+    c = block.mid_channels(4)
+    assert c == 160 and block.expand.conv.weight.shape[0] == 240
+    expand_grad = block.expand.conv.weight.grad
+    dw_grad = block.depthwise.conv.weight.grad
+    assert expand_grad is not None and dw_grad is not None
+    torch.testing.assert_close(expand_grad[:c], static[0].weight.grad, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(dw_grad[:c], static[3].weight.grad, rtol=1e-4, atol=1e-6)
+    assert not expand_grad[c:].any() and not dw_grad[c:].any()
+    assert net.stage_blocks(1)[3].expand.conv.weight.grad is None  # the stage runs 3 of 4 blocks
