@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from hynas.supernets.train import (
     sample_arch,
     train_supernet,
 )
+from hynas.training import load_checkpoint, read_checkpoint
 
 torch.set_num_threads(1)
 TINY = MobileSpace(resolutions=(128, 160), kernels=(3, 5), expands=(3, 4), depths=(1, 2), num_classes=10)
@@ -161,3 +163,30 @@ def test_evaluate_subnet_leaves_the_supernet_alone() -> None:
     after = net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert Counter(int(y) for y in data["val_y"][:200]).most_common(1)[0][1] < 200  # labels are mixed
+
+
+def test_frozen_teacher_is_the_full_phase_network_and_resumes(tmp_path: Path) -> None:
+    data = _fmnist()
+    cfg = SupernetTrainConfig(steps=(1, 1, 1, 1), batch=8, distill="frozen")
+    after_full = _net()
+    train_supernet(after_full, cfg, data, stop_after=1)
+    straight = _net()
+    train_supernet(straight, cfg, data)
+    ck = tmp_path / "f.safetensors"
+    train_supernet(_net(), cfg, data, checkpoint=ck, stop_after=3)
+    teacher = _net()
+    load_checkpoint(tmp_path / "f.teacher.safetensors", model=teacher, space="mobile",
+                    config=read_checkpoint(ck).config, restore_rng=False)  # fmt: skip
+    assert _same(teacher, after_full)
+    resumed = _net()
+    train_supernet(resumed, cfg, data, checkpoint=ck)
+    assert _same(resumed, straight)
+    inplace = _net()  # from step 3 on the in-place teacher has moved on; the frozen one has not
+    train_supernet(inplace, replace(cfg, distill="inplace"), data)
+    assert not _same(inplace, straight)
+    # without its teacher a resumed run stops with one clear line
+    (tmp_path / "f.teacher.safetensors").unlink()
+    with pytest.raises(HynasError, match=r"frozen teacher .* is missing"):
+        train_supernet(_net(), cfg, data, checkpoint=ck)
+    with pytest.raises(HynasError, match="valid: none, inplace"):
+        SupernetTrainConfig(method="sandwich", steps=(3,), distill="frozen")

@@ -13,10 +13,11 @@ Two schedules, both as library functions (no CLI yet):
   largest network on the labels, and the smallest plus ``sandwich_random`` random sub-networks on
   the largest's soft predictions; the gradients add up before one optimiser step.
 
-With ``distill`` the progressive phases after ``full`` distil in place too: the loss is the label
-cross-entropy plus ``kd_weight`` × the soft cross-entropy to the largest network's predictions on the
-same batch (once-for-all distils from a frozen copy of the full network instead; see
-``docs/supernet.md``). Each phase has its own SGD optimiser (Nesterov momentum 0.9, weight decay
+Distillation (``distill``) in the progressive phases after ``full``: the loss is the label
+cross-entropy plus ``kd_weight`` × the soft cross-entropy to a teacher's predictions on the same
+batch. The teacher is the supernet's current largest network (``inplace``, BigNAS) or, as in
+once-for-all, a frozen copy of the network trained by the ``full`` phase (``frozen``; saved next to
+the checkpoint as ``<name>.teacher.safetensors`` so a resumed run finds it); ``none`` turns it off. Each phase has its own SGD optimiser (Nesterov momentum 0.9, weight decay
 4e-5) and cosine learning rate. Batches and sub-networks come from one numpy generator seeded by
 ``seed``; with a ``checkpoint`` path the run saves every ``checkpoint_every`` steps and at the end
 (:mod:`hynas.training.checkpoint`) and resumes bit for bit from an existing checkpoint.
@@ -58,6 +59,7 @@ __all__ = [
 
 PHASES = ("full", "kernel", "depth", "expand")
 METHODS = ("progressive", "sandwich")
+DISTILL = ("none", "inplace", "frozen")
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class SupernetTrainConfig:
     steps: tuple[int, ...] = (100, 100, 100, 100)
     batch: int = 32
     lr: float = 0.05
-    distill: bool = True
+    distill: str = "inplace"
     kd_weight: float = 1.0
     sandwich_random: int = 2
     seed: int = 0
@@ -77,6 +79,11 @@ class SupernetTrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise HynasError(f"unknown supernet training method {self.method!r}; valid: {', '.join(METHODS)}")
+        if self.distill not in DISTILL or (self.method == "sandwich" and self.distill == "frozen"):
+            valid = DISTILL if self.method == "progressive" else DISTILL[:2]
+            raise HynasError(
+                f"distill {self.distill!r} is not a choice for {self.method} training; valid: {', '.join(valid)}"
+            )
         want = len(PHASES) if self.method == "progressive" else 1
         if len(self.steps) != want or any(
             isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in self.steps
@@ -176,6 +183,7 @@ def _step(
     x: Tensor,
     y: Tensor,
     rng: np.random.Generator,
+    frozen: ElasticMobileNet | None,
 ) -> tuple[list[Architecture], float]:
     """Forward and backward of one step's sub-network(s); returns them and the mean loss."""
     losses: list[float] = []
@@ -187,9 +195,9 @@ def _step(
     else:
         archs = [sample_arch(net.space, phase, rng, local, n)]
     teacher: Tensor | None = None
-    if cfg.distill and phase not in ("sandwich", "full"):  # the sandwich's teacher is its first forward
+    if cfg.distill != "none" and phase not in ("sandwich", "full"):  # the sandwich's: its first forward
         with torch.no_grad():
-            teacher = net(x, largest).detach()
+            teacher = (net if frozen is None else frozen)(x, largest).detach()
     for i, arch in enumerate(archs):
         logits = net(x, arch)
         if phase == "sandwich" and i > 0 and teacher is not None:
@@ -198,7 +206,7 @@ def _step(
             loss = F.cross_entropy(logits, y)
             if teacher is not None and phase != "sandwich":
                 loss = loss + cfg.kd_weight * _soft_ce(logits, teacher)
-        if phase == "sandwich" and i == 0 and cfg.distill:
+        if phase == "sandwich" and i == 0 and cfg.distill == "inplace":
             teacher = logits.detach()
         if not torch.isfinite(loss):
             raise HynasError(f"supernet training diverged: loss {float(loss)} for {arch} in phase {phase}")
@@ -236,6 +244,14 @@ def train_supernet(
         )  # fmt: skip
         start = info.step
 
+    frozen: ElasticMobileNet | None = None
+    teacher_file = None if ckpt is None else ckpt.with_name(ckpt.stem + ".teacher.safetensors")
+    if cfg.distill == "frozen" and start > cfg.steps[0]:  # resumed after the teacher was frozen
+        if teacher_file is None or not teacher_file.exists():
+            raise HynasError(f"cannot resume {ckpt}: its frozen teacher {teacher_file} is missing")
+        frozen = _teacher(net)
+        load_checkpoint(teacher_file, model=frozen, space="mobile", config=config, restore_rng=False)
+
     def save(step: int) -> None:
         if ckpt is not None:
             save_checkpoint(
@@ -250,13 +266,20 @@ def train_supernet(
         if local == 0:  # a new phase: sort channels before shrinking the expansion, fresh optimiser
             if phase == "expand":
                 net.reorganize_channels()
+            if phase == "kernel" and cfg.distill == "frozen":
+                frozen = _teacher(net, net.state_dict())
+                if teacher_file is not None:
+                    save_checkpoint(
+                        teacher_file, model=frozen, step=step, space="mobile", config=config,
+                        kind="supernet/mobile-teacher", data_fingerprint=data_id,
+                    )  # fmt: skip
             opt = _optimizer(net, cfg)
         for group in opt.param_groups:
             group["lr"] = _lr(cfg, local, n)
         idx = np.sort(rng.choice(len(train_y), cfg.batch, replace=False))
         x, y = fmnist_inputs(train_x[idx], data), torch.from_numpy(train_y[idx])
         opt.zero_grad(set_to_none=True)
-        archs, loss = _step(net, cfg, phase, local, n, x, y, rng)
+        archs, loss = _step(net, cfg, phase, local, n, x, y, rng, frozen)
         opt.step()
         record = StepRecord(step + 1, phase, tuple(net.space.format(a) for a in archs), loss)
         records.append(record)
@@ -267,6 +290,16 @@ def train_supernet(
     if end > start:
         save(end)
     return records
+
+
+def _teacher(net: ElasticMobileNet, state: dict[str, Tensor] | None = None) -> ElasticMobileNet:
+    """A frozen copy of the supernet (the largest network teaches), in train mode as it is trained."""
+    with torch.device("meta"):  # no initialisation (it would draw from torch's generator)
+        teacher = ElasticMobileNet(net.space, net.config)
+    teacher.to_empty(device=net.classifier.weight.device)  # filled from ``state`` or a checkpoint
+    if state is not None:
+        teacher.load_state_dict(state)
+    return teacher.requires_grad_(False).train()
 
 
 @torch.no_grad()
