@@ -1,0 +1,356 @@
+"""Training the elastic mobile supernet on Fashion-MNIST: progressive shrinking or the sandwich rule.
+
+Two schedules, both as library functions (no CLI yet):
+
+- ``progressive``: once-for-all's progressive shrinking (Cai et al., "Once-for-All: Train One
+  Network and Specialize it for Efficient Deployment", ICLR 2020). Phases train the largest
+  network (``full``), then sample kernels (``kernel``), then depths (``depth``: the two largest
+  depths for the first half of the phase, all of them after), then expand ratios (``expand``: the
+  two largest, then all; channels are sorted by importance, :meth:`ElasticMobileNet.reorganize_channels`,
+  when the phase starts). The resolution is sampled in every phase. One sub-network per step.
+- ``sandwich``: BigNAS's sandwich rule with in-place distillation (Yu et al., "BigNAS: Scaling up
+  Neural Architecture Search with Big Single-Stage Models", ECCV 2020): every step trains the
+  largest network on the labels, and the smallest plus ``sandwich_random`` random sub-networks on
+  the largest's soft predictions; the gradients add up before one optimiser step.
+
+Distillation (``distill``) in the progressive phases after ``full``: the loss is the label
+cross-entropy plus ``kd_weight`` × the soft cross-entropy to a teacher's predictions on the same
+batch. The teacher is the supernet's current largest network (``inplace``, BigNAS) or, as in
+once-for-all, a frozen copy of the network trained by the ``full`` phase (``frozen``; saved next to
+the checkpoint as ``<name>.teacher.safetensors`` so a resumed run finds it); ``none`` turns it off. Each phase has its own SGD optimiser (Nesterov momentum 0.9, weight decay
+4e-5) and cosine learning rate. Batches and sub-networks come from one numpy generator seeded by
+``seed``; with a ``checkpoint`` path the run saves every ``checkpoint_every`` steps and at the end
+(:mod:`hynas.training.checkpoint`) and resumes bit for bit from an existing checkpoint.
+
+:func:`evaluate_subnet` scores a sub-network the way once-for-all does: extract it, recompute its
+BatchNorm statistics on a fixed set of training images (:func:`recalibrate_bn`), then score it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.spaces.mobile import STAGES, MobileSpace
+from hynas.supernets.extract import extract
+from hynas.supernets.mobile import ElasticMobileNet
+from hynas.training.checkpoint import fingerprint, load_checkpoint, save_checkpoint
+
+__all__ = [
+    "PHASES",
+    "StepRecord",
+    "SupernetTrainConfig",
+    "evaluate_subnet",
+    "fmnist_inputs",
+    "recalibrate_bn",
+    "sample_arch",
+    "train_supernet",
+]
+
+PHASES = ("full", "kernel", "depth", "expand")
+METHODS = ("progressive", "sandwich")
+DISTILL = ("none", "inplace", "frozen")
+
+
+@dataclass(frozen=True)
+class SupernetTrainConfig:
+    """How to train: ``steps`` per progressive phase (4 numbers) or of the sandwich run (1 number)."""
+
+    method: str = "progressive"
+    steps: tuple[int, ...] = (100, 100, 100, 100)
+    batch: int = 32
+    lr: float = 0.05
+    distill: str = "inplace"
+    kd_weight: float = 1.0
+    sandwich_random: int = 2
+    seed: int = 0
+    checkpoint_every: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise HynasError(f"unknown supernet training method {self.method!r}; valid: {', '.join(METHODS)}")
+        if self.distill not in DISTILL or (self.method == "sandwich" and self.distill == "frozen"):
+            valid = DISTILL if self.method == "progressive" else DISTILL[:2]
+            raise HynasError(
+                f"distill {self.distill!r} is not a choice for {self.method} training; valid: {', '.join(valid)}"
+            )
+        want = len(PHASES) if self.method == "progressive" else 1
+        if len(self.steps) != want or any(
+            isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in self.steps
+        ):
+            raise HynasError(f"{self.method} training needs {want} step count(s) >= 1, got {self.steps!r}")
+        for name, value, low in (("batch", self.batch, 1), ("sandwich_random", self.sandwich_random, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise HynasError(f"{name} must be a whole number >= {low}, got {value!r}")
+        if not (0 < self.lr < math.inf) or not (0 <= self.kd_weight < math.inf):
+            raise HynasError(f"lr must be > 0 and kd_weight >= 0, got {self.lr!r}, {self.kd_weight!r}")
+        if self.checkpoint_every < 0 or self.seed < 0:
+            raise HynasError("checkpoint_every and seed must be >= 0")
+
+    @property
+    def total_steps(self) -> int:
+        return sum(self.steps)
+
+    def phase_at(self, step: int) -> tuple[str, int, int]:
+        """(phase, step within the phase, phase length) of global step ``step`` (0-based)."""
+        if self.method == "sandwich":
+            return "sandwich", step, self.steps[0]
+        for name, n in zip(PHASES, self.steps, strict=True):
+            if step < n:
+                return name, step, n
+            step -= n
+        raise ValueError("step past the end of training")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One training step: its phase, the sub-network(s) trained and the mean loss."""
+
+    step: int
+    phase: str
+    archs: tuple[str, ...]
+    loss: float
+
+
+def _choices(phase: str, local: int, n: int, values: tuple[int, ...], gene: str) -> tuple[int, ...]:
+    """Allowed values of one kind of gene (``kernel``, ``depth``, ``expand``) in a phase."""
+    ordered = tuple(sorted(values))
+    order = {"kernel": 1, "depth": 2, "expand": 3}[gene]
+    if phase == "sandwich" or PHASES.index(phase) > order:
+        return ordered
+    if PHASES.index(phase) < order:
+        return ordered[-1:]
+    return ordered[-2:] if local < n // 2 else ordered  # depth/expand: two largest first
+
+
+def sample_arch(
+    space: MobileSpace, phase: str, rng: np.random.Generator, local: int = 0, n: int = 1
+) -> Architecture:
+    """A random sub-network allowed in ``phase`` (any resolution; see the module docstring)."""
+    ks = _choices(phase, local, n, space.kernels, "kernel")
+    es = _choices(phase, local, n, space.expands, "expand")
+    ds = _choices(phase, local, n, space.depths, "depth")
+    res = int(rng.choice(space.resolutions))
+    stages = []
+    for _ in STAGES:
+        depth = int(rng.choice(ds))
+        stages.append("-".join(f"k{int(rng.choice(ks))}e{int(rng.choice(es))}" for _ in range(depth)))
+    return space.parse(f"r{res}|" + "|".join(stages))
+
+
+def fmnist_inputs(images: np.ndarray, data: dict[str, np.ndarray]) -> Tensor:
+    """Standardised 28-pixel images with the grey channel copied to 3 (the supernet resizes them)."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32).unsqueeze(1)
+    x = (x / 255.0 - float(data["mean"])) / float(data["std"])
+    return x.expand(-1, 3, -1, -1)
+
+
+def _soft_ce(student: Tensor, teacher: Tensor) -> Tensor:
+    return -(F.softmax(teacher, 1) * F.log_softmax(student, 1)).sum(1).mean()
+
+
+def _lr(cfg: SupernetTrainConfig, local: int, n: int) -> float:
+    warm = max(1, n // 20)
+    return cfg.lr * min(1.0, (local + 1) / warm) * 0.5 * (1 + math.cos(math.pi * local / n))
+
+
+def _optimizer(net: nn.Module, cfg: SupernetTrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=4e-5)
+
+
+def _checkpoint_config(net: ElasticMobileNet, cfg: SupernetTrainConfig) -> dict[str, Any]:
+    s = net.space
+    space = {"resolutions": s.resolutions, "kernels": s.kernels, "expands": s.expands, "depths": s.depths}
+    return {"train": asdict(cfg), "supernet": asdict(net.config), "space_options": space}
+
+
+def _step(
+    net: ElasticMobileNet,
+    cfg: SupernetTrainConfig,
+    phase: str,
+    local: int,
+    n: int,
+    x: Tensor,
+    y: Tensor,
+    rng: np.random.Generator,
+    frozen: ElasticMobileNet | None,
+) -> tuple[list[Architecture], float]:
+    """Forward and backward of one step's sub-network(s); returns them and the mean loss."""
+    losses: list[float] = []
+    largest = net.largest()
+    if phase == "sandwich":
+        archs = [largest, net.smallest()] + [
+            sample_arch(net.space, phase, rng) for _ in range(cfg.sandwich_random)
+        ]
+    else:
+        archs = [sample_arch(net.space, phase, rng, local, n)]
+    teacher: Tensor | None = None
+    if cfg.distill != "none" and phase not in ("sandwich", "full"):  # the sandwich's: its first forward
+        with torch.no_grad():
+            teacher = (net if frozen is None else frozen)(x, largest).detach()
+    for i, arch in enumerate(archs):
+        logits = net(x, arch)
+        if phase == "sandwich" and i > 0 and teacher is not None:
+            loss = _soft_ce(logits, teacher)  # in-place distillation from the largest network
+        else:
+            loss = F.cross_entropy(logits, y)
+            if teacher is not None and phase != "sandwich":
+                loss = loss + cfg.kd_weight * _soft_ce(logits, teacher)
+        if phase == "sandwich" and i == 0 and cfg.distill == "inplace":
+            teacher = logits.detach()
+        if not torch.isfinite(loss):
+            raise HynasError(f"supernet training diverged: loss {float(loss)} for {arch} in phase {phase}")
+        loss.backward()
+        losses.append(float(loss.detach()))
+    return archs, sum(losses) / len(losses)
+
+
+def train_supernet(
+    net: ElasticMobileNet,
+    cfg: SupernetTrainConfig,
+    data: dict[str, np.ndarray],
+    checkpoint: str | Path | None = None,
+    stop_after: int | None = None,
+    on_step: Callable[[StepRecord], None] | None = None,
+) -> list[StepRecord]:
+    """Train ``net`` on ``data`` (:func:`hynas.evaluators.vision.load_fmnist`'s arrays); see the module.
+
+    ``stop_after`` ends the run after that global step (an interruption, for tests and time limits);
+    the checkpoint is written there. Seeds torch's global generator with ``cfg.seed`` (a resumed run
+    restores it from the checkpoint). Returns the records of the steps run by this call.
+    """
+    net.train()
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    train_x, train_y = data["train_x"], data["train_y"]
+    config = _checkpoint_config(net, cfg)
+    data_id = fingerprint(train_x, train_y)
+    opt, start = _optimizer(net, cfg), 0
+    ckpt = None if checkpoint is None else Path(checkpoint)
+    if ckpt is not None and ckpt.exists():
+        info = load_checkpoint(
+            ckpt, model=net, space="mobile", config=config, data_fingerprint=data_id,
+            optimizer=opt, generators={"train": rng},
+        )  # fmt: skip
+        start = info.step
+
+    frozen: ElasticMobileNet | None = None
+    teacher_file = None if ckpt is None else ckpt.with_name(ckpt.stem + ".teacher.safetensors")
+    if cfg.distill == "frozen" and start > cfg.steps[0]:  # resumed after the teacher was frozen
+        if teacher_file is None or not teacher_file.exists():
+            raise HynasError(f"cannot resume {ckpt}: its frozen teacher {teacher_file} is missing")
+        frozen = _teacher(net)
+        load_checkpoint(teacher_file, model=frozen, space="mobile", config=config, restore_rng=False)
+
+    def save(step: int) -> None:
+        if ckpt is not None:
+            save_checkpoint(
+                ckpt, model=net, step=step, space="mobile", config=config, kind="supernet/mobile",
+                data_fingerprint=data_id, optimizer=opt, generators={"train": rng},
+            )  # fmt: skip
+
+    end = cfg.total_steps if stop_after is None else min(cfg.total_steps, stop_after)
+    records = []
+    for step in range(start, end):
+        phase, local, n = cfg.phase_at(step)
+        if local == 0:  # a new phase: sort channels before shrinking the expansion, fresh optimiser
+            if phase == "expand":
+                net.reorganize_channels()
+            if phase == "kernel" and cfg.distill == "frozen":
+                frozen = _teacher(net, net.state_dict())
+                if teacher_file is not None:
+                    save_checkpoint(
+                        teacher_file, model=frozen, step=step, space="mobile", config=config,
+                        kind="supernet/mobile-teacher", data_fingerprint=data_id,
+                    )  # fmt: skip
+            opt = _optimizer(net, cfg)
+        for group in opt.param_groups:
+            group["lr"] = _lr(cfg, local, n)
+        idx = np.sort(rng.choice(len(train_y), cfg.batch, replace=False))
+        x, y = fmnist_inputs(train_x[idx], data), torch.from_numpy(train_y[idx])
+        opt.zero_grad(set_to_none=True)
+        archs, loss = _step(net, cfg, phase, local, n, x, y, rng, frozen)
+        opt.step()
+        record = StepRecord(step + 1, phase, tuple(net.space.format(a) for a in archs), loss)
+        records.append(record)
+        if on_step is not None:
+            on_step(record)
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < end:
+            save(step + 1)
+    if end > start:
+        save(end)
+    return records
+
+
+def _teacher(net: ElasticMobileNet, state: dict[str, Tensor] | None = None) -> ElasticMobileNet:
+    """A frozen copy of the supernet (the largest network teaches), in train mode as it is trained."""
+    with torch.device("meta"):  # no initialisation (it would draw from torch's generator)
+        teacher = ElasticMobileNet(net.space, net.config)
+    teacher.to_empty(device=net.classifier.weight.device)  # filled from ``state`` or a checkpoint
+    if state is not None:
+        teacher.load_state_dict(state)
+    return teacher.requires_grad_(False).train()
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, batches: Iterable[Tensor]) -> None:
+    """Recompute every BatchNorm's running statistics as the plain average over ``batches``.
+
+    Weights are untouched; the model's mode and the BatchNorm momenta are restored afterwards. Meant
+    for a static (extracted) network: on the supernet it would reset the inactive channels too.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
+    was_training = model.training
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average
+    model.train()
+    for x in batches:
+        model(x)
+    for bn, m in zip(bns, momenta, strict=True):
+        bn.momentum = m
+    model.train(was_training)
+
+
+def evaluate_subnet(
+    net: ElasticMobileNet,
+    arch: Architecture,
+    data: dict[str, np.ndarray],
+    bn_images: int = 500,
+    eval_images: int = 1000,
+    split: str = "val",
+) -> dict[str, float]:
+    """Accuracy (%) and mean cross-entropy of ``arch``'s extracted network after BN recalibration.
+
+    BatchNorm statistics come from the first ``bn_images`` training images (the same fixed set for
+    every sub-network); the score from the first ``eval_images`` of ``split`` (``val`` or ``test``).
+    """
+    sub = extract(net, arch)
+    size = net.input_size()
+
+    def sized(x: Tensor) -> Tensor:
+        return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < 28)
+
+    calib = data["train_x"][:bn_images]
+    recalibrate_bn(sub, (sized(fmnist_inputs(calib[i : i + 250], data)) for i in range(0, len(calib), 250)))
+    sub.eval()
+    xs, ys = data[f"{split}_x"][:eval_images], data[f"{split}_y"][:eval_images]
+    correct, nats = 0, 0.0
+    with torch.no_grad():
+        for i in range(0, len(ys), 250):
+            logits = sub(sized(fmnist_inputs(xs[i : i + 250], data)))
+            y = torch.from_numpy(ys[i : i + 250])
+            nats += float(F.cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
+    return {"accuracy": 100.0 * correct / len(ys), "loss": nats / len(ys)}

@@ -1,0 +1,192 @@
+"""Supernet training: phase schedules, sandwich rule, bit-exact resume, BN recalibration (Fashion-MNIST)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from fmnist_util import need_fmnist
+from hynas.core.errors import HynasError
+from hynas.spaces import get_space
+from hynas.spaces.mobile import MobileSpace
+from hynas.supernets import ElasticMobileConfig, ElasticMobileNet
+from hynas.supernets.train import (
+    SupernetTrainConfig,
+    evaluate_subnet,
+    fmnist_inputs,
+    recalibrate_bn,
+    sample_arch,
+    train_supernet,
+)
+from hynas.training import load_checkpoint, read_checkpoint
+
+torch.set_num_threads(1)
+TINY = MobileSpace(resolutions=(128, 160), kernels=(3, 5), expands=(3, 4), depths=(1, 2), num_classes=10)
+MOBILE: MobileSpace = get_space("mobile")  # type: ignore[assignment]
+
+
+def _layer_sets(space: MobileSpace, phase: str, local: int = 0, n: int = 1) -> tuple[set[int], ...]:
+    rng = np.random.default_rng(0)
+    ks, es, ds, rs = set(), set(), set(), set()
+    for _ in range(60):
+        arch = sample_arch(space, phase, rng, local, n)
+        rs.add(space.config(arch).resolution)
+        for layers in space.stage_layers(arch):
+            ds.add(len(layers))
+            ks.update(k for k, _ in layers)
+            es.update(e for _, e in layers)
+    return ks, es, ds, rs
+
+
+def test_progressive_phases_open_one_dimension_at_a_time() -> None:
+    every = set(MOBILE.resolutions)
+    assert _layer_sets(MOBILE, "full") == ({7}, {6}, {4}, every)
+    assert _layer_sets(MOBILE, "kernel") == ({3, 5, 7}, {6}, {4}, every)
+    assert _layer_sets(MOBILE, "depth", 0, 10) == ({3, 5, 7}, {6}, {3, 4}, every)
+    assert _layer_sets(MOBILE, "depth", 5, 10) == ({3, 5, 7}, {6}, {2, 3, 4}, every)
+    assert _layer_sets(MOBILE, "expand", 4, 10) == ({3, 5, 7}, {4, 6}, {2, 3, 4}, every)
+    assert _layer_sets(MOBILE, "expand", 5, 10) == ({3, 5, 7}, {3, 4, 6}, {2, 3, 4}, every)
+    assert _layer_sets(MOBILE, "sandwich") == ({3, 5, 7}, {3, 4, 6}, {2, 3, 4}, every)
+
+
+def test_config_schedule_and_errors() -> None:
+    cfg = SupernetTrainConfig(steps=(2, 1, 4, 3))
+    assert cfg.total_steps == 10
+    assert [cfg.phase_at(s)[:2] for s in (0, 1, 2, 3, 6, 7, 9)] == [
+        ("full", 0), ("full", 1), ("kernel", 0), ("depth", 0), ("depth", 3), ("expand", 0), ("expand", 2),
+    ]  # fmt: skip
+    assert SupernetTrainConfig(method="sandwich", steps=(5,)).phase_at(4) == ("sandwich", 4, 5)
+    with pytest.raises(HynasError, match="valid: progressive, sandwich"):
+        SupernetTrainConfig(method="ofa")
+    with pytest.raises(HynasError, match="needs 4 step count"):
+        SupernetTrainConfig(steps=(10,))
+    with pytest.raises(HynasError, match="batch"):
+        SupernetTrainConfig(batch=0)
+
+
+def _fmnist() -> dict[str, np.ndarray]:
+    need_fmnist()
+    from hynas.evaluators.vision import load_fmnist
+
+    return load_fmnist()
+
+
+def _net() -> ElasticMobileNet:
+    torch.manual_seed(0)
+    return ElasticMobileNet(TINY, ElasticMobileConfig(num_classes=10, resolution_scale=0.125))
+
+
+def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_progressive_training_runs_the_phases_and_resumes_bitwise(tmp_path: Path) -> None:
+    data = _fmnist()
+    cfg = SupernetTrainConfig(steps=(1, 1, 2, 2), batch=8, checkpoint_every=2)
+    straight = _net()
+    sorts: list[int] = []
+    original = straight.reorganize_channels
+    straight.reorganize_channels = lambda: (sorts.append(1), original())[1]  # type: ignore[method-assign]
+    records = train_supernet(straight, cfg, data)
+    assert [r.phase for r in records] == ["full", "kernel", "depth", "depth", "expand", "expand"]
+    assert records[0].archs[0].endswith("|k5e4-k5e4|k5e4-k5e4|k5e4-k5e4|k5e4-k5e4|k5e4-k5e4")
+    assert all(np.isfinite(r.loss) for r in records) and len(sorts) == 1
+    # interrupted after step 3, resumed into fresh objects from the checkpoint
+    ck = tmp_path / "supernet.safetensors"
+    first = train_supernet(_net(), cfg, data, checkpoint=ck, stop_after=3)
+    assert [r.step for r in first] == [1, 2, 3]
+    resumed = _net()
+    rest = train_supernet(resumed, cfg, data, checkpoint=ck)
+    assert [r.step for r in rest] == [4, 5, 6]
+    assert [r.archs for r in first + rest] == [r.archs for r in records]
+    assert _same(resumed, straight)
+    # a different configuration is refused, not silently mixed
+    with pytest.raises(HynasError, match="another configuration"):
+        train_supernet(_net(), SupernetTrainConfig(steps=(1, 1, 2, 2), batch=4), data, checkpoint=ck)
+
+
+def test_sandwich_trains_largest_smallest_and_random_subnets(tmp_path: Path) -> None:
+    data = _fmnist()
+    cfg = SupernetTrainConfig(method="sandwich", steps=(2,), batch=8, sandwich_random=1)
+    net = _net()
+    records = train_supernet(net, cfg, data)
+    assert len(records) == 2 and all(len(r.archs) == 3 for r in records)
+    assert records[0].archs[:2] == (TINY.format(net.largest()), TINY.format(net.smallest()))
+    ck = tmp_path / "s.safetensors"
+    train_supernet(_net(), cfg, data, checkpoint=ck, stop_after=1)
+    resumed = _net()
+    train_supernet(resumed, cfg, data, checkpoint=ck)
+    assert _same(resumed, net)
+
+
+def test_recalibrated_statistics_are_those_of_the_calibration_images() -> None:
+    data = _fmnist()
+    net = _net()
+    arch = TINY.parse("r160|k3e3|k5e4-k3e3|k3e4|k5e3-k5e4|k3e3")
+    from hynas.supernets import extract
+
+    sub = extract(net, arch)
+    batches = [torch.nn.functional.interpolate(fmnist_inputs(data["train_x"][i : i + 50], data), size=20)
+               for i in range(0, 150, 50)]  # fmt: skip
+    with torch.no_grad():
+        for m in sub.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.fill_(5.0)
+    recalibrate_bn(sub.eval(), batches)
+    assert not sub.training
+    stem_bn = sub.stem[1]  # type: ignore[index]
+    with torch.no_grad():
+        conv_out = sub.stem[0](torch.cat(batches))  # type: ignore[index]
+    torch.testing.assert_close(stem_bn.running_mean, conv_out.mean((0, 2, 3)), rtol=1e-5, atol=1e-6)
+    assert stem_bn.momentum == 0.1
+    assert all(
+        float(m.running_mean.abs().max()) < 5.0 for m in sub.modules() if isinstance(m, torch.nn.BatchNorm2d)
+    )
+
+
+def test_evaluate_subnet_leaves_the_supernet_alone() -> None:
+    data = _fmnist()
+    net = _net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    arch = TINY.parse("r128|k3e3|k5e4-k3e3|k3e4|k5e3-k5e4|k3e3")
+    scores: list[dict[str, Any]] = [
+        evaluate_subnet(net, arch, data, bn_images=100, eval_images=200) for _ in range(2)
+    ]
+    assert scores[0] == scores[1] and 0 <= scores[0]["accuracy"] <= 100 and scores[0]["loss"] > 0
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert Counter(int(y) for y in data["val_y"][:200]).most_common(1)[0][1] < 200  # labels are mixed
+
+
+def test_frozen_teacher_is_the_full_phase_network_and_resumes(tmp_path: Path) -> None:
+    data = _fmnist()
+    cfg = SupernetTrainConfig(steps=(1, 1, 1, 1), batch=8, distill="frozen")
+    after_full = _net()
+    train_supernet(after_full, cfg, data, stop_after=1)
+    straight = _net()
+    train_supernet(straight, cfg, data)
+    ck = tmp_path / "f.safetensors"
+    train_supernet(_net(), cfg, data, checkpoint=ck, stop_after=3)
+    teacher = _net()
+    load_checkpoint(tmp_path / "f.teacher.safetensors", model=teacher, space="mobile",
+                    config=read_checkpoint(ck).config, restore_rng=False)  # fmt: skip
+    assert _same(teacher, after_full)
+    resumed = _net()
+    train_supernet(resumed, cfg, data, checkpoint=ck)
+    assert _same(resumed, straight)
+    inplace = _net()  # from step 3 on the in-place teacher has moved on; the frozen one has not
+    train_supernet(inplace, replace(cfg, distill="inplace"), data)
+    assert not _same(inplace, straight)
+    # without its teacher a resumed run stops with one clear line
+    (tmp_path / "f.teacher.safetensors").unlink()
+    with pytest.raises(HynasError, match=r"frozen teacher .* is missing"):
+        train_supernet(_net(), cfg, data, checkpoint=ck)
+    with pytest.raises(HynasError, match="valid: none, inplace"):
+        SupernetTrainConfig(method="sandwich", steps=(3,), distill="frozen")
