@@ -8,6 +8,20 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request, tmp_path):
+    """A fresh store on every backend: an SQLite file, and a PostgreSQL schema (skipped without a
+    server unless HYNAS_REQUIRE_POSTGRES=1)."""
+    from pg_util import drop, pg_store_url
+
+    if request.param == "sqlite":
+        yield str(tmp_path / "s.db")
+        return
+    url = pg_store_url()
+    yield url
+    drop(url)
+
+
 @pytest.fixture
 def store_path(tmp_path):
     return str(tmp_path / "run.db")

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 import hynas
+from cli_util import run_cli
 from hynas.cli import app
 from hynas.core.errors import HynasError
 from hynas.core.experiment import Experiment, ExperimentConfig
@@ -184,13 +185,7 @@ def test_list_strategies_options_shows_the_schema(tmp_path):
 
 
 def _hynas(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from hynas.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 def test_real_process_errors_keep_brackets_and_write_nothing(tmp_path):

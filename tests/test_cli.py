@@ -8,18 +8,13 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from cli_util import run_cli
 from fmnist_util import need_fmnist
 from hynas.cli import app, main
 
 
 def _hynas(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from hynas.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 def test_search_show_report_round_trip(tmp_path):

@@ -7,22 +7,17 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
+
+from cli_util import popen_cli
 
 ARGS = ["search", "--strategy", "rea", "--objective", "accuracy", "--budget", "80", "--seed", "7", "--quiet"]
 
 
 def _cli(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from hynas.cli import main; main()", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kw,
-    )
+    return popen_cli(*args, **kw)
 
 
 def _count(path: str) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli_util import run_cli
 from hynas.cli import app
 from hynas.core.errors import HynasError
 from hynas.core.experiment import Experiment, ExperimentConfig
@@ -26,13 +27,7 @@ SEARCH = ["search", "-s", "random", "--objective", "accuracy", "--seed", "1", "-
 
 
 def _hynas(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from hynas.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+    return run_cli(*args, cwd=cwd, timeout=120)
 
 
 def _invoke(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

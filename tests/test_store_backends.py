@@ -20,20 +20,9 @@ from hynas.core.experiment import Experiment, ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.runners import run
 from hynas.stores import SCHEMA_VERSION, open_store
-from pg_util import drop, pg_store_url
 
 V1 = Path(__file__).parent / "data" / "store_v1.db"
 V1_CONFIG = ExperimentConfig(strategy="random", objectives=("accuracy", "latency@raspi4"), budget=12, seed=3)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "s.db")
-        return
-    url = pg_store_url()
-    yield url
-    drop(url)
 
 
 def test_round_trip_running_and_finished(location):

@@ -17,7 +17,6 @@ from hynas.core.errors import HynasError
 from hynas.core.experiment import Experiment, ExperimentConfig
 from hynas.runners import run
 from hynas.stores import SCHEMA_VERSION, open_store
-from pg_util import drop, pg_store_url
 
 V1 = Path(__file__).parent / "data" / "store_v1.db"
 CFG = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=300, seed=5)
@@ -157,16 +156,6 @@ def test_older_stores_get_checksums_and_then_detect_changes(store300, tmp_path, 
         db.execute("UPDATE trials SET metrics = replace(metrics, '.', '.9') WHERE number = 3")
     with pytest.raises(HynasError, match="damaged: trial 3 does not match its checksum"):
         _read(path)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "s.db")
-        return
-    url = pg_store_url()
-    yield url
-    drop(url)
 
 
 def test_a_value_changed_behind_the_store_is_reported_on_every_backend(location):

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from cli_util import popen_cli
 from hynas.stores import open_store
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc to find the workers")
@@ -25,13 +26,7 @@ ARGS = ["search", "-s", "rea", "--objective", "accuracy", "--seed", "5", "--budg
 
 
 def _cli(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from hynas.cli import main; main()", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kw,
-    )
+    return popen_cli(*args, **kw)
 
 
 def _stat(pid: int) -> tuple[str, int, int] | None:

@@ -1,0 +1,19 @@
+"""The ``hynas`` command in a real process, as a user runs it (``main()``: one line per error)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+HYNAS = [sys.executable, "-c", "from hynas.cli import main; main()"]
+
+
+def run_cli(*args: str, timeout: float = 300, **kw: Any) -> subprocess.CompletedProcess:
+    """Run ``hynas ARGS`` to the end, capturing its output as text."""
+    return subprocess.run([*HYNAS, *args], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def popen_cli(*args: str, **kw: Any) -> subprocess.Popen:
+    """Start ``hynas ARGS`` with its output piped (for kills at chosen moments)."""
+    return subprocess.Popen([*HYNAS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
