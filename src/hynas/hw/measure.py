@@ -275,26 +275,14 @@ def measure_module(
 
 
 def example_input(arch: Architecture, batch: int = 1, resolution: int | None = None) -> Any:
-    """A random input batch for the network of ``arch`` (images, or token ids for language models)."""
-    import torch
-
+    """A random input batch for the network of ``arch``: the space's ``example_input`` fact
+    (images, or token ids for language models; seeded, so every call gives the same tensor)."""
     from hynas.spaces import get_space
 
     space = get_space(arch.space)
-    gen = torch.Generator().manual_seed(0)
-    if arch.space in ("nb201", "mobile"):
-        from hynas.hw.analytic import input_shape
-
-        return torch.randn(*input_shape(arch, batch, resolution), generator=gen)
-    make = getattr(space, "example_input", None)
-    if callable(make):
-        return make(arch, batch)
-    vocab, context = getattr(space, "vocab", None), getattr(space, "context", None)
-    if isinstance(vocab, int) and isinstance(context, int):
-        return torch.randint(vocab, (batch, resolution or context), generator=gen)
-    raise HynasError(
-        f"no example input known for space {arch.space!r}; it needs an example_input(arch, batch) method"
-    )
+    if not space.provides("example_input"):
+        space.lacks("example_input", "measured latency")
+    return space.example_input(arch, batch, resolution)
 
 
 # -- cache -------------------------------------------------------------------------------------------

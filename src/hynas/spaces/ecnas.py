@@ -39,13 +39,16 @@ import itertools
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.space import Dim, SearchSpace
+from hynas.core.space import Dim, SearchSpace, SpaceDefaults
+
+if TYPE_CHECKING:
+    from hynas.core.opgraph import OpGraph
 
 __all__ = [
     "MAX_EDGES",
@@ -256,6 +259,7 @@ class ECNASSpace(SearchSpace):
     """NAS-Bench-101 cells of EC-NAS-Bench: <= 5 vertices, <= 9 edges (2,532 cells)."""
 
     name = "ecnas"
+    defaults = SpaceDefaults("ecnas-tabular", "cifar10", ("accuracy", "energy@ecnas"))
     dims = (
         *(Dim(f"edge{a}>{b}", (0, 1)) for a, b in SLOTS),
         *(Dim(f"op{v}", OPS) for v in range(1, OUT)),
@@ -450,8 +454,27 @@ class ECNASSpace(SearchSpace):
 
         return build_ecnas(arch, **kwargs)
 
-    def example_input(self, arch: Architecture, batch: int = 1) -> Any:
-        """A random CIFAR-10-sized batch (N, 3, 32, 32)."""
-        import torch
+    # -- facts for cost models (hynas.spaces.ecnas_costs) ---------------------------------------------
+    def op_graph(
+        self,
+        arch: Architecture,
+        batch: int = 1,
+        dtype_bytes: int = 4,
+        resolution: int | None = None,
+        **options: Any,
+    ) -> OpGraph:
+        """The NAS-Bench-101 network's operators; options ``num_classes``, ``channels``, ``num_stacks``,
+        ``cells_per_stack``."""
+        from hynas.core.opgraph import OpGraph
+        from hynas.spaces.ecnas_costs import op_graph
 
-        return torch.randn(int(batch), 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        g = OpGraph(batch, dtype_bytes)
+        op_graph(g, self, arch, resolution, **options)
+        return g
+
+    def input_shape(
+        self, arch: Architecture, batch: int = 1, resolution: int | None = None
+    ) -> tuple[int, ...]:
+        """CIFAR-10-sized images (N, 3, 32, 32) unless ``resolution`` overrides the size."""
+        r = resolution or 32
+        return (int(batch), 3, int(r), int(r))

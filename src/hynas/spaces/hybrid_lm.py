@@ -27,7 +27,7 @@ from typing import Any
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.space import Dim, SearchSpace
+from hynas.core.space import Dim, SearchSpace, SpaceDefaults
 
 __all__ = [
     "CHANNEL_KINDS",
@@ -252,6 +252,7 @@ class HybridLMSpace(SearchSpace):
     """Hybrid LM stack: per-layer attention / sliding window / Mamba / conv / identity, MLP / MoE."""
 
     name = "hybrid-lm"
+    defaults = SpaceDefaults("lm-mqar", None, ("bpb", "recall", "memory@128k"))
 
     def __init__(
         self,
@@ -492,3 +493,17 @@ class HybridLMSpace(SearchSpace):
         from hynas.models.hybrid_lm import HybridLM
 
         return HybridLM(self.config(self.validate(arch)), **kwargs)
+
+    # -- facts for cost models (hynas.hw.lm_costs reads them) -----------------------------------------
+    def lm_config(self, arch: Architecture) -> LMConfig:
+        return self.config(arch)
+
+    def sequence_length(self, arch: Architecture) -> int:
+        return self.context
+
+    def example_input(self, arch: Architecture, batch: int = 1, resolution: int | None = None) -> Any:
+        """Seeded random token ids (N, ``resolution`` or the space's context)."""
+        import torch
+
+        gen = torch.Generator().manual_seed(0)
+        return torch.randint(self.vocab, (batch, resolution or self.context), generator=gen)
