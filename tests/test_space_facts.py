@@ -118,8 +118,9 @@ def test_a_new_space_gets_analytic_costs_and_roofline_latency(tiny: SearchSpace)
     from hynas.hw.measure import example_input
 
     assert tuple(example_input(arch, 2).shape) == (2, 12)
-    assert tiny.provides("op_graph") and tiny.provides("example_input")
+    assert tiny.provides("op_graph") and tiny.provides("input_shape")
     assert not tiny.provides("lut_networks") and not tiny.provides("lm_config")
+    assert not tiny.provides("example_input")  # a normal tensor of input_shape is drawn for it
     from hynas.evaluators import space_defaults
 
     assert space_defaults("tiny-mlp") == SpaceDefaults("none", None, ("params",))
@@ -138,6 +139,8 @@ def test_a_fact_the_space_lacks_is_one_clear_error(tiny: SearchSpace) -> None:
         resolve_cost_model("latency@predictor:raspi4", tiny)
     with pytest.raises(HynasError, match="bad size options"):
         analytic_costs(tiny.parse("d1w8"), width=3)
+    with pytest.raises(HynasError, match="no HW-NAS-Bench latency table for device 'tpu'; valid: eyeriss"):
+        get_space("nb201").latency_samples("tpu")
     with pytest.raises(HynasError, match="unknown space fact 'flops'"):
         tiny.provides("flops")
     assert resolve_cost_model("kv_memory@128k", tiny) is None  # not a language model

@@ -18,8 +18,9 @@ hardware costs touches that space's own module (or a sibling such as ``spaces/nb
                                :class:`~hynas.core.opgraph.OpGraph` (FLOPs, bytes, params, feature
                                maps): ``params``/``flops``/``memory``, ``latency@roofline:<dev>``,
                                lookup tables
-``input_shape(arch, ...)``     the input tensor shape; ``example_input`` (a seeded random tensor
-                               of it by default) feeds measured latency and exports
+``input_shape(arch, ...)``     the input tensor shape; ``example_input`` (when the input is not a
+                               normal tensor of that shape) a seeded random input; they feed
+                               measured latency and exports
 ``lm_config(arch)``            a language model's :class:`~hynas.spaces.hybrid_lm.LMConfig`, for the
                                long-context cost models (``memory@128k``, ``decode_latency@...``);
                                ``sequence_length(arch)`` is its default context
@@ -219,8 +220,6 @@ class SearchSpace(abc.ABC):
         """Whether this space implements ``fact`` (one of :data:`FACTS`)."""
         if fact not in FACTS:
             raise HynasError(f"unknown space fact {fact!r}; valid: {', '.join(FACTS)}")
-        if fact == "example_input":
-            return self.provides("input_shape") or type(self).example_input is not SearchSpace.example_input
         return getattr(type(self), fact) is not getattr(SearchSpace, fact)
 
     def lacks(self, fact: str, needed_by: str = "this cost model") -> NoReturn:
@@ -252,14 +251,10 @@ class SearchSpace(abc.ABC):
         self.lacks("input_shape", "measured latency")
 
     def example_input(self, arch: Architecture, batch: int = 1, resolution: int | None = None) -> Any:
-        """A random input batch (seeded, so every call gives the same tensor): by default a normal
-        tensor of :meth:`input_shape`."""
-        if not self.provides("input_shape"):
-            self.lacks("example_input", "measured latency")
-        import torch
-
-        gen = torch.Generator().manual_seed(0)
-        return torch.randn(*self.input_shape(arch, batch, resolution), generator=gen)
+        """A random input batch, seeded so that every call gives the same tensor. Spaces whose
+        input is not a normal tensor of :meth:`input_shape` (token ids, several tensors) override
+        this; otherwise cost models draw one of :meth:`input_shape` themselves."""
+        self.lacks("example_input", "measured latency")
 
     def lm_config(self, arch: Architecture) -> Any:
         """The language-model configuration of ``arch`` (long-context LM cost models)."""

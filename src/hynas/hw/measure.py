@@ -275,14 +275,20 @@ def measure_module(
 
 
 def example_input(arch: Architecture, batch: int = 1, resolution: int | None = None) -> Any:
-    """A random input batch for the network of ``arch``: the space's ``example_input`` fact
-    (images, or token ids for language models; seeded, so every call gives the same tensor)."""
+    """A random input batch for the network of ``arch`` (seeded, so every call gives the same
+    tensor): the space's ``example_input`` fact (token ids for language models), else a normal
+    tensor of its ``input_shape`` (images)."""
     from hynas.spaces import get_space
 
     space = get_space(arch.space)
-    if not space.provides("example_input"):
-        space.lacks("example_input", "measured latency")
-    return space.example_input(arch, batch, resolution)
+    if space.provides("example_input"):
+        return space.example_input(arch, batch, resolution)
+    if not space.provides("input_shape"):
+        space.lacks("input_shape", "measured latency")
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(*space.input_shape(arch, batch, resolution), generator=gen)
 
 
 # -- cache -------------------------------------------------------------------------------------------

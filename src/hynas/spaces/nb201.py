@@ -157,7 +157,9 @@ class NB201Space(SearchSpace):
         from hynas.spaces.nb201_costs import latency_samples
 
         if device not in self.latency_tables():
-            self.lacks(f"a latency table for device {device!r}", "latency predictors")
+            raise HynasError(
+                f"no HW-NAS-Bench latency table for device {device!r}; valid: {', '.join(self.latency_tables())}"
+            )
         return latency_samples(self, device, n, seed)
 
     def predictor_features(self, arch: Architecture) -> list[float]:
