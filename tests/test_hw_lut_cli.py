@@ -55,7 +55,7 @@ def test_profile_writes_a_usable_table(tmp_path: Path) -> None:
 def test_profile_bad_input_is_one_line(tmp_path: Path) -> None:
     for args, needle in (
         (("--space", "nb2O1"), "unknown space 'nb2O1'"),
-        (("--space", "hybrid-lm"), "spaces with tables: nb201, mobile"),
+        (("--space", "hybrid-lm"), "spaces with tables: mobile, nb201"),
     ):
         r = _hynas("hw", "profile", *args, "--out", str(tmp_path / "x.json"))
         assert r.returncode == 2, r.stderr

@@ -15,7 +15,15 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["DATASETS", "DEVICES", "NB201Table", "load_arch_strings", "load_table", "nb201_macs"]
+__all__ = [
+    "DATASETS",
+    "DEVICES",
+    "HWNB_DEVICES",
+    "NB201Table",
+    "load_arch_strings",
+    "load_table",
+    "nb201_macs",
+]
 
 #: dataset -> (input resolution, classes, training images per epoch)
 DATASETS = {
@@ -23,7 +31,15 @@ DATASETS = {
     "cifar100": (32, 100, 50_000),
     "imagenet16-120": (16, 120, 151_700),
 }
-DEVICES = ("eyeriss", "fpga", "pixel3", "raspi4")
+#: HW-NAS-Bench devices (Li et al., ICLR 2021) whose latency tables cover NB201 cells: name -> description
+#: (the one list: the nb201 space, its tabular evaluator and the predictors read it)
+HWNB_DEVICES = {
+    "eyeriss": "Eyeriss ASIC accelerator (HW-NAS-Bench, simulated)",
+    "fpga": "Xilinx ZC706 FPGA (HW-NAS-Bench)",
+    "pixel3": "Google Pixel 3 phone CPU, TFLite (HW-NAS-Bench)",
+    "raspi4": "Raspberry Pi 4 CPU, TFLite (HW-NAS-Bench)",
+}
+DEVICES = tuple(HWNB_DEVICES)
 
 
 def _read(relpath: str) -> list[dict[str, str]]:

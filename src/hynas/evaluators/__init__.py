@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluator
 from hynas.core.registry import Registry
+from hynas.core.space import SpaceDefaults
 from hynas.evaluators.ecnas import ECNASTabular
 from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
 from hynas.evaluators.tabular import NB201Tabular
@@ -24,29 +24,22 @@ EVALUATORS.register("mobile-fmnist")(MobileFashionMNIST)
 EVALUATORS.register("ecnas-tabular")(ECNASTabular)
 
 
-@dataclass(frozen=True)
-class SpaceDefaults:
-    """What a search on a space uses when the user names no evaluator, dataset or objectives."""
-
-    evaluator: str
-    dataset: str | None
-    objectives: tuple[str, ...]
-
-
-_DEFAULTS = {
-    "nb201": SpaceDefaults("nb201-tabular", "cifar10", ("accuracy", "latency@raspi4")),
-    "mobile": SpaceDefaults("mobile-fmnist", "fashion-mnist", ("accuracy", "latency@roofline:raspi4")),
-    "hybrid-lm": SpaceDefaults("lm-mqar", None, ("bpb", "recall", "memory@128k")),
-    "ecnas": SpaceDefaults("ecnas-tabular", "cifar10", ("accuracy", "energy@ecnas")),
-}
+#: defaults registered with :func:`register_default`; they override the space's own ``defaults``
+_DEFAULTS: dict[str, SpaceDefaults] = {}
 
 
 def space_defaults(space: str) -> SpaceDefaults | None:
-    return _DEFAULTS.get(space)
+    """The default evaluator, dataset and objectives of ``space``: registered ones, else the
+    space's own (:attr:`hynas.core.space.SearchSpace.defaults`)."""
+    if space in _DEFAULTS:
+        return _DEFAULTS[space]
+    from hynas.spaces import SPACES, get_space
+
+    return get_space(space).defaults if space in SPACES.names() else None
 
 
 def default_evaluator(space: str) -> str:
-    d = _DEFAULTS.get(space)
+    d = space_defaults(space)
     if d is None:
         raise HynasError(f"space {space!r} has no default evaluator; name one with --evaluator")
     return d.evaluator

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hynas.benchmarks.nb201 import DATASETS, DEVICES, load_table, nb201_macs
+from hynas.benchmarks.nb201 import DATASETS, DEVICES, HWNB_DEVICES, load_table, nb201_macs
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
@@ -32,12 +32,7 @@ from hynas.spaces.nb201 import NB201Space
 
 __all__ = ["NB201Tabular", "simulated_cost"]
 
-for _dev, _desc in (
-    ("eyeriss", "Eyeriss ASIC accelerator (HW-NAS-Bench, simulated)"),
-    ("fpga", "Xilinx ZC706 FPGA (HW-NAS-Bench)"),
-    ("pixel3", "Google Pixel 3 phone CPU, TFLite (HW-NAS-Bench)"),
-    ("raspi4", "Raspberry Pi 4 CPU, TFLite (HW-NAS-Bench)"),
-):
+for _dev, _desc in HWNB_DEVICES.items():
     register_device(_dev, f"latency@{_dev} (nb201 table)", _desc)
 
 T0_S = 2.0

@@ -27,11 +27,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hynas.benchmarks.nb201 import HWNB_DEVICES
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.metrics import CostModel, MetricInfo, register_device, register_resolver
 from hynas.core.space import SearchSpace
 from hynas.hw.devices import DEVICE_CATALOG
+
+_HWNB = tuple(HWNB_DEVICES)  # the devices of the HW-NAS-Bench tables (few-shot transfer starts there)
 
 __all__ = ["ESTIMATORS", "parse_source", "resolve"]
 
@@ -43,8 +46,6 @@ ESTIMATORS = {
     "predictor": "learned predictor: predictor:<device|local|samples.csv>",
     "roofline": "roofline model: roofline:<device>",
 }
-_ANALYTIC_SPACES = ("nb201", "mobile", "ecnas")
-_HWNB = ("eyeriss", "fpga", "pixel3", "raspi4")
 _LOCAL_SHOTS = 20  # measured cells behind latency@predictor:local
 
 
@@ -184,20 +185,18 @@ def _load_samples(space: SearchSpace, path: Path) -> tuple[list[Architecture], n
 def _predictor(name: str, space: SearchSpace, target: str) -> CostModel:
     from hynas.hw import predictor as P
 
-    if target in _HWNB:
-        if space.name != "nb201":
+    tables = space.latency_tables()
+    if target in _HWNB or target in tables:
+        if target not in tables:
             raise HynasError(
                 f"{name}: the {target} predictor is trained on HW-NAS-Bench, which covers space nb201 only, "
                 f"not {space.name!r}; use latency@roofline:<device> or latency@predictor:<samples.csv>"
             )
-        from hynas.benchmarks.nb201 import load_table
-
-        idx = np.random.default_rng(0).choice(15_625, 1000, replace=False)
-        archs = [space.from_index(int(i)) for i in idx]  # type: ignore[attr-defined]
-        pred = P.LatencyPredictor(space).fit(archs, load_table()[f"latency@{target}"][idx])
+        archs, lat = space.latency_samples(target, 1000, seed=0)
+        pred = P.LatencyPredictor(space).fit(archs, lat)
         return PredictedLatency(name, space, pred, f"gradient boosting on 1,000 HW-NAS-Bench {target} cells")
     if target == "local" or target.endswith(".csv"):
-        if space.name != "nb201":
+        if not set(_HWNB) <= set(tables):
             raise HynasError(
                 f"{name}: few-shot transfer starts from the HW-NAS-Bench devices, which cover space nb201 "
                 f"only, not {space.name!r}; use latency@local, latency@lut:local or latency@roofline:local"
@@ -223,11 +222,11 @@ def _predictor(name: str, space: SearchSpace, target: str) -> CostModel:
 def resolve(name: str, space: SearchSpace) -> CostModel | None:
     """The resolver registered with :func:`hynas.core.metrics.register_resolver`."""
     if name in AnalyticCost.KEYS:
-        return AnalyticCost(name) if space.name in _ANALYTIC_SPACES else None
+        return AnalyticCost(name) if space.provides("op_graph") else None
     if not name.startswith("latency@"):
         return None
-    if space.name == "hybrid-lm":
-        return None  # hybrid-lm latency is prefill_latency@/decode_latency@ (hynas.hw.lm_costs)
+    if space.provides("lm_config"):
+        return None  # a language model's latency is prefill_latency@/decode_latency@ (hynas.hw.lm_costs)
     est, target = parse_source(name)
     if est == "local" and target == "local":
         return MeasuredLatency(name, "torch")
@@ -260,9 +259,8 @@ def resolve(name: str, space: SearchSpace) -> CostModel | None:
         return LutLatency(name, path, space.name)
     if est == "predictor":
         return _predictor(name, space, target)
-    table = (
-        f"{', '.join('latency@' + d for d in _HWNB)} (HW-NAS-Bench table); " if space.name == "nb201" else ""
-    )
+    tables = space.latency_tables()
+    table = f"{', '.join('latency@' + d for d in tables)} (HW-NAS-Bench table); " if tables else ""
     raise HynasError(
         f"unknown objective {name!r} for space {space.name!r}; valid latency sources: {table}"
         "latency@local (measured here); "
@@ -284,12 +282,7 @@ register_resolver(
 )
 for _name, _dev in DEVICE_CATALOG.items():
     register_device(_name, f"latency@roofline:{_name}", _dev.description)
-for _name, _desc in (
-    ("eyeriss", "Eyeriss ASIC accelerator (HW-NAS-Bench, simulated)"),
-    ("fpga", "Xilinx ZC706 FPGA (HW-NAS-Bench)"),
-    ("pixel3", "Google Pixel 3 phone CPU, TFLite (HW-NAS-Bench)"),
-    ("raspi4", "Raspberry Pi 4 CPU, TFLite (HW-NAS-Bench)"),
-):
+for _name, _desc in HWNB_DEVICES.items():
     register_device(_name, f"latency@predictor:{_name} (nb201)", _desc)
 register_device(
     "local",

@@ -39,7 +39,7 @@ from hynas.core.space import SearchSpace
 from hynas.hw.devices import DEVICE_CATALOG, Device, get_device
 from hynas.hw.ops import OpCost
 from hynas.hw.roofline import roofline_latency
-from hynas.spaces.hybrid_lm import HybridLMSpace, LayerSpec, LMConfig, parse_config
+from hynas.spaces.hybrid_lm import LayerSpec, LMConfig, parse_config
 
 __all__ = [
     "DTYPE_BYTES",
@@ -402,7 +402,7 @@ def parse_source(name: str, source: str) -> _Source:
 class LMCostModel(CostModel):
     """One LM metric of :data:`LM_METRICS` at a context/batch/dtype/device, for a hybrid-lm space."""
 
-    def __init__(self, space: HybridLMSpace, metric: str, source: str, full_name: str) -> None:
+    def __init__(self, space: SearchSpace, metric: str, source: str, full_name: str) -> None:
         self.space, self.metric = space, metric
         self.src = parse_source(full_name, source)
         is_latency = metric.endswith("latency")
@@ -417,7 +417,7 @@ class LMCostModel(CostModel):
         self.info = MetricInfo(full_name, "min", unit, f"{desc} (context {self.src.context})")
 
     def __call__(self, arch: Architecture) -> float:
-        cfg = self.space.config(arch)
+        cfg: LMConfig = self.space.lm_config(arch)
         s = self.src
         if self.metric == "prefill_latency":
             return 1e3 * prefill_latency(cfg, s.context, s.device or "", s.batch, s.dtype)
@@ -439,22 +439,23 @@ def _cached_cost(cfg: LMConfig, context: int, batch: int, dtype: str) -> LMCost:
 
 
 class _Count(CostModel):
-    def __init__(self, space: HybridLMSpace, name: str) -> None:
+    def __init__(self, space: SearchSpace, name: str) -> None:
         self.space, self.name = space, name
         units = {"params": ("M", "parameters (millions)")}
         unit, desc = units.get(name, ("", "number of full-attention layers"))
         self.info = MetricInfo(name, "min", unit, desc)
 
     def __call__(self, arch: Architecture) -> float:
-        cfg = self.space.config(arch)
+        cfg: LMConfig = self.space.lm_config(arch)
         if self.name == "params":
             return lm_params(cfg) / 1e6
         return float(cfg.count(self.name.removesuffix("_layers")))
 
 
 def resolve(name: str, space: SearchSpace) -> CostModel | None:
-    """Resolver for hybrid-lm spaces: ``memory@128k``, ``decode_latency@128k:a100``, ``params``, ..."""
-    if not isinstance(space, HybridLMSpace):
+    """Resolver for language-model spaces (those that provide ``lm_config``): ``memory@128k``,
+    ``decode_latency@128k:a100``, ``params``, ..."""
+    if not space.provides("lm_config"):
         return None
     metric, _, source = name.partition("@")
     if metric in LM_METRICS:

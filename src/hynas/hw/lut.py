@@ -50,13 +50,13 @@ from hynas.hw.measure import (
 __all__ = [
     "FITS",
     "FORMAT",
-    "LUT_SPACES",
     "MODES",
     "STATS",
     "LatencyTable",
     "build_lut",
     "covering_archs",
     "default_lut_path",
+    "lut_spaces",
 ]
 
 FORMAT = "hynas-lut/1"
@@ -64,7 +64,6 @@ FITS = ("affine", "offset")
 #: networks measured end to end that each fit needs: an affine line through two noisy points can
 #: have any slope, and then predicts negative latencies for small networks
 MIN_FIT_NETWORKS = {"affine": 3, "offset": 1}
-LUT_SPACES = ("nb201", "mobile")
 
 
 def _key(kind: str, shape: str) -> str:
@@ -210,74 +209,23 @@ def default_lut_path(space: str) -> Path:
 
 
 def covering_archs(space_name: str) -> list[Architecture]:
-    """Architectures whose operators together include every operator key the space can produce."""
+    """Architectures whose operators together include every operator key the space can produce
+    (the space's ``lut_networks`` fact)."""
     from hynas.spaces import get_space
 
     space = get_space(space_name)
-    if space_name == "nb201":
-        # a uniform cell per op: every op at every stage shape, and all the fixed parts
-        return [space.make([i] * 6) for i in range(len(space.dims[0]))]
-    if space_name == "mobile":
-        from hynas.spaces.mobile import STAGES, MobileSpace
-
-        assert isinstance(space, MobileSpace)
-        deepest = space.depths.index(max(space.depths))
-        out = []
-        for r in range(len(space.resolutions)):
-            for k in range(len(space.kernels)):
-                for e in range(len(space.expands)):
-                    genes = [r] + [deepest] * len(STAGES) + [k, e] * (len(STAGES) * space.max_depth)
-                    out.append(space.make(genes))
-        return out
-    raise HynasError(
-        f"no latency lookup table for space {space_name!r}; spaces with tables: {', '.join(LUT_SPACES)}"
-    )
-
-
-# -- timing one operator inside its network ---------------------------------------------------------
-
-
-class _Add:
-    """The node-sum of NB201 cells: ``a + b`` on two maps of one shape."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        import torch
-
-        self.a, self.b = torch.randn(shape), torch.randn(shape)
-
-    def __call__(self) -> Any:
-        return self.a + self.b
-
-
-def _op_modules(arch: Architecture, model: Any) -> dict[str, Any]:
-    """Operator name (as in :func:`arch_ops`) -> the module that runs it in ``model``."""
-    out: dict[str, Any] = {}
-    if arch.space == "nb201":
-        from hynas.models.nb201 import NB201Cell, ResNetBasicBlock
-
-        out["stem"] = model.stem
-        stage, cell = 0, 0
-        for m in model.cells:
-            if isinstance(m, ResNetBasicBlock):
-                stage, cell = stage + 1, 0
-                out[f"stage{stage}.reduce"] = m
-            elif isinstance(m, NB201Cell):
-                from hynas.models.nb201 import EDGES
-
-                for k, (to, frm) in enumerate(EDGES):
-                    out[f"stage{stage}.cell{cell}.edge{to}<-{frm}"] = m.edges[k]
-                cell += 1
-        out["lastact"], out["pool"], out["classifier"] = model.lastact, model.pool, model.classifier
-    else:
-        out["stem"] = model.stem
-        for i, b in enumerate(model.blocks):
-            out[f"block{i}"] = b
-        out["final_expand"], out["feature_mix"], out["classifier"] = (
-            model.final_expand,
-            model.feature_mix,
-            model.classifier,
+    if not space.provides("lut_networks"):
+        raise HynasError(
+            f"no latency lookup table for space {space_name!r}; spaces with tables: {', '.join(lut_spaces())}"
         )
-    return out
+    return space.lut_networks()
+
+
+def lut_spaces() -> tuple[str, ...]:
+    """The registered spaces that provide what a lookup table needs (``lut_networks``)."""
+    from hynas.spaces import SPACES, get_space
+
+    return tuple(n for n in SPACES.names() if get_space(n).provides("lut_networks"))
 
 
 MODES = ("network", "isolated")
@@ -309,8 +257,11 @@ def _time_ops(
     """
     import torch
 
+    from hynas.spaces import get_space
+
     now = clock_fn(clock, threads)
-    mods = _op_modules(arch, model)
+    space = get_space(arch.space)
+    mods = space.lut_modules(arch, model)
     inputs: dict[str, tuple[int, ...]] = {}
     outputs: dict[str, tuple[int, ...]] = {}
     spans: dict[str, list[float]] = {name: [] for name in wanted if name in mods}
@@ -347,14 +298,11 @@ def _time_ops(
             if name in mods:
                 mod, t = mods[name], torch.randn(inputs[name])
                 fn = functools.partial(mod, t)
-            elif ".add" in name:
-                edge = name.rsplit(".add", 1)[0] + ".edge1<-0"  # every map of a cell has one shape
-                fn = _Add(outputs[edge])
-            elif name == "pool" and arch.space == "mobile":
-                t = torch.randn(outputs["final_expand"])
-                fn = functools.partial(torch.mean, t, (2, 3), keepdim=True)
             else:
-                raise HynasError(f"no runnable module for operator {name!r} ({key}) of {arch}")
+                alone = space.lut_standalone(name, outputs)
+                if alone is None:
+                    raise HynasError(f"no runnable module for operator {name!r} ({key}) of {arch}")
+                fn = alone
             times[key] = _STATS[stat](measure_callable(fn, warmup, repeats, clock))
     return times
 

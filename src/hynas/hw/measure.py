@@ -275,26 +275,20 @@ def measure_module(
 
 
 def example_input(arch: Architecture, batch: int = 1, resolution: int | None = None) -> Any:
-    """A random input batch for the network of ``arch`` (images, or token ids for language models)."""
-    import torch
-
+    """A random input batch for the network of ``arch`` (seeded, so every call gives the same
+    tensor): the space's ``example_input`` fact (token ids for language models), else a normal
+    tensor of its ``input_shape`` (images)."""
     from hynas.spaces import get_space
 
     space = get_space(arch.space)
-    gen = torch.Generator().manual_seed(0)
-    if arch.space in ("nb201", "mobile"):
-        from hynas.hw.analytic import input_shape
+    if space.provides("example_input"):
+        return space.example_input(arch, batch, resolution)
+    if not space.provides("input_shape"):
+        space.lacks("input_shape", "measured latency")
+    import torch
 
-        return torch.randn(*input_shape(arch, batch, resolution), generator=gen)
-    make = getattr(space, "example_input", None)
-    if callable(make):
-        return make(arch, batch)
-    vocab, context = getattr(space, "vocab", None), getattr(space, "context", None)
-    if isinstance(vocab, int) and isinstance(context, int):
-        return torch.randint(vocab, (batch, resolution or context), generator=gen)
-    raise HynasError(
-        f"no example input known for space {arch.space!r}; it needs an example_input(arch, batch) method"
-    )
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(*space.input_shape(arch, batch, resolution), generator=gen)
 
 
 # -- cache -------------------------------------------------------------------------------------------

@@ -63,17 +63,6 @@ def _one_thread() -> AbstractContextManager[object]:
     return threadpool_limits(1)
 
 
-def _nb201_connected(genes: tuple[int, ...]) -> float:
-    """1 if some input-to-output path of the cell has no ``none`` edge (NB201 op 0 is ``none``)."""
-    from hynas.spaces.nb201 import EDGES
-
-    reach = {0}
-    for gene, (to, frm) in zip(genes, EDGES, strict=True):
-        if gene != 0 and frm in reach:
-            reach.add(to)
-    return float(3 in reach)
-
-
 def _choice_groups(space: SearchSpace) -> list[list[int]]:
     """Indices of dimensions that share one tuple of choices (only groups of two or more)."""
     groups: dict[tuple[object, ...], list[int]] = {}
@@ -93,8 +82,7 @@ def structure_features(space: SearchSpace, archs: Sequence[Architecture]) -> np.
             for i in g:
                 counts[a.genes[i]] += 1
             row.extend(counts)
-        if space.name == "nb201":
-            row.append(_nb201_connected(a.genes))
+        row.extend(space.predictor_features(a))
         if not _enumerable(space):
             row.extend(_analytic(a))
         rows.append(row)
@@ -262,24 +250,17 @@ def hwnasbench_sources(
 ) -> dict[str, LatencyPredictor]:
     """One predictor per HW-NAS-Bench device (NB201, CIFAR-10 input, ms), trained on ``n_train``
     random cells of the table (all 15,625 when ``None``); devices in ``exclude`` are left out."""
-    from hynas.benchmarks.nb201 import DEVICES, load_table
+    from hynas.benchmarks.nb201 import DEVICES
     from hynas.spaces import get_space
 
     bad = [d for d in exclude if d not in DEVICES]
     if bad:
         raise HynasError(f"unknown HW-NAS-Bench device {bad[0]!r}; valid: {', '.join(DEVICES)}")
-    space = get_space("nb201")
-    table = load_table()
-    n = 15_625
-    idx = (
-        np.arange(n)
-        if n_train is None or n_train >= n
-        else np.random.default_rng(seed).choice(n, n_train, False)
-    )
-    archs = [space.from_index(int(i)) for i in idx]  # type: ignore[attr-defined]
+    space = get_space("nb201")  # the space of the HW-NAS-Bench tables
     out = {}
     for dev in DEVICES:
         if dev in exclude:
             continue
-        out[dev] = LatencyPredictor(space, model, seed).fit(archs, table[f"latency@{dev}"][idx])
+        archs, lat = space.latency_samples(dev, n_train, seed)
+        out[dev] = LatencyPredictor(space, model, seed).fit(archs, lat)
     return out

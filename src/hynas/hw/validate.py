@@ -123,6 +123,7 @@ def _table_truths(n: int, k: int, seed: int, devices: Sequence[str], progress: P
 def _local_truth(
     space_name: str, n: int, k: int, seed: int, lut: Path | None, progress: Progress
 ) -> list[Row]:
+    from hynas.benchmarks.nb201 import HWNB_DEVICES
     from hynas.hw.lut import LatencyTable, default_lut_path
     from hynas.hw.measure import default_cache_path, measure_latency
     from hynas.spaces import get_space
@@ -147,7 +148,7 @@ def _local_truth(
             est["lut:local"] = (np.array([table.predict(a) * 1e3 for a in archs]), True)
     elif lut is not None:
         raise HynasError(f"no latency table at {lut}; build one with `hynas hw profile --space {space_name}`")
-    if space_name == "nb201" and k >= 3:
+    if set(HWNB_DEVICES) <= set(space.latency_tables()) and k >= 3:
         from hynas.hw import predictor as P
 
         progress(f"measuring {k} cells for few-shot transfer to this machine")
@@ -174,10 +175,12 @@ def validate(
     this machine (0: skip), ``k`` samples for the few-shot estimators.
     """
     from hynas.benchmarks.nb201 import DEVICES
+    from hynas.hw.lut import lut_spaces
+    from hynas.spaces import get_space
 
     say = progress or (lambda _msg: None)
-    if space not in ("nb201", "mobile"):
-        raise HynasError(f"hw validate covers spaces nb201 and mobile, not {space!r}")
+    if not get_space(space).provides("lut_networks"):
+        raise HynasError(f"hw validate covers spaces {' and '.join(lut_spaces())}, not {space!r}")
     if n < 3 or n > 10_000:
         raise HynasError(f"bad sample size n={n}: it must lie in 3..10000")
     if measure < 0 or (0 < measure < 3):
@@ -189,7 +192,7 @@ def validate(
     if bad:
         raise HynasError(f"unknown HW-NAS-Bench device {bad[0]!r}; valid: {', '.join(DEVICES)}")
     rows: list[Row] = []
-    if space == "nb201" and devs:
+    if devs and set(devs) <= set(get_space(space).latency_tables()):
         rows += _table_truths(n, k, seed, devs, say)
     if measure:
         rows += _local_truth(space, measure, k, seed, lut, say)

@@ -34,18 +34,21 @@ along an input-to-output path; 1 + 3 + 9 + 27 = 40 features).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.space import Dim, SearchSpace
+from hynas.core.space import Dim, SearchSpace, SpaceDefaults
+from hynas.spaces.nb101_graph import Matrix, module_hash, prune, vertex_channels
+
+if TYPE_CHECKING:
+    from hynas.core.opgraph import OpGraph
 
 __all__ = [
     "MAX_EDGES",
@@ -72,85 +75,6 @@ _PATH_INDEX = {k: i for i, k in enumerate(_PATH_KEYS)}
 _EDGE_RE = re.compile(r"(\d+)-(\d+)")
 _HASH_RE = re.compile(r"[0-9a-f]{32}")
 _HINT = "expected e.g. 'in,conv3x3,maxpool3x3,out|0-1,0-2,1-2,2-3' (vertices, then edges i-j with i < j)"
-
-Matrix = tuple[tuple[int, ...], ...]
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
-
-
-def module_hash(matrix: Sequence[Sequence[int]], labels: Sequence[int]) -> str:
-    """The NAS-Bench-101 fingerprint of a (pruned) cell: invariant under relabelling of vertices.
-
-    ``labels`` are NAS-Bench-101's: -1 input, -2 output, 0/1/2 the index into :data:`OPS`. Each
-    vertex starts as md5 of ``(out-degree, in-degree, label)``; for as many rounds as there are
-    vertices, it becomes md5 of its sorted in-neighbour hashes, ``|``, its sorted out-neighbour
-    hashes, ``|``, its own hash; the fingerprint is md5 of the sorted list of vertex hashes.
-    """
-    n = len(labels)
-    m = [[int(x) for x in row] for row in matrix]
-    out_deg = [sum(m[v]) for v in range(n)]
-    in_deg = [sum(m[u][v] for u in range(n)) for v in range(n)]
-    hashes = [_md5(str((out_deg[v], in_deg[v], int(labels[v])))) for v in range(n)]
-    for _ in range(n):
-        hashes = [
-            _md5(
-                "".join(sorted(hashes[u] for u in range(n) if m[u][v]))
-                + "|"
-                + "".join(sorted(hashes[w] for w in range(n) if m[v][w]))
-                + "|"
-                + hashes[v]
-            )
-            for v in range(n)
-        ]
-    return _md5(str(sorted(hashes)))
-
-
-def prune(matrix: Sequence[Sequence[int]], labels: Sequence[int]) -> tuple[Matrix, tuple[int, ...]] | None:
-    """Drop the vertices that are not on an input-to-output path (NAS-Bench-101's rule).
-
-    Vertex 0 is the input and the last vertex the output. ``None`` when no path joins them.
-    """
-    n = len(labels)
-    fwd = {0}
-    for v in range(1, n):
-        if any(matrix[u][v] and u in fwd for u in range(v)):
-            fwd.add(v)
-    back = {n - 1}
-    for v in range(n - 2, -1, -1):
-        if any(matrix[v][w] and w in back for w in range(v + 1, n)):
-            back.add(v)
-    keep = sorted(fwd & back)
-    if 0 not in keep or n - 1 not in keep:
-        return None
-    sub = tuple(tuple(int(matrix[a][b]) for b in keep) for a in keep)
-    return sub, tuple(int(labels[v]) for v in keep)
-
-
-def vertex_channels(c_in: int, c_out: int, matrix: Sequence[Sequence[int]]) -> list[int]:
-    """Channels of each vertex of a pruned cell, as NAS-Bench-101 assigns them.
-
-    The output concatenates the interior vertices that feed it, so those split ``c_out`` evenly
-    (the remainder goes one channel each to the first ones); an interior vertex that feeds only other
-    interior vertices gets the largest channel count among its successors.
-    """
-    n = len(matrix)
-    ch = [0] * n
-    ch[0], ch[-1] = c_in, c_out
-    if n == 2:
-        return ch
-    feeding = sum(matrix[v][n - 1] for v in range(1, n - 1))
-    base, extra = divmod(c_out, feeding) if feeding else (0, 0)
-    for v in range(1, n - 1):
-        if matrix[v][n - 1]:
-            ch[v] = base + (1 if extra > 0 else 0)
-            extra -= 1
-    for v in range(n - 2, 0, -1):
-        if not matrix[v][n - 1]:
-            ch[v] = max([ch[w] for w in range(v + 1, n - 1) if matrix[v][w]], default=0)
-    return ch
-
 
 # -- genes <-> graphs -------------------------------------------------------------------------------
 
@@ -256,6 +180,7 @@ class ECNASSpace(SearchSpace):
     """NAS-Bench-101 cells of EC-NAS-Bench: <= 5 vertices, <= 9 edges (2,532 cells)."""
 
     name = "ecnas"
+    defaults = SpaceDefaults("ecnas-tabular", "cifar10", ("accuracy", "energy@ecnas"))
     dims = (
         *(Dim(f"edge{a}>{b}", (0, 1)) for a, b in SLOTS),
         *(Dim(f"op{v}", OPS) for v in range(1, OUT)),
@@ -450,8 +375,27 @@ class ECNASSpace(SearchSpace):
 
         return build_ecnas(arch, **kwargs)
 
-    def example_input(self, arch: Architecture, batch: int = 1) -> Any:
-        """A random CIFAR-10-sized batch (N, 3, 32, 32)."""
-        import torch
+    # -- facts for cost models (hynas.spaces.ecnas_costs) ---------------------------------------------
+    def op_graph(
+        self,
+        arch: Architecture,
+        batch: int = 1,
+        dtype_bytes: int = 4,
+        resolution: int | None = None,
+        **options: Any,
+    ) -> OpGraph:
+        """The NAS-Bench-101 network's operators; options ``num_classes``, ``channels``, ``num_stacks``,
+        ``cells_per_stack``."""
+        from hynas.core.opgraph import OpGraph
+        from hynas.spaces.ecnas_costs import op_graph
 
-        return torch.randn(int(batch), 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        g = OpGraph(batch, dtype_bytes)
+        op_graph(g, self, arch, resolution, **options)
+        return g
+
+    def input_shape(
+        self, arch: Architecture, batch: int = 1, resolution: int | None = None
+    ) -> tuple[int, ...]:
+        """CIFAR-10-sized images (N, 3, 32, 32) unless ``resolution`` overrides the size."""
+        r = resolution or 32
+        return (int(batch), 3, int(r), int(r))

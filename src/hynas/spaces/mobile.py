@@ -31,14 +31,18 @@ objectives (params, FLOPs, latency) come from :mod:`hynas.hw`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.space import Dim, SearchSpace
+from hynas.core.space import Dim, SearchSpace, SpaceDefaults
+
+if TYPE_CHECKING:
+    from hynas.core.opgraph import OpGraph
 
 __all__ = ["MBBlock", "MobileConfig", "MobileSpace", "make_divisible"]
 
@@ -113,6 +117,7 @@ class MobileSpace(SearchSpace):
     """Mobile MBConv macro space: kernel 3/5/7, expand 3/4/6, depth 2-4 × 5 stages, resolution."""
 
     name = "mobile"
+    defaults = SpaceDefaults("mobile-fmnist", "fashion-mnist", ("accuracy", "latency@roofline:raspi4"))
 
     def __init__(
         self,
@@ -256,3 +261,42 @@ class MobileSpace(SearchSpace):
         from hynas.models.mobile import build_mobile
 
         return build_mobile(self.config(arch), **kwargs)
+
+    # -- facts for cost models (hynas.spaces.mobile_costs) --------------------------------------------
+    def op_graph(
+        self,
+        arch: Architecture,
+        batch: int = 1,
+        dtype_bytes: int = 4,
+        resolution: int | None = None,
+        **options: Any,
+    ) -> OpGraph:
+        """The network's operators (one ``mbconv`` per block); option ``num_classes``."""
+        from hynas.core.opgraph import OpGraph
+        from hynas.spaces.mobile_costs import op_graph
+
+        g = OpGraph(batch, dtype_bytes)
+        op_graph(g, self, arch, resolution, **options)
+        return g
+
+    def input_shape(
+        self, arch: Architecture, batch: int = 1, resolution: int | None = None
+    ) -> tuple[int, ...]:
+        """Images at the architecture's own resolution unless ``resolution`` overrides it."""
+        r = resolution or self.resolutions[arch.genes[0]]
+        return (int(batch), 3, int(r), int(r))
+
+    def lut_networks(self) -> list[Architecture]:
+        from hynas.spaces.mobile_costs import lut_networks
+
+        return lut_networks(self)
+
+    def lut_modules(self, arch: Architecture, model: Any) -> dict[str, Any]:
+        from hynas.spaces.mobile_costs import lut_modules
+
+        return lut_modules(model)
+
+    def lut_standalone(self, name: str, outputs: Mapping[str, tuple[int, ...]]) -> Callable[[], Any] | None:
+        from hynas.spaces.mobile_costs import lut_standalone
+
+        return lut_standalone(name, outputs)

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.space import Dim, SearchSpace
+from hynas.core.space import Dim, SearchSpace, SpaceDefaults
+
+if TYPE_CHECKING:
+    from hynas.core.opgraph import OpGraph
 
 __all__ = ["EDGES", "OPS", "NB201Space"]
 
@@ -42,6 +45,7 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
     dims = tuple(Dim(f"edge{to}<-{frm}", OPS) for to, frm in EDGES)
+    defaults = SpaceDefaults("nb201-tabular", "cifar10", ("accuracy", "latency@raspi4"))
 
     def size(self) -> int:
         return 5**6
@@ -103,6 +107,66 @@ class NB201Space(SearchSpace):
         from hynas.models.nb201 import build_nb201
 
         return build_nb201(arch, **kwargs)
+
+    # -- facts for cost models (hynas.spaces.nb201_costs) ---------------------------------------------
+    def op_graph(
+        self,
+        arch: Architecture,
+        batch: int = 1,
+        dtype_bytes: int = 4,
+        resolution: int | None = None,
+        **options: Any,
+    ) -> OpGraph:
+        """The benchmark network's operators; options ``C`` (16), ``N`` (5), ``num_classes`` (10)."""
+        from hynas.core.opgraph import OpGraph
+        from hynas.spaces.nb201_costs import op_graph
+
+        g = OpGraph(batch, dtype_bytes)
+        op_graph(g, arch, resolution, **options)
+        return g
+
+    def input_shape(
+        self, arch: Architecture, batch: int = 1, resolution: int | None = None
+    ) -> tuple[int, ...]:
+        r = resolution or 32
+        return (int(batch), 3, int(r), int(r))
+
+    def lut_networks(self) -> list[Architecture]:
+        """A uniform cell per op: every op at every stage shape, and all the fixed parts."""
+        return [self.make([i] * 6) for i in range(len(self.dims[0]))]
+
+    def lut_modules(self, arch: Architecture, model: Any) -> dict[str, Any]:
+        from hynas.spaces.nb201_costs import lut_modules
+
+        return lut_modules(model)
+
+    def lut_standalone(self, name: str, outputs: Mapping[str, tuple[int, ...]]) -> Callable[[], Any] | None:
+        from hynas.spaces.nb201_costs import lut_standalone
+
+        return lut_standalone(name, outputs)
+
+    def latency_tables(self) -> dict[str, str]:
+        """The HW-NAS-Bench devices (CIFAR-10 input, ms)."""
+        from hynas.benchmarks.nb201 import HWNB_DEVICES
+
+        return dict(HWNB_DEVICES)
+
+    def latency_samples(
+        self, device: str, n: int | None = None, seed: int = 0
+    ) -> tuple[list[Architecture], np.ndarray]:
+        from hynas.spaces.nb201_costs import latency_samples
+
+        if device not in self.latency_tables():
+            raise HynasError(
+                f"no HW-NAS-Bench latency table for device {device!r}; valid: {', '.join(self.latency_tables())}"
+            )
+        return latency_samples(self, device, n, seed)
+
+    def predictor_features(self, arch: Architecture) -> list[float]:
+        """Whether some input-to-output path of the cell has no ``none`` edge (0/1)."""
+        from hynas.spaces.nb201_costs import connected
+
+        return [connected(arch.genes)]
 
 
 @cache
