@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.proxies import PROXIES, make_batch, score
+from hynas.wiring import Experiment
 
 
 def _net(width: int = 8, depth: int = 2, seed: int = 0) -> nn.Module:

@@ -16,10 +16,11 @@ import pytest
 
 from extras import need_module
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.runners import run
 from hynas.stores import SCHEMA_VERSION, open_store
+from hynas.wiring import Experiment
 from pg_util import drop, pg_store_url
 
 V1 = Path(__file__).parent / "data" / "store_v1.db"

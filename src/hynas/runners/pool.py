@@ -29,10 +29,10 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
+from hynas.wiring import Experiment
 
 __all__ = ["PoolBackend"]
 

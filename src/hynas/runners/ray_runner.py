@@ -18,10 +18,10 @@ import time
 from typing import Any
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
+from hynas.wiring import Experiment
 
 __all__ = ["RayBackend"]
 

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from types import FrameType
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment
 from hynas.core.store import Store, TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import (
@@ -33,6 +32,7 @@ from hynas.runners.base import (
     record_to_result,
     sync_store,
 )
+from hynas.wiring import Experiment
 
 __all__ = [
     "SequentialBackend",
