@@ -14,7 +14,7 @@ from hynas.core.experiment import ExperimentConfig
 from hynas.core.strategy import Candidate
 from hynas.evaluators import default_evaluator, make_evaluator
 from hynas.evaluators.vision import FMNIST_FILES, find_fmnist, load_fmnist, read_idx
-from hynas.runners.sequential import evaluate_candidate
+from hynas.runners.evaluate import evaluate_candidate
 from hynas.spaces import get_space
 from hynas.wiring import Experiment
 

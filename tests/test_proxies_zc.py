@@ -76,7 +76,7 @@ def test_zc_objective_resolver_errors():
 def test_zc_objective_on_nb201_models():
     """zc@naswot as a search objective on the real NAS-Bench-201 network (space.build)."""
     from hynas.report.analysis import run_front  # noqa: F401 - import check only
-    from hynas.runners.sequential import evaluate_candidate
+    from hynas.runners.evaluate import evaluate_candidate
 
     exp = Experiment(ExperimentConfig(strategy="random", objectives=("accuracy", "zc@naswot"), budget=2))
     (c,) = exp.strategy.ask(1)

@@ -118,7 +118,7 @@ def run_search(
     from hynas.report.analysis import RunFront, reference_point, true_front
     from hynas.report.summary import summarize
     from hynas.runners import run
-    from hynas.runners.sequential import check_config
+    from hynas.runners.base import check_config
     from hynas.stores import open_store, sqlite_path
     from hynas.stores.sqlite import check_store_path
     from hynas.wiring import Experiment
