@@ -46,7 +46,8 @@ _lookup.install("hynas.wiring")
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Experiment":  # imported on first use: it loads the plug-in layers' registries
+    # imported on first use: `import hynas.core.x` runs this file first and must load nothing above core
+    if name == "Experiment":
         from hynas.wiring import Experiment
 
         return Experiment
