@@ -57,10 +57,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import RunOptions, run
 from hynas.runners.faults import FaultyEvaluator
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 OUT = Path(__file__).parent / "results"
 

@@ -35,13 +35,14 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.hw.lm_costs import PRESETS, decode_latency, lm_cost, prefill_latency
 from hynas.models.hybrid_lm import HybridLM
 from hynas.report.analysis import run_front
 from hynas.runners import run
 from hynas.spaces import get_space
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 RESULTS = Path(__file__).parent / "results"
 CONTEXTS = (1024, 2048, 4096, 8192, 16384, 32768)

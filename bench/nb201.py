@@ -30,10 +30,11 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.report.analysis import run_front, true_front
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 RESULTS = Path(__file__).parent / "results"
 BUDGETS = (50, 100, 150, 300)

@@ -1,6 +1,6 @@
 """Progress-display scaling benchmark: does a trial cost more the longer the run?
 
-Runs ``hynas search``'s own loop (``hynas.cli._run_search``: ask, tabular lookup, store commit, tell
+Runs ``hynas search``'s own loop (``hynas.cli.search.run_search``: ask, tabular lookup, store commit, tell
 and the progress display with its front and hypervolume, rendered to a terminal-like console that
 writes to /dev/null) in a fresh process for
 
@@ -50,8 +50,11 @@ def worker(strategy: str, budget: int, store: str) -> None:
     from hynas.core.experiment import ExperimentConfig
 
     sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    cli.err_console = Console(file=sink, force_terminal=True, width=120)
-    cli.console = Console(file=sink, force_terminal=True, width=120)
+    # the consoles live in hynas.cli.common since the CLI became a package (the base commit: hynas.cli)
+    ui: Any = getattr(cli, "common", cli)
+    ui.err_console = Console(file=sink, force_terminal=True, width=120)
+    ui.console = Console(file=sink, force_terminal=True, width=120)
+    run_search = getattr(cli, "_run_search", None) or cli.search.run_search
     stamps: list[float] = []
     real_run = runners.run
 
@@ -66,7 +69,7 @@ def worker(strategy: str, budget: int, store: str) -> None:
     runners.run = timed_run
     cfg = ExperimentConfig(strategy=strategy, objectives=OBJECTIVES, budget=budget, seed=0)
     t1 = time.perf_counter()
-    cli._run_search(cfg, store, False, False, 0.0)
+    run_search(cfg, store, False, False, 0.0)
     t2 = time.perf_counter()
     gaps = [b - a for a, b in itertools.pairwise(stamps)]  # gaps[i]: trial i+1
     windows = {}

@@ -33,10 +33,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from hynas.core.arch import Architecture
 from hynas.core.evaluator import Evaluation, Evaluator, Metric
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.runners import RunOptions, run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 OUT = Path(__file__).parent / "results"
 PG = os.environ.get("HYNAS_TEST_POSTGRES", "postgresql://hynas:hynas@127.0.0.1:5432/hynas_test")

@@ -34,9 +34,10 @@ import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one process, no thread oversubscription on a shared machine
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.report.analysis import reference_point, run_front, true_front
+from hynas.wiring import Experiment
 from search_sim import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"

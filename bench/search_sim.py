@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.runners.sequential import evaluate_candidate, record_to_result
+from hynas.wiring import Experiment
 
 
 def simulate(

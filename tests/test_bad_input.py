@@ -17,8 +17,9 @@ import hynas
 from cli_util import run_cli
 from hynas.cli import app
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.strategies import STRATEGIES, option_schema
+from hynas.wiring import Experiment
 
 SEARCH = ["search", "--objective", "accuracy", "--budget", "3", "-q"]
 

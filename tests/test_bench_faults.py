@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 _spec = importlib.util.spec_from_file_location(
     "bench_faults", Path(__file__).resolve().parents[1] / "bench" / "faults.py"

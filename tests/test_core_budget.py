@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.report.analysis import anytime
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 
 def test_budget_in_simulated_seconds(store_path):

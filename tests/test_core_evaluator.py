@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.strategy import Candidate, Strategy
 from hynas.evaluators.tabular import NB201Tabular, simulated_cost
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 
 def _row(name: str, index: int) -> dict[str, str]:

@@ -5,10 +5,11 @@ import sqlite3
 import pytest
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 
 def test_trials_round_trip_and_are_written_once(store_path):

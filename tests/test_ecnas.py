@@ -15,13 +15,14 @@ from torch.utils.flop_counter import FlopCounterMode
 from hynas.benchmarks.ecnas import DATA_FILE, load_raw, load_table
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.metrics import resolve_cost_model
 from hynas.evaluators import make_evaluator, space_defaults
 from hynas.evaluators.ecnas import ECNASTabular
 from hynas.hw.analytic import analytic_costs
 from hynas.spaces import get_space
 from hynas.spaces.ecnas import MAX_EDGES, SHORT_OPS, ECNASSpace, module_hash, prune
+from hynas.wiring import Experiment
 
 SPACE = get_space("ecnas")
 assert isinstance(SPACE, ECNASSpace)

@@ -10,12 +10,13 @@ import torch
 
 from fmnist_util import need_fmnist
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.strategy import Candidate
 from hynas.evaluators import default_evaluator, make_evaluator
 from hynas.evaluators.vision import FMNIST_FILES, find_fmnist, load_fmnist, read_idx
-from hynas.runners.sequential import evaluate_candidate
+from hynas.runners.evaluate import evaluate_candidate
 from hynas.spaces import get_space
+from hynas.wiring import Experiment
 
 torch.set_num_threads(1)
 SPACE = get_space("mobile")

@@ -15,10 +15,11 @@ import time
 import pytest
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import RunOptions, run
 from hynas.runners.faults import FaultyEvaluator
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 CFG = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=40, seed=11)
 

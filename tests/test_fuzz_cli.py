@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 
 from hynas.cli import app
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 FAST = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

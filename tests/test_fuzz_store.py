@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 from cli_util import run_cli
 from hynas.cli import app
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 CFG = ExperimentConfig(strategy="random", objectives=("accuracy",), budget=8, seed=1)
 SEARCH = ["search", "-s", "random", "--objective", "accuracy", "--seed", "1", "-q", "--json"]

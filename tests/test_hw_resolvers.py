@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.metrics import resolve_cost_model
 from hynas.hw.analytic import analytic_costs, arch_ops
 from hynas.hw.devices import get_device
 from hynas.hw.roofline import roofline_latency
 from hynas.spaces import get_space
+from hynas.wiring import Experiment
 
 NB = get_space("nb201")
 MOB = get_space("mobile")

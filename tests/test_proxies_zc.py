@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.proxies import PROXIES, make_batch, score
+from hynas.wiring import Experiment
 
 
 def _net(width: int = 8, depth: int = 2, seed: int = 0) -> nn.Module:
@@ -75,7 +76,7 @@ def test_zc_objective_resolver_errors():
 def test_zc_objective_on_nb201_models():
     """zc@naswot as a search objective on the real NAS-Bench-201 network (space.build)."""
     from hynas.report.analysis import run_front  # noqa: F401 - import check only
-    from hynas.runners.sequential import evaluate_candidate
+    from hynas.runners.evaluate import evaluate_candidate
 
     exp = Experiment(ExperimentConfig(strategy="random", objectives=("accuracy", "zc@naswot"), budget=2))
     (c,) = exp.strategy.ask(1)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import hynas
 from hynas.cli import app
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.metrics import RESOLVERS, CostModel, MetricInfo
 from hynas.core.strategy import Candidate
 from hynas.report.analysis import (
@@ -27,6 +27,7 @@ from hynas.report.analysis import (
 )
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 CALLS: list[str] = []
 

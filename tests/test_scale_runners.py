@@ -10,10 +10,11 @@ from typer.testing import CliRunner
 
 from extras import need_module
 from hynas.cli import app
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import RunOptions, run
 from hynas.runners.faults import FaultyEvaluator
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 
 def test_cli_pool_run_then_resume_with_more_budget(tmp_path):

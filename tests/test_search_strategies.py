@@ -10,7 +10,7 @@ import pytest
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.objectives import Objective
 from hynas.core.pareto import hypervolume
 from hynas.core.strategy import Candidate, Result
@@ -22,6 +22,7 @@ from hynas.strategies import STRATEGIES
 from hynas.strategies.bananas import chebyshev, hv_improvement
 from hynas.strategies.multifidelity import MultiFidelity
 from hynas.strategies.reinforce import Reinforce
+from hynas.wiring import Experiment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from search_sim import simulate

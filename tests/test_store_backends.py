@@ -16,10 +16,11 @@ import pytest
 
 from extras import need_module
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.runners import run
 from hynas.stores import SCHEMA_VERSION, open_store
+from hynas.wiring import Experiment
 
 V1 = Path(__file__).parent / "data" / "store_v1.db"
 V1_CONFIG = ExperimentConfig(strategy="random", objectives=("accuracy", "latency@raspi4"), budget=12, seed=3)

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import RunOptions, run
 from hynas.stores import SCHEMA_VERSION, open_store
 from hynas.stores.lease import pid_namespace
+from hynas.wiring import Experiment
 
 CREATOR = (
     "import sys, time; from hynas.stores import open_store; print('ready', flush=True); "

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import run
 from hynas.stores import SCHEMA_VERSION, open_store
+from hynas.wiring import Experiment
 
 V1 = Path(__file__).parent / "data" / "store_v1.db"
 CFG = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=300, seed=5)

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.runners import run
 from hynas.stores import open_store
+from hynas.wiring import Experiment
 
 CFG = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=60, seed=5)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.report.analysis import run_front
 from hynas.runners import run
 from hynas.stores import open_store
 from hynas.strategies import STRATEGIES
+from hynas.wiring import Experiment
 
 BUDGET = 40
 #: strategies whose runs take seconds, not milliseconds: their contract tests run with the slow suite

@@ -170,7 +170,8 @@ def test_a_killed_driver_takes_its_workers_along_and_the_run_resumes(tmp_path, s
 
 _SLOW_DRIVER = """
 import sys
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
+from hynas.wiring import Experiment
 from hynas.runners import RunOptions, pool, run
 from hynas.runners.faults import FaultyEvaluator
 from hynas.stores import open_store

@@ -5,15 +5,19 @@ The public API in one place; see ``docs/architecture.md`` for the design.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hynas.core import lookup as _lookup
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator, Metric
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.objectives import Constraint, Objective
 from hynas.core.space import Dim, SearchSpace
 from hynas.core.strategy import Candidate, Result, Strategy
+
+if TYPE_CHECKING:
+    from hynas.wiring import Experiment
 
 __all__ = [
     "Architecture",
@@ -36,6 +40,19 @@ __all__ = [
 
 __version__ = "0.1.0"
 
+# core asks the wiring module for what only the plug-ins know (see hynas.core.lookup); it is
+# imported on the first question, so `import hynas` and `import hynas.core.*` stay cheap
+_lookup.install("hynas.wiring")
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: `import hynas.core.x` runs this file first and must load nothing above core
+    if name == "Experiment":
+        from hynas.wiring import Experiment
+
+        return Experiment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def search(config: ExperimentConfig | None = None, store: str = ":memory:", **overrides: Any) -> list[Any]:
     """Run a search from Python and return its trials (a one-call entry point, like pymoo's ``minimize``).
@@ -49,6 +66,7 @@ def search(config: ExperimentConfig | None = None, store: str = ":memory:", **ov
     from hynas.report.analysis import fix_reference
     from hynas.runners import run
     from hynas.stores import open_store
+    from hynas.wiring import Experiment
 
     cfg = dataclasses.replace(config or ExperimentConfig(), **overrides)
     exp = Experiment(cfg)

@@ -1,8 +1,9 @@
-"""Modules that register optional capabilities: cost-model resolvers, ``hynas <group>`` commands.
+"""Modules that register cost models (resolvers) on import, loaded when a cost model is first
+looked up (:func:`hynas.core.metrics.resolve_cost_model`, through :mod:`hynas.wiring`).
 
 Kept in one list so that importing ``hynas`` stays cheap (some of these import torch). Each module
-registers itself on import: resolvers through :func:`hynas.core.metrics.register_resolver`,
-command groups by appending ``(typer_app, name)`` to :data:`hynas.cli.SUBAPPS`.
+registers itself through :func:`hynas.core.metrics.register_resolver`. Command-line groups are not
+plug-ins of this list: :mod:`hynas.cli` adds its own, so loading a cost model never imports the CLI.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ MODULES: tuple[str, ...] = (
     "hynas.hw",
     "hynas.hw.energy",
     "hynas.hw.lm_costs",
-    "hynas.hw.cli",
-    "hynas.predictors.cli",
     "hynas.proxies.resolver",
 )
 

@@ -1,7 +1,9 @@
-"""The experiment: one frozen configuration, and the object that wires space, evaluator, strategy,
-objectives and constraints together.
+"""The experiment's configuration: one frozen value that names space, evaluator, strategy,
+objectives, constraints, budget and seed.
 
-:class:`ExperimentConfig` is a plain value that round-trips through TOML/JSON. Its *fingerprint*
+:class:`ExperimentConfig` is a plain value that round-trips through TOML/JSON. The object that
+resolves those names into parts (``Experiment``) is built above the plug-in layers, in
+:mod:`hynas.wiring`. Its *fingerprint*
 (everything but the budget) is written into the store; re-opening a store with a different
 fingerprint is refused with the list of differing fields, while a larger budget simply continues.
 """
@@ -10,31 +12,25 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-import numpy as np
-
-from hynas.core.arch import Architecture
+from hynas.core import lookup
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator
-from hynas.core.metrics import CostModel, resolve_cost_model
-from hynas.core.objectives import Constraint, Objective, parse_constraint, parse_objective
-from hynas.core.strategy import Candidate, Result, Strategy
 
-__all__ = ["BUDGET_FIELDS", "Experiment", "ExperimentConfig"]
+__all__ = ["BUDGET_FIELDS", "ExperimentConfig"]
 
 BUDGET_FIELDS = ("budget", "budget_seconds")
 #: seeds every strategy accepts (Optuna's samplers and NumPy's legacy generator take 32 bits)
 MAX_SEED = 2**32 - 1
-_UNSET = object()
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     space: str = "nb201"
-    #: None: the space's default (``hynas.evaluators.space_defaults``), filled in on construction
+    #: None: the space's default (``hynas.core.lookup.space_defaults``), filled in on construction
     dataset: str | None = None
     evaluator: str | None = None
     evaluator_options: Mapping[str, Any] = field(default_factory=dict)
@@ -54,9 +50,7 @@ class ExperimentConfig:
                 raise HynasError(f"bad {key} {value!r}: it must be a list of strings, e.g. {key}=[{value!r}]")
         _check_types({k: getattr(self, k) for k in _TYPES if getattr(self, k) is not None})
         if self.objectives is None or self.dataset is None:
-            from hynas.evaluators import space_defaults
-
-            d = space_defaults(self.space)
+            d = lookup.space_defaults(self.space)
             if self.dataset is None and d is not None and self.evaluator in (None, d.evaluator):
                 object.__setattr__(self, "dataset", d.dataset)
             if self.objectives is None:
@@ -116,128 +110,6 @@ class ExperimentConfig:
         return out
 
 
-class Experiment:
-    """Resolved parts of a configuration: space, evaluator, strategy, objectives, constraints."""
-
-    def __init__(self, config: ExperimentConfig, strategy: Strategy | None = None) -> None:
-        from hynas.evaluators import make_evaluator
-        from hynas.spaces import get_space
-        from hynas.strategies import STRATEGIES
-
-        self.config = config
-        # options first: a bad one is refused before any table is loaded
-        self.strategy: Strategy = strategy or STRATEGIES.create(
-            config.strategy, **dict(config.strategy_options)
-        )
-        self.space = get_space(config.space)
-        ev_opts = dict(config.evaluator_options)
-        if config.dataset is not None:
-            ev_opts.setdefault("dataset", config.dataset)
-        self.evaluator: Evaluator = make_evaluator(config.space, config.evaluator, **ev_opts)
-        ev_metrics = self.evaluator.metrics()
-        self.cost_models: dict[str, CostModel] = {}
-        directions = {n: m.direction for n, m in ev_metrics.items()}
-
-        def need(name: str, role: str) -> None:
-            if name in ev_metrics:
-                if ev_metrics[name].hidden:
-                    raise HynasError(
-                        f"{name!r} is a report-only metric and cannot be a search {role} "
-                        "(search sees validation metrics only)"
-                    )
-                return
-            if name in self.cost_models:
-                return
-            model = resolve_cost_model(name, self.space)
-            if model is None:
-                visible = sorted(n for n, m in ev_metrics.items() if not m.hidden)
-                raise HynasError(
-                    f"unknown {role} {name!r} for space {config.space!r}; this evaluator reports: "
-                    f"{', '.join(visible)} (see `hynas list objectives` for cost models)"
-                )
-            self.cost_models[name] = model
-            directions[name] = model.info.direction
-
-        self.objectives: list[Objective] = []
-        for text in config.objectives:
-            name = parse_objective(text).name
-            need(name, "objective")
-            self.objectives.append(parse_objective(text, directions))
-        if len({o.name for o in self.objectives}) != len(self.objectives):
-            raise HynasError(f"objective listed twice: {', '.join(config.objectives)}")
-        self.constraints: list[Constraint] = [parse_constraint(c) for c in config.constraints]
-        for c in self.constraints:
-            need(c.name, "constraint")
-        self._table: object = _UNSET
-        self._columns: dict[str, np.ndarray | None] = {}
-        self.strategy.setup(
-            self.space,
-            self.objectives,
-            config.seed,
-            constrained=bool(self.constraints),
-            fidelities=self.evaluator.fidelities(),
-        )
-
-    def table(self) -> dict[str, np.ndarray] | None:
-        """Objective and constraint values of every architecture of the space when all of them are
-        stored in a table (the evaluator's, or a table-backed cost model's) and the space is
-        enumerable (at most 20,000 architectures); ``None`` otherwise. Cached; never evaluates a
-        cost model over the space. Rows follow ``space.enumerate()``, the order of
-        ``Evaluator.table``."""
-        if self._table is not _UNSET:
-            return self._table  # type: ignore[return-value]
-        names = sorted({o.name for o in self.objectives} | {c.name for c in self.constraints})
-        cols = {n: self.column(n) for n in names}
-        out = None if any(v is None for v in cols.values()) else cols
-        self._table = out
-        return out  # type: ignore[return-value]
-
-    def column(self, name: str) -> np.ndarray | None:
-        """The stored values of one objective or constraint over the whole (enumerable, at most
-        20,000 architectures) space in ``space.enumerate()`` order, or ``None`` when they are not
-        in a table (a computed cost model such as ``zc@synflow`` or ``latency@local``). Cached."""
-        if name in self._columns:
-            return self._columns[name]
-        size = self.space.size()
-        col: np.ndarray | None = None
-        if size is not None and size <= 20_000:
-            if name in self.cost_models:
-                col = self.cost_models[name].stored_values()
-            else:
-                t = self.evaluator.table([name])
-                col = None if t is None else t[name]
-        if col is not None:
-            col = np.asarray(col, dtype=float)
-            if len(col) != size:
-                col = None
-        self._columns[name] = col
-        return col
-
-    def parse_arch(self, text: str) -> Architecture:
-        return self.space.parse(text)
-
-    def evaluate(self, candidate: Candidate) -> Evaluation:
-        """Evaluate and add cost-model metrics that the search needs."""
-        ev = self.evaluator.evaluate(candidate.arch, candidate.fidelity)
-        if self.cost_models:
-            extra = dict(ev.metrics)
-            for name, model in self.cost_models.items():
-                extra[name] = float(model(candidate.arch))
-            ev = Evaluation(extra, ev.hidden, ev.cost_s, ev.fidelity)
-        return ev
-
-    def result(self, candidate: Candidate, metrics: Mapping[str, float], cost_s: float = 0.0) -> Result:
-        """The strategy's view of a completed evaluation: objective values and violation only."""
-        values = tuple(float(metrics[o.name]) for o in self.objectives)
-        if any(math.isnan(v) for v in values):
-            raise HynasError(f"objective value is NaN for {candidate.arch}")
-        loss = tuple(o.to_min(v) for o, v in zip(self.objectives, values, strict=True))
-        viol = float(sum(c.violation(float(metrics[c.name])) for c in self.constraints))
-        visible = {o.name: float(metrics[o.name]) for o in self.objectives}
-        visible.update({c.name: float(metrics[c.name]) for c in self.constraints})
-        return Result(candidate, values, loss, viol, True, cost_s, visible)
-
-
 _TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
     "space": ("a name", (str,)),
     "dataset": ("a name", (str, type(None))),
@@ -265,3 +137,16 @@ def _check_types(data: Mapping[str, Any]) -> None:
             ok = all(isinstance(k, str) for k in value)
         if not ok:
             raise HynasError(f"bad config value {key} = {value!r}: it must be {what}")
+
+
+def __getattr__(name: str) -> Any:
+    """``Experiment`` moved to :mod:`hynas.wiring` (it resolves names through the plug-in layers);
+    the old import path still works, with a warning, through the installed provider."""
+    if name == "Experiment":
+        warnings.warn(
+            "hynas.core.experiment.Experiment moved: import it from hynas.wiring (or hynas)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return lookup.provider().Experiment  # type: ignore[attr-defined]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

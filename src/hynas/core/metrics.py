@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hynas.core import lookup
 from hynas.core.arch import Architecture
 from hynas.core.space import SearchSpace
 
@@ -103,6 +104,4 @@ def resolve_cost_model(name: str, space: SearchSpace) -> CostModel | None:
 
 def _load_plugins() -> None:
     """Import the modules that register resolvers (kept lazy: they may import torch)."""
-    from hynas import plugins
-
-    plugins.load()
+    lookup.load_cost_models()

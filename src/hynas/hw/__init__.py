@@ -16,7 +16,7 @@ An objective or constraint names its metric and, after ``@``, its source:
 =================================  ==============================================================
 
 Imports stay light here (no torch); each cost model imports what it needs when first used. The
-modules of this package register more on import (:mod:`hynas.hw.lm_costs`, :mod:`hynas.hw.cli`).
+modules of this package register more on import (:mod:`hynas.hw.lm_costs`, :mod:`hynas.hw.energy`).
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hynas.core.experiment import Experiment
 from hynas.core.pareto import IncrementalFront, hypervolume, pareto_mask
 from hynas.core.store import Store, TrialRecord
+from hynas.wiring import Experiment
 
 __all__ = [
     "REFERENCE_MARGIN",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.report.plots import plot_anytime, plot_pareto
 from hynas.report.summary import format_duration, summarize
+from hynas.wiring import Experiment
 
 __all__ = ["write_report"]
 

@@ -10,9 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.report.analysis import anytime, reference_point, run_front, true_front
+from hynas.wiring import Experiment
 
 __all__ = ["plot_anytime", "plot_pareto"]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.report.analysis import reference_point, run_front, true_front
+from hynas.wiring import Experiment
 
 __all__ = ["summarize"]
 

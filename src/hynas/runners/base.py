@@ -34,9 +34,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment, ExperimentConfig
+from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import Store, TrialRecord
 from hynas.core.strategy import Candidate, Result
+from hynas.wiring import Experiment
 
 if TYPE_CHECKING:
     from hynas.stores.sql import SQLStore

@@ -29,10 +29,11 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
+from hynas.runners.evaluate import evaluate_candidate
+from hynas.wiring import Experiment
 
 __all__ = ["PoolBackend"]
 
@@ -59,8 +60,6 @@ def _die_with(parent: int) -> None:
 
 
 def _worker_main(conn: Connection, experiment: Experiment, parent: int) -> None:
-    from hynas.runners.sequential import evaluate_candidate
-
     _die_with(parent)
     # Ctrl-C in a terminal reaches the whole process group: the driver stops its workers itself;
     # SIGTERM kills a worker at once (not the driver's handler, inherited through fork)

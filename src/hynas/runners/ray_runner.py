@@ -18,17 +18,16 @@ import time
 from typing import Any
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import Experiment
 from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
+from hynas.runners.evaluate import evaluate_candidate
+from hynas.wiring import Experiment
 
 __all__ = ["RayBackend"]
 
 
 def _evaluate(experiment: Experiment, number: int, arch: str, fidelity: float | None) -> dict[str, Any]:
-    from hynas.runners.sequential import evaluate_candidate
-
     cand = Candidate(experiment.space.parse(arch), fidelity)
     return evaluate_candidate(experiment, number, cand).__dict__
 

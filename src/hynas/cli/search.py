@@ -1,79 +1,20 @@
-"""The ``hynas`` command line: search, show, report, list.
-
-Every user error is a :class:`~hynas.core.errors.HynasError`; :func:`main` prints it as one line on
-stderr and exits with status 2. Ctrl-C stops a search after the last committed trial (exit 130);
-re-running the same command resumes it.
-"""
+"""``hynas search``: run a search (or resume it) with a progress display and a summary."""
 
 from __future__ import annotations
 
 import json
-import sys
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from typer.exceptions import TyperException
 
-from hynas.cli_checks import check_out_dir, check_search_flags
-from hynas.core.errors import HynasError
+from hynas.cli import common
+from hynas.cli.checks import check_search_flags
+from hynas.cli.common import app, load_config_file, parse_options
 
-app = typer.Typer(
-    name="hynas",
-    help="Hardware-aware neural architecture search: search a space for several objectives at once.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _wide() -> Console:
-    """Piped or captured output has no terminal width: give architecture strings and names room."""
-    return console if console.is_terminal else Console(width=max(console.width, 200))
-
-
-#: subcommand groups added by other modules (hw, predictor, ...): (typer app, name)
-SUBAPPS: list[tuple[typer.Typer, str]] = []
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-    except RecursionError:
-        raise HynasError(f"option value {text[:30]!r}... is nested too deeply") from None
-
-
-def _parse_options(items: list[str] | None, what: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise HynasError(f"malformed {what} {item!r}; expected KEY=VALUE, e.g. population=20")
-        k, v = item.split("=", 1)
-        out[k.strip()] = _parse_value(v.strip())
-    return out
-
-
-def _load_config_file(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise HynasError(f"config file {str(path)!r} not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HynasError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise HynasError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
-    except RecursionError:
-        raise HynasError(f"config file {str(path)!r} is nested too deeply to be a hynas config") from None
-    return data
+__all__ = ["default_store", "run_search", "search"]
 
 
 def default_store(cfg: Any) -> str:
@@ -133,7 +74,7 @@ def search(
     """Run a search (or resume it: the same command on the same store continues)."""
     from hynas.core.experiment import ExperimentConfig
 
-    data: dict[str, Any] = _load_config_file(config) if config else {}
+    data: dict[str, Any] = load_config_file(config) if config else {}
     flags = {
         "space": space,
         "dataset": dataset,
@@ -150,12 +91,12 @@ def search(
     if strategy_option:
         data["strategy_options"] = {
             **data.get("strategy_options", {}),
-            **_parse_options(strategy_option, "--strategy-option"),
+            **parse_options(strategy_option, "--strategy-option"),
         }
     if evaluator_option:
         data["evaluator_options"] = {
             **data.get("evaluator_options", {}),
-            **_parse_options(evaluator_option, "--evaluator-option"),
+            **parse_options(evaluator_option, "--evaluator-option"),
         }
     if "budget_seconds" in data and "budget" not in data:
         data["budget"] = None
@@ -166,21 +107,21 @@ def search(
     from hynas.runners import RunOptions
 
     opts = RunOptions(runner, workers, trial_timeout, retries, ray_address=ray_address)
-    _run_search(cfg, store_path, quiet, as_json, trial_delay, opts)
+    run_search(cfg, store_path, quiet, as_json, trial_delay, opts)
 
 
-def _run_search(
+def run_search(
     cfg: Any, store_path: str, quiet: bool, as_json: bool, trial_delay: float, opts: Any = None
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from hynas.core.experiment import Experiment
     from hynas.report.analysis import RunFront, reference_point, true_front
     from hynas.report.summary import summarize
     from hynas.runners import run
-    from hynas.runners.sequential import check_config
+    from hynas.runners.base import check_config
     from hynas.stores import open_store, sqlite_path
     from hynas.stores.sqlite import check_store_path
+    from hynas.wiring import Experiment
 
     file = sqlite_path(store_path)
     if file is not None:
@@ -199,7 +140,7 @@ def _run_search(
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.fields[status]}"),
-            console=err_console,
+            console=common.err_console,
             disable=quiet or as_json,
         )
         # front, incumbent and hypervolume, updated per new trial at a cost that does not grow
@@ -229,7 +170,7 @@ def _run_search(
                 records = run(exp, st, on_trial=on_trial, trial_delay=trial_delay, options=opts)
             except KeyboardInterrupt:
                 n = len(st.trials())
-                err_console.print(
+                common.err_console.print(
                     f"interrupted: {n} completed trials are saved in {escape(store_path)}; "
                     "run the same command to resume",
                     highlight=False,
@@ -246,7 +187,7 @@ def _run_search(
         print(json.dumps(summary, indent=2, default=float))
         return
     _print_summary(summary, exp)
-    console.print(
+    common.console.print(
         f"store: {escape(store_path)}   (report: hynas report {escape(store_path)})", soft_wrap=True
     )
 
@@ -254,7 +195,7 @@ def _run_search(
 def _print_summary(s: dict[str, Any], exp: Any) -> None:
     from hynas.report.summary import format_duration
 
-    console.print(
+    common.console.print(
         f"[bold]{s['trials']} trials[/] ({s['failed']} failed), cost {format_duration(s['cost_s'])}; "
         f"objectives: {', '.join(s['objectives'])}"
         + (f"; constraints: {', '.join(s['constraints'])}" if s["constraints"] else "")
@@ -265,7 +206,7 @@ def _print_summary(s: dict[str, Any], exp: Any) -> None:
             if s["hypervolume_ratio"] is not None
             else ""
         )
-        console.print(f"hypervolume {s['hypervolume']:.6g}{ratio}")
+        common.console.print(f"hypervolume {s['hypervolume']:.6g}{ratio}")
     table = Table(title=f"Pareto front ({len(s['front'])} architectures)")
     cols = [o.name for o in exp.objectives] + [
         c.name for c in exp.constraints if c.name not in {o.name for o in exp.objectives}
@@ -277,139 +218,6 @@ def _print_summary(s: dict[str, Any], exp: Any) -> None:
         table.add_column(c.replace("hidden:", ""), justify="right")
     for row in s["front"][:30]:
         table.add_row(str(row["number"]), row["arch"], *[f"{row[c]:.4g}" for c in cols + hidden])
-    console.print(table)
+    common.console.print(table)
     if len(s["front"]) > 30:
-        console.print(f"... {len(s['front']) - 30} more (hynas show --json)")
-
-
-def _open_existing(path: str) -> tuple[Any, list[Any], Any, Any]:
-    """Experiment, trials, configuration and reference point (minimisation form) of a store."""
-    from hynas.core.experiment import Experiment, ExperimentConfig
-    from hynas.stores import open_store
-
-    with open_store(path, create=False, read_only=True) as st:
-        cfg_dict = st.config()
-        if cfg_dict is None:
-            raise HynasError(
-                f"store {path!r} has no experiment configuration yet (no search was started in it)"
-            )
-        records = st.trials()
-        stored_ref = st.reference()
-    from hynas.report.analysis import reference_point
-
-    exp = Experiment(ExperimentConfig.from_dict(cfg_dict))
-    return exp, records, cfg_dict, reference_point(exp, records, stored_ref)
-
-
-@app.command()
-def show(
-    store: Annotated[str, typer.Argument(help="store file")],
-    as_json: Annotated[bool, typer.Option("--json", help="every trial as JSON")] = False,
-    front: Annotated[bool, typer.Option("--front", help="only the Pareto front")] = False,
-) -> None:
-    """Show the trials of a store as a table (or JSON)."""
-    from hynas.report.analysis import run_front
-
-    exp, records, cfg, ref = _open_existing(store)
-    if front:
-        records = run_front(exp, records, ref).records
-    if as_json:
-        print(json.dumps({"config": cfg, "trials": [r.__dict__ for r in records]}, indent=2, default=float))
-        return
-    names = [o.name for o in exp.objectives] + [c.name for c in exp.constraints]
-    names = list(dict.fromkeys(names))
-    hidden = sorted({k for r in records for k in r.hidden})
-    # a multi-fidelity run gets a fidelity column (epochs or steps of each query)
-    fids = len({r.fidelity for r in records}) > 1
-    table = Table(title=f"{store}: {len(records)} trials")
-    for col in ("#", "status", "architecture", *(["fidelity"] if fids else []), *names, *hidden, "cost s"):
-        table.add_column(col, justify="left" if col in ("architecture", "status") else "right")
-    for r in records:
-        vals = [f"{r.metrics[n]:.4g}" if n in r.metrics else "-" for n in names]
-        hid = [f"{r.hidden[n]:.4g}" if n in r.hidden else "-" for n in hidden]
-        fid = ["-" if r.fidelity is None else f"{r.fidelity:g}"] if fids else []
-        table.add_row(
-            str(r.number),
-            r.status if r.ok else f"failed: {r.error[:40]}",
-            r.arch,
-            *fid,
-            *vals,
-            *hid,
-            f"{r.cost_s:.0f}",
-        )
-    _wide().print(table)
-
-
-@app.command()
-def report(
-    store: Annotated[str, typer.Argument(help="store file")],
-    out: Annotated[Path | None, typer.Option(help="output folder (default: <store>-report)")] = None,
-) -> None:
-    """Write a Pareto plot, an anytime plot and a markdown summary."""
-    from hynas.report.markdown import write_report
-    from hynas.stores import sqlite_path
-
-    out_dir = out or Path(f"{Path(sqlite_path(store) or store).with_suffix('')}-report")
-    check_out_dir(out_dir)
-    exp, records, _, ref = _open_existing(store)
-    paths = write_report(exp, records, out_dir, store, ref)
-    for kind, p in paths.items():
-        console.print(f"{kind}: {escape(str(p))}")
-
-
-@app.command("list")
-def list_(
-    what: Annotated[str, typer.Argument(help="spaces, strategies, objectives, devices or all")] = "all",
-    options: Annotated[
-        bool, typer.Option("--options", help="with strategies: each option's type, range and default")
-    ] = False,
-) -> None:
-    """List what can be searched, with what, for what, on which device."""
-    from hynas.catalog import catalog, strategy_options
-
-    sections = catalog()
-    if options:
-        sections["strategy options"] = strategy_options()
-        if what == "strategies":
-            what = "strategy options"
-    if what != "all" and what not in sections:
-        raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(sections)}")
-    for name, (cols, rows) in sections.items():
-        if what not in ("all", name):
-            continue
-        table = Table(title=name)
-        for c in cols:
-            table.add_column(c)
-        for row in rows:
-            table.add_row(*[str(x) for x in row])
-        _wide().print(table)
-
-
-def main() -> None:
-    """Console entry point: one line per user error, never a traceback."""
-    from hynas import plugins
-
-    plugins.load()  # registers optional command groups
-
-    for sub, name in SUBAPPS:
-        if not any(g.name == name for g in app.registered_groups):
-            app.add_typer(sub, name=name)
-    try:
-        code = app(standalone_mode=False)
-    except HynasError as exc:
-        _error_line(str(exc))
-        sys.exit(2)
-    except TyperException as exc:  # a usage error (bad flag or value): one line, not a box
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        _error_line(f"{exc.format_message()}{hint}")
-        sys.exit(getattr(exc, "exit_code", 2))
-    except typer.Abort:
-        _error_line("aborted")
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-def _error_line(message: str) -> None:
-    """One line on stderr, never wrapped; escaped: "pip install 'hynas[ray]'" is text, not markup."""
-    err_console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        common.console.print(f"... {len(s['front']) - 30} more (hynas show --json)")

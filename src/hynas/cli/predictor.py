@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hynas.cli import SUBAPPS, _parse_options
+from hynas.cli.common import parse_options
 from hynas.core.errors import HynasError
 
 __all__ = ["predictor_app"]
@@ -17,7 +17,6 @@ __all__ = ["predictor_app"]
 predictor_app = typer.Typer(
     name="predictor", help="Performance predictors: evaluate their rank correlation.", no_args_is_help=True
 )
-SUBAPPS.append((predictor_app, "predictor"))
 
 
 def _sizes(text: str) -> list[int]:
@@ -53,7 +52,7 @@ def eval_(
     PREDICTORS.factory(predictor)
     x, y = space_data(space, dataset, metric, encoding)
     rows = evaluate_predictor(
-        x, y, predictor, _sizes(sizes), trials, test_size, seed, _parse_options(option, "--option")
+        x, y, predictor, _sizes(sizes), trials, test_size, seed, parse_options(option, "--option")
     )
     if as_json:
         print(

@@ -13,12 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from hynas.cli import SUBAPPS
-
 __all__ = ["hw_app"]
 
 hw_app = typer.Typer(help="Hardware cost models: latency lookup tables, trust reports.", no_args_is_help=True)
-SUBAPPS.append((hw_app, "hw"))
 _console = Console(stderr=True)
 
 
