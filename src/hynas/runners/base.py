@@ -37,6 +37,7 @@ from hynas.core.errors import HynasError
 from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import Store, TrialRecord
 from hynas.core.strategy import Candidate, Result
+from hynas.runners.evaluate import failed_trial
 from hynas.wiring import Experiment
 
 if TYPE_CHECKING:
@@ -359,7 +360,7 @@ def _drive(
                     if fl.lost <= options.max_requeues:
                         queue.appendleft(out.number)  # re-queued, same number and candidate
                         continue
-                    rec = _failed(out.number, fl.candidate, f"worker lost {fl.lost} times: {out.lost}")
+                    rec = failed_trial(out.number, fl.candidate, f"worker lost {fl.lost} times: {out.lost}")
                 elif not rec.ok and fl.attempts <= options.retries:
                     fl.attempts += 1
                     fl.errors.append(f"attempt {fl.attempts - 1}: {rec.error}")
@@ -389,16 +390,3 @@ def _drive(
             # a store that cannot be written keeps a stale lease; the next run takes it over
             with contextlib.suppress(HynasError):
                 sql.release(token)
-
-
-def _failed(number: int, cand: Candidate, reason: str) -> TrialRecord:
-    now = time.time()
-    return TrialRecord(
-        number=number,
-        arch=str(cand.arch),
-        status="failed",
-        fidelity=cand.fidelity,
-        error=reason,
-        started_at=now,
-        finished_at=now,
-    )

@@ -53,15 +53,7 @@ def evaluate_candidate(
         reason = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, HynasError | TrialTimeout):
             reason += " | " + traceback.format_exc(limit=3).replace("\n", " ")[-500:]
-        return TrialRecord(
-            number=number,
-            arch=str(cand.arch),
-            status="failed",
-            fidelity=cand.fidelity,
-            error=reason,
-            started_at=started,
-            finished_at=time.time(),
-        )
+        return failed_trial(number, cand, reason, started_at=started)
 
 
 class _alarm:
@@ -89,3 +81,18 @@ class _alarm:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, self.old)  # type: ignore[arg-type]
+
+
+def failed_trial(number: int, cand: Candidate, reason: str, started_at: float | None = None) -> TrialRecord:
+    """The record of a trial that failed now for ``reason`` (started at ``started_at``, default now);
+    every runner builds its failed trials here."""
+    now = time.time()
+    return TrialRecord(
+        number=number,
+        arch=str(cand.arch),
+        status="failed",
+        fidelity=cand.fidelity,
+        error=reason,
+        started_at=now if started_at is None else started_at,
+        finished_at=now,
+    )

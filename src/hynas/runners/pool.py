@@ -32,7 +32,7 @@ from typing import Any
 from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
-from hynas.runners.evaluate import evaluate_candidate
+from hynas.runners.evaluate import evaluate_candidate, failed_trial
 from hynas.wiring import Experiment
 
 __all__ = ["PoolBackend"]
@@ -150,16 +150,8 @@ class PoolBackend(Backend):
                 )
                 self._drop(w)
             elif self.timeout_s is not None and time.monotonic() - w.started >= self.timeout_s:
-                now = time.time()
-                rec = TrialRecord(
-                    number=number,
-                    arch=str(cand.arch),
-                    status="failed",
-                    fidelity=cand.fidelity,
-                    error=f"TrialTimeout: trial exceeded the {self.timeout_s:g} s timeout (worker killed)",
-                    started_at=now - self.timeout_s,
-                    finished_at=now,
-                )
+                reason = f"TrialTimeout: trial exceeded the {self.timeout_s:g} s timeout (worker killed)"
+                rec = failed_trial(number, cand, reason, started_at=time.time() - self.timeout_s)
                 out.append(Outcome(number, rec))
                 self._drop(w)
         return out

@@ -21,7 +21,7 @@ from hynas.core.errors import HynasError
 from hynas.core.store import TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.runners.base import Backend, Outcome
-from hynas.runners.evaluate import evaluate_candidate
+from hynas.runners.evaluate import evaluate_candidate, failed_trial
 from hynas.wiring import Experiment
 
 __all__ = ["RayBackend"]
@@ -109,16 +109,10 @@ class RayBackend(Backend):
                     with contextlib.suppress(Exception):
                         self.ray.cancel(ref, force=True)
                     del self.tasks[ref]
-                    wall = time.time()
-                    rec = TrialRecord(
-                        number=number,
-                        arch=str(cand.arch),
-                        status="failed",
-                        fidelity=cand.fidelity,
-                        error=f"TrialTimeout: trial exceeded the {self.timeout_s:g} s timeout (Ray task cancelled)",
-                        started_at=wall - self.timeout_s,
-                        finished_at=wall,
+                    reason = (
+                        f"TrialTimeout: trial exceeded the {self.timeout_s:g} s timeout (Ray task cancelled)"
                     )
+                    rec = failed_trial(number, cand, reason, started_at=time.time() - self.timeout_s)
                     out.append(Outcome(number, rec))
         return out
 
