@@ -59,7 +59,6 @@ def search(config: ExperimentConfig | None = None, store: str = ":memory:", **ov
 
     ``store`` is an SQLite file path; re-running with the same store resumes.
     """
-    import dataclasses
     import os
     import tempfile
 
@@ -68,7 +67,7 @@ def search(config: ExperimentConfig | None = None, store: str = ":memory:", **ov
     from hynas.stores import open_store
     from hynas.wiring import Experiment
 
-    cfg = dataclasses.replace(config or ExperimentConfig(), **overrides)
+    cfg = (config or ExperimentConfig()).with_overrides(**overrides)
     exp = Experiment(cfg)
     if store == ":memory:":
         with tempfile.TemporaryDirectory() as tmp, open_store(os.path.join(tmp, "run.db")) as st:
