@@ -70,6 +70,19 @@ class Study(Sequence[TrialRecord]):
         done = sum(t.ok for t in self.trials)
         return f"<Study {self.config.strategy} on {self.config.space}{where}: {len(self)} trials, {done} completed>"
 
+    def default_name(self) -> str:
+        """A name for exports: the store's file name without its suffix, else space_strategy_seed."""
+        if self.location and "://" not in self.location:
+            return Path(self.location).stem
+        c = self.config
+        return f"{c.space}_{c.strategy}_seed{c.seed}"
+
+    def to_optuna(self, storage: str, study_name: str | None = None) -> Any:
+        """This run as a new Optuna study in ``storage`` (see :mod:`hynas.report.optuna_study`)."""
+        from hynas.report.optuna_study import to_optuna
+
+        return to_optuna(self, storage, study_name)
+
     def front(self) -> list[TrialRecord]:
         """The constrained Pareto front: completed trials that meet every constraint and that no
         other such trial dominates, sorted by the first objective (best first)."""
