@@ -5,9 +5,9 @@ What goes where:
 - objectives → the study's ``directions`` and each trial's ``values``;
 - the architecture → one categorical parameter per decision of the space (its name and choices),
   plus the architecture string as the user attribute ``arch``;
-- constraints → Optuna's named constraint values (feasible when every value is <= 0), one per
-  hynas constraint under its text: the relative violation when violated, the negative relative
-  slack when met, as hynas measures them;
+- constraints → Optuna's constraint values (feasible when every value is <= 0), in the order of
+  the study's user attribute ``constraints``: the relative violation when violated, the negative
+  relative slack when met, as hynas measures them;
 - every other metric → user attributes (report-only ones prefixed ``hidden:``), with the hynas
   trial number, fidelity and cost; failed trials → ``FAIL`` with the error.
 
@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 
     from hynas.study import Study
 
-__all__ = ["constraint_value", "to_optuna"]
+__all__ = ["CONSTRAINTS_KEY", "constraint_value", "to_optuna"]
+
+#: the system attribute that holds a trial's constraint values (Optuna's ``_CONSTRAINTS_KEY``)
+CONSTRAINTS_KEY = "constraints"
 
 
 def constraint_value(c: Constraint, value: float) -> float:
@@ -71,14 +74,16 @@ def _trial(study: Study, rec: TrialRecord) -> optuna.trial.FrozenTrial:
     finite = {k: v for k, v in rec.metrics.items() if math.isfinite(v)}
     attrs.update(finite)
     attrs.update({f"hidden:{k}": v for k, v in rec.hidden.items() if math.isfinite(v)})
-    constraints: dict[str, float] | None = None
+    system: dict[str, Any] = {}
     values = None
     state = TrialState.FAIL
     if rec.ok:
         state = TrialState.COMPLETE
         values = [rec.metrics[o.name] for o in exp.objectives]
         if exp.constraints:
-            constraints = {str(c): constraint_value(c, rec.metrics[c.name]) for c in exp.constraints}
+            # the list form, which both Optuna (keys "0", "1", ...) and optuna-dashboard read; the
+            # names are in the study's user attribute "constraints", in the same order
+            system[CONSTRAINTS_KEY] = [constraint_value(c, rec.metrics[c.name]) for c in exp.constraints]
     else:
         attrs["error"] = rec.error
     trial = optuna.trial.create_trial(
@@ -87,7 +92,7 @@ def _trial(study: Study, rec: TrialRecord) -> optuna.trial.FrozenTrial:
         params=params,
         distributions=dists,
         user_attrs=attrs,
-        constraints=constraints,
+        system_attrs=system,
     )
     if rec.started_at > 0 and rec.finished_at >= rec.started_at:  # when it ran, not when exported
         trial.datetime_start, trial.datetime_complete = _when(rec.started_at), _when(rec.finished_at)
