@@ -37,9 +37,10 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.opgraph import GraphOp, OpGraph
 from hynas.core.space import SearchSpace
+from hynas.hw.devices import Device
 from hynas.hw.ops import OpCost, total
 
-__all__ = ["analytic_costs", "arch_ops", "folded", "input_shape"]
+__all__ = ["analytic_costs", "arch_latency", "arch_ops", "folded", "input_shape"]
 
 
 def _space(arch: Architecture) -> SearchSpace:
@@ -147,6 +148,15 @@ def arch_ops(
         return _lm_ops(space, arch, batch, dtype_bytes, resolution)
     g = _graph(space, arch, batch, dtype_bytes, resolution, **options)
     return folded(g.ops) if fold_constants else g.costs()
+
+
+def arch_latency(arch: Architecture, device: Device, dtype: str = "fp32") -> float:
+    """Roofline seconds of the network of ``arch`` on ``device`` (:func:`~hynas.hw.roofline.roofline_latency`
+    over the operators its toolchain runs: constants folded where ``device.fold_constants``)."""
+    from hynas.hw.roofline import DTYPE_BYTES, roofline_latency
+
+    ops = arch_ops(arch, dtype_bytes=DTYPE_BYTES.get(dtype, 4), fold_constants=device.fold_constants)
+    return roofline_latency(ops, device, dtype)
 
 
 def analytic_costs(

@@ -35,7 +35,7 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.hw.devices import FITTED, SPEC_CATALOG, Device
 
-__all__ = ["calibratable", "calibrate", "fit_device", "split", "write_calibrations"]
+__all__ = ["calibratable", "calibrate", "fit_device", "held_out_scores", "split", "write_calibrations"]
 
 _SIZE = 15_625  # NB201 cells in the HW-NAS-Bench tables
 _LOW = np.log([1e-4, 1e-4, 1e-4, 1e-8])  # efficiency, bandwidth_eff, window_eff, overhead (s)
@@ -55,7 +55,9 @@ def _check(device: str) -> Device:
 
     ok = ", ".join(calibratable())
     if device in SPEC_CATALOG and device not in HWNB_DEVICES:
-        raise HynasError(f"device {device!r} has no measured latency table to calibrate on; calibratable: {ok}")
+        raise HynasError(
+            f"device {device!r} has no measured latency table to calibrate on; calibratable: {ok}"
+        )
     if device in HWNB_DEVICES and device not in SPEC_CATALOG:
         raise HynasError(
             f"device {device!r} has a measured table but no catalog entry (peak compute, bandwidth) "
@@ -67,14 +69,18 @@ def _check(device: str) -> Device:
 
 
 def split(n_train: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint seeded (train, held-out) NB201 indices."""
+    """Disjoint seeded (train, held-out) NB201 indices: the end of the seeded permutation.
+
+    ``hynas hw validate`` takes its cells from the front of the same permutation, so with the same
+    seed it scores the roofline on cells the fit never saw (while n + k + 1,000 stays below
+    15,625 - n_train - n_test).
+    """
     if n_train < 5 or n_test < 3 or n_train + n_test > _SIZE:
         raise HynasError(
-            f"bad sample sizes n_train={n_train}, n_test={n_test}: at least 5 and 3, "
-            f"together at most {_SIZE}"
+            f"bad sample sizes n_train={n_train}, n_test={n_test}: at least 5 and 3, together at most {_SIZE}"
         )
     perm = np.random.default_rng(seed).permutation(_SIZE)
-    return perm[:n_train], perm[n_train : n_train + n_test]
+    return perm[_SIZE - n_train :], perm[_SIZE - n_train - n_test : _SIZE - n_train]
 
 
 @dataclass
@@ -142,11 +148,16 @@ def fit_device(device: str, n_train: int = 50, seed: int = 0) -> Device:
     fold = min(fits, key=lambda f: fits[f][1])
     eff, bw_eff, win_eff, overhead = (float(v) for v in np.exp(fits[fold][0]))
     return spec.with_calibration(
-        efficiency=eff, bandwidth_eff=bw_eff, window_eff=win_eff, launch_overhead_s=overhead, fold_constants=fold
+        efficiency=eff,
+        bandwidth_eff=bw_eff,
+        window_eff=win_eff,
+        launch_overhead_s=overhead,
+        fold_constants=fold,
     )
 
 
-def _held_out(dev: Device, spec: Device, test: np.ndarray) -> dict[str, float]:
+def held_out_scores(dev: Device, spec: Device, test: np.ndarray) -> dict[str, float]:
+    """MAPE and Kendall τ of ``dev`` on the cells ``test``, beside FLOPs' τ and the ``spec`` device's."""
     from hynas.benchmarks.nb201 import load_table
     from hynas.hw.analytic import analytic_costs
 
@@ -182,7 +193,9 @@ def calibrate(
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         fitted = fit_device(name, n_train, seed)
-        params = {k: v if isinstance(v, bool) else float(f"{v:.6g}") for k in FITTED for v in [getattr(fitted, k)]}
+        params = {
+            k: v if isinstance(v, bool) else float(f"{v:.6g}") for k in FITTED for v in [getattr(fitted, k)]
+        }
         dev = SPEC_CATALOG[name].with_calibration(**params)  # scored as shipped: rounded
         out[name] = {
             "params": params,
@@ -193,7 +206,7 @@ def calibrate(
                 "n_test": n_test,
                 "seed": seed,
             },
-            "held_out": _held_out(dev, SPEC_CATALOG[name], test),
+            "held_out": held_out_scores(dev, SPEC_CATALOG[name], test),
         }
     return out
 

@@ -39,7 +39,9 @@ __all__ = [
     "SPEC_CATALOG",
     "Calibration",
     "Device",
+    "apply_calibration",
     "calibrate_local",
+    "calibration_note",
     "get_device",
 ]
 
@@ -180,7 +182,7 @@ def load_calibrations() -> dict[str, dict[str, Any]]:
         return dict(json.load(fh)["devices"])
 
 
-def _apply_calibration(spec: Device, record: dict[str, Any]) -> Device:
+def apply_calibration(spec: Device, record: dict[str, Any]) -> Device:
     """``spec`` with the fitted parameters and the provenance of one calibration record."""
     params = {k: record["params"][k] for k in FITTED}
     fit, held = record["fit"], record["held_out"]
@@ -194,9 +196,19 @@ def _apply_calibration(spec: Device, record: dict[str, Any]) -> Device:
 
 
 DEVICE_CATALOG: dict[str, Device] = {
-    n: _apply_calibration(d, load_calibrations()[n]) if n in load_calibrations() else d
+    n: apply_calibration(d, load_calibrations()[n]) if n in load_calibrations() else d
     for n, d in SPEC_CATALOG.items()
 }
+
+
+def calibration_note(name: str) -> str:
+    """What ``hynas list devices`` says about the roofline calibration of ``name``."""
+    if name == "local":
+        return "micro-benchmarks on this machine (roofline:local)"
+    dev = DEVICE_CATALOG.get(name)
+    if dev is None:
+        return "-"
+    return "no (spec sheet)" if dev.calibration is None else f"yes: {dev.calibration.summary()}"
 
 
 def get_device(name: str, calibrated: bool = True) -> Device:
@@ -226,7 +238,6 @@ def calibrate_local(threads: int | None = None) -> Device:
 
     import numpy as np
     import torch
-
 
     old = torch.get_num_threads()
     if threads is not None:

@@ -12,7 +12,7 @@ operator, which counts 0 FLOPs in hynas's convention but reads every element of 
 as in NB201), one per input element of a global pooling. Pooling runs on the vector units at a
 rate of its own (``window_eff``), far below the FMA peak on a phone CPU. On a device that folds
 constants (``Device.fold_constants``, TFLite) the operators are those left after constant folding
-and dead-code elimination (:func:`hynas.hw.analytic.arch_ops`). The fractions and the overhead are
+and dead-code elimination (:func:`hynas.hw.analytic.arch_latency`). The fractions and the overhead are
 fitted per device on measured tables (:mod:`hynas.hw.calibrate`).
 """
 
@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import re
 
-from hynas.core.arch import Architecture
 from hynas.hw.devices import Device, calibrate_local
 from hynas.hw.ops import OpCost
 
-__all__ = ["DTYPE_BYTES", "arch_latency", "calibrate_local", "roofline_latency", "window_work"]
+__all__ = ["DTYPE_BYTES", "calibrate_local", "roofline_latency", "window_work"]
 
 #: bytes per element of each dtype the catalog knows
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -51,11 +50,3 @@ def roofline_latency(ops: list[OpCost], device: Device, dtype: str = "fp32") -> 
         sum(max(o.flops / p + window_work(o, nb) / w, o.bytes / b) for o in ops)
         + len(ops) * device.launch_overhead_s
     )
-
-
-def arch_latency(arch: Architecture, device: Device, dtype: str = "fp32") -> float:
-    """Seconds to run the network of ``arch`` once on ``device`` (the operators its toolchain runs)."""
-    from hynas.hw.analytic import arch_ops
-
-    ops = arch_ops(arch, dtype_bytes=DTYPE_BYTES.get(dtype, 4), fold_constants=device.fold_constants)
-    return roofline_latency(ops, device, dtype)
