@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hynas.hw.calibrate import calibratable, calibrate, held_out_scores, split, write_calibrations
+from hynas.hw.calibrate import calibratable, calibrate, held_out_scores, split, table, write_calibrations
 from hynas.hw.devices import SPEC_CATALOG, Device, apply_calibration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ BLOCK = 200  # the held-out cells are also scored in blocks of this size (hw val
 def _blocks(name: str, record: dict[str, Any]) -> dict[str, Any]:
     """τ margin over FLOPs and MAPE on disjoint blocks of the held-out cells: how robust the targets are."""
     f = record["fit"]
-    _, test = split(f["n_train"], f["n_test"], f["seed"])
+    _, test = split(f["n_train"], f["n_test"], f["seed"], len(table(name)[2]))
     dev, spec = apply_calibration(SPEC_CATALOG[name], record), SPEC_CATALOG[name]
     scores = [held_out_scores(dev, spec, test[i : i + BLOCK]) for i in range(0, len(test) - BLOCK + 1, BLOCK)]
     margins = [s["kendall"] - s["flops_kendall"] for s in scores]

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hynas.benchmarks.nb201 import load_table
 from hynas.core.errors import HynasError
 from hynas.hw.analytic import analytic_costs, arch_latency, arch_ops
-from hynas.hw.calibrate import _archs, _Ops, _theta, calibratable, calibrate, fit_device, split
+from hynas.hw.calibrate import _Ops, _theta, calibratable, calibrate, fit_device, split, table
 from hynas.hw.devices import CALIBRATION_FILE, DEVICE_CATALOG, FITTED, SPEC_CATALOG, get_device
 from hynas.spaces import get_space
 
@@ -52,7 +51,7 @@ def test_refitting_reproduces_the_shipped_parameters():
 
 
 def test_split_is_disjoint_and_leaves_the_front_to_hw_validate():
-    train, test = split(50, 1000, 0)
+    train, test = split(50, 1000, 0, 15_625)
     assert len(set(train) | set(test)) == 1050
     front = np.random.default_rng(0).permutation(15_625)[:1210]  # validate's n=200, k=10, 1,000 train
     assert not set(front) & (set(train) | set(test))
@@ -69,10 +68,10 @@ def test_shipped_parameters_meet_the_targets_on_held_out_cells(name, n):
     200 cells, so only MAPE and the gain over the spec sheet are asserted there)."""
     rec = _shipped()[name]
     f, held = rec["fit"], rec["held_out"]
-    _, test = split(f["n_train"], f["n_test"], f["seed"])
+    _, all_archs, all_y = table(name)
+    _, test = split(f["n_train"], f["n_test"], f["seed"], len(all_y))
     test = test[:n]
-    archs = _archs(test)
-    y = load_table()[f"latency@{name}"][test]
+    archs, y = [all_archs[i] for i in test], all_y[test]
     dev = get_device(name)  # the catalog device, as the objective latency@roofline:<name> uses it
     pred = _Ops.of(archs, dev.fold_constants).latency_ms(dev, _theta(dev))
     flops = np.array([analytic_costs(a)["flops"] for a in archs])
@@ -90,7 +89,7 @@ def test_shipped_parameters_meet_the_targets_on_held_out_cells(name, n):
 
 def test_vectorised_fit_model_is_the_catalog_roofline():
     dev = DEVICE_CATALOG["raspi4"]
-    archs = _archs(np.array([0, 1, 3, 7, 1234, 15_000]))
+    archs = [table("raspi4")[1][i] for i in (0, 1, 3, 7, 1234, 15_000)]
     fast = _Ops.of(archs, True).latency_ms(dev, _theta(dev))
     slow = [arch_latency(a, dev) * 1e3 for a in archs]
     assert fast == pytest.approx(slow, rel=1e-9)
@@ -119,6 +118,8 @@ def test_bad_input_gives_one_clear_error():
         calibrate(["eyeriss"])
     with pytest.raises(HynasError, match="bad sample sizes n_train=2"):
         fit_device("raspi4", n_train=2)
+    with pytest.raises(HynasError, match="n_test=15600: at least 5 and 3, together at most 15625"):
+        calibrate(["raspi4"], n_test=15_600)
 
 
 def test_list_devices_shows_the_calibration():

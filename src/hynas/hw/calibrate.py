@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,32 +34,54 @@ from scipy import optimize, stats
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
+from hynas.core.space import SearchSpace
 from hynas.hw.devices import FITTED, SPEC_CATALOG, Device
 
-__all__ = ["calibratable", "calibrate", "fit_device", "held_out_scores", "split", "write_calibrations"]
+__all__ = [
+    "calibratable",
+    "calibrate",
+    "fit_device",
+    "held_out_scores",
+    "split",
+    "table",
+    "write_calibrations",
+]
 
-_SIZE = 15_625  # NB201 cells in the HW-NAS-Bench tables
 _LOW = np.log([1e-4, 1e-4, 1e-4, 1e-8])  # efficiency, bandwidth_eff, window_eff, overhead (s)
 _HIGH = np.log([1.0, 1.0, 1.0, 1e-2])
 _STARTS = (np.log([0.05, 0.05, 0.01, 1e-5]), np.log([0.3, 0.5, 0.1, 1e-4]))
 
 
-def calibratable() -> list[str]:
-    """Catalog devices with a measured latency table (HW-NAS-Bench, NB201 cells)."""
-    from hynas.benchmarks.nb201 import HWNB_DEVICES
+def _tables() -> dict[str, str]:
+    """device -> the space whose measured latency table covers it (``SearchSpace.latency_tables``)."""
+    from hynas.spaces import SPACES, get_space
 
-    return sorted(d for d in HWNB_DEVICES if d in SPEC_CATALOG)
+    return {d: name for name in SPACES.names() for d in get_space(name).latency_tables()}
+
+
+@cache
+def table(device: str) -> tuple[SearchSpace, list[Architecture], np.ndarray]:
+    """The space of ``device``'s measured table, all its architectures and their latency (ms)."""
+    from hynas.spaces import get_space
+
+    space = get_space(_tables()[device])
+    archs, y = space.latency_samples(device, None, 0)
+    return space, archs, np.asarray(y, float)
+
+
+def calibratable() -> list[str]:
+    """Catalog devices with a measured latency table (HW-NAS-Bench: NB201 cells)."""
+    return sorted(d for d in _tables() if d in SPEC_CATALOG)
 
 
 def _check(device: str) -> Device:
-    from hynas.benchmarks.nb201 import HWNB_DEVICES
-
+    tables = _tables()
     ok = ", ".join(calibratable())
-    if device in SPEC_CATALOG and device not in HWNB_DEVICES:
+    if device in SPEC_CATALOG and device not in tables:
         raise HynasError(
             f"device {device!r} has no measured latency table to calibrate on; calibratable: {ok}"
         )
-    if device in HWNB_DEVICES and device not in SPEC_CATALOG:
+    if device in tables and device not in SPEC_CATALOG:
         raise HynasError(
             f"device {device!r} has a measured table but no catalog entry (peak compute, bandwidth) "
             f"to calibrate; calibratable: {ok}"
@@ -68,19 +91,19 @@ def _check(device: str) -> Device:
     return SPEC_CATALOG[device]
 
 
-def split(n_train: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint seeded (train, held-out) NB201 indices: the end of the seeded permutation.
+def split(n_train: int, n_test: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint seeded (train, held-out) rows of a ``size``-row table: the end of the seeded permutation.
 
     ``hynas hw validate`` takes its cells from the front of the same permutation, so with the same
     seed it scores the roofline on cells the fit never saw (while n + k + 1,000 stays below
     15,625 - n_train - n_test).
     """
-    if n_train < 5 or n_test < 3 or n_train + n_test > _SIZE:
+    if n_train < 5 or n_test < 3 or n_train + n_test > size:
         raise HynasError(
-            f"bad sample sizes n_train={n_train}, n_test={n_test}: at least 5 and 3, together at most {_SIZE}"
+            f"bad sample sizes n_train={n_train}, n_test={n_test}: at least 5 and 3, together at most {size}"
         )
-    perm = np.random.default_rng(seed).permutation(_SIZE)
-    return perm[_SIZE - n_train :], perm[_SIZE - n_train - n_test : _SIZE - n_train]
+    perm = np.random.default_rng(seed).permutation(size)
+    return perm[size - n_train :], perm[size - n_train - n_test : size - n_train]
 
 
 @dataclass
@@ -129,21 +152,12 @@ def _fit(ops: _Ops, dev: Device, y: np.ndarray) -> tuple[np.ndarray, float]:
     return best.x, float(best.cost)
 
 
-def _archs(idx: np.ndarray) -> list[Architecture]:
-    from hynas.spaces import get_space
-
-    space = get_space("nb201")
-    return [space.from_index(int(i)) for i in idx]  # type: ignore[attr-defined]
-
-
 def fit_device(device: str, n_train: int = 50, seed: int = 0) -> Device:
     """``device`` with its fractions, overhead and folding fitted on ``n_train`` seeded measured cells."""
-    from hynas.benchmarks.nb201 import load_table
-
     spec = _check(device)
-    train, _ = split(n_train, 3, seed)
-    y = load_table()[f"latency@{device}"][train]
-    archs = _archs(train)
+    _, all_archs, all_y = table(device)
+    train, _ = split(n_train, 3, seed, len(all_y))
+    archs, y = [all_archs[i] for i in train], all_y[train]
     fits = {fold: _fit(_Ops.of(archs, fold), spec, y) for fold in (False, True)}
     fold = min(fits, key=lambda f: fits[f][1])
     eff, bw_eff, win_eff, overhead = (float(v) for v in np.exp(fits[fold][0]))
@@ -158,11 +172,10 @@ def fit_device(device: str, n_train: int = 50, seed: int = 0) -> Device:
 
 def held_out_scores(dev: Device, spec: Device, test: np.ndarray) -> dict[str, float]:
     """MAPE and Kendall τ of ``dev`` on the cells ``test``, beside FLOPs' τ and the ``spec`` device's."""
-    from hynas.benchmarks.nb201 import load_table
     from hynas.hw.analytic import analytic_costs
 
-    archs = _archs(test)
-    y = load_table()[f"latency@{dev.name}"][test]
+    _, all_archs, all_y = table(dev.name)
+    archs, y = [all_archs[i] for i in test], all_y[test]
     pred = _Ops.of(archs, dev.fold_constants).latency_ms(dev, _theta(dev))
     base = _Ops.of(archs, spec.fold_constants).latency_ms(spec, _theta(spec))
     flops = np.array([analytic_costs(a)["flops"] for a in archs])
@@ -189,9 +202,10 @@ def calibrate(
     names = calibratable() if devices is None else list(devices)
     for name in names:
         _check(name)
-    _, test = split(n_train, n_test, seed)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
+        space, _, y = table(name)
+        _, test = split(n_train, n_test, seed, len(y))
         fitted = fit_device(name, n_train, seed)
         params = {
             k: v if isinstance(v, bool) else float(f"{v:.6g}") for k in FITTED for v in [getattr(fitted, k)]
@@ -201,7 +215,7 @@ def calibrate(
             "params": params,
             "fit": {
                 "table": f"HW-NAS-Bench latency@{name}",
-                "space": "nb201",
+                "space": space.name,
                 "n_train": n_train,
                 "n_test": n_test,
                 "seed": seed,
