@@ -49,3 +49,29 @@ def test_local_calibration_at_a_fixed_thread_count_restores_torch_threads():
     assert torch.get_num_threads() == before
     assert "torch threads 1" in dev.description
     assert 1e-7 < dev.launch_overhead_s < 1e-2  # eager dispatch of a tiny conv + BN + ReLU
+
+
+def test_catalog_devices_with_a_table_are_calibrated_the_others_keep_the_spec_sheet():
+    from hynas.hw.devices import SPEC_CATALOG, calibration_note
+
+    assert set(DEVICE_CATALOG) == set(SPEC_CATALOG)
+    for name, dev in DEVICE_CATALOG.items():
+        spec = get_device(name, calibrated=False)
+        assert spec is SPEC_CATALOG[name] and spec.calibration is None and not spec.fold_constants
+        if name in ("raspi4", "pixel3"):
+            assert dev.calibration is not None and dev.efficiency < 1 and dev != spec
+            assert dev.calibration.table == f"HW-NAS-Bench latency@{name}" and dev.calibration.n_train == 50
+            assert "calibrated on HW-NAS-Bench" in dev.source
+            assert calibration_note(name).startswith("yes: ")
+        else:
+            assert dev is spec and calibration_note(name) == "no (spec sheet)"
+    assert calibration_note("eyeriss") == "-"  # a table device without a catalog entry
+
+
+def test_devices_module_does_not_import_the_roofline():
+    import subprocess
+    import sys
+
+    code = "import sys, hynas.hw.devices; print('hynas.hw.roofline' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -5,7 +5,7 @@ import pytest
 from hynas.hw.analytic import arch_ops
 from hynas.hw.devices import Device, get_device
 from hynas.hw.ops import OpCost
-from hynas.hw.roofline import roofline_latency
+from hynas.hw.roofline import roofline_latency, window_work
 from hynas.spaces import get_space
 
 DEV = Device("toy", "toy", {"fp32": 1e9}, 1e8, 1e9, launch_overhead_s=1e-3)
@@ -46,3 +46,14 @@ def test_real_networks_rank_devices_and_sizes_sensibly():
     # fp16 on a tensor-core GPU is faster than fp32 for the compute-bound network
     a100 = get_device("a100")
     assert roofline_latency(arch_ops(big, dtype_bytes=2), a100, "fp16") < roofline_latency(ops, a100, "fp32")
+
+
+def test_pooling_windows_run_at_their_own_rate():
+    pool = OpCost("p", "avg_pool_3x3", "c1_r1", 0.0, 8e6)  # 1e6 fp32 outputs, 9 reads each
+    assert window_work(pool, 4) == pytest.approx(9e6)
+    assert window_work(OpCost("g", "global_avgpool", "c1_r1", 0.0, 4e6), 4) == pytest.approx(1e6)
+    assert window_work(_op(1e9, 1e6), 4) == 0.0
+    # at the ideal rate the pool is memory-bound; at 1% of peak it is bound by its windows
+    assert roofline_latency([pool], DEV) == pytest.approx(8e6 / 1e8 + 1e-3)
+    slow = DEV.with_calibration(window_eff=0.01)
+    assert roofline_latency([pool], slow) == pytest.approx(9e6 / 1e7 + 1e-3)

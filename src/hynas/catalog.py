@@ -55,12 +55,14 @@ def catalog() -> dict[str, tuple[list[str], list[list[Any]]]]:
         strat = STRATEGIES.create(name)
         n_obj = strat.max_objectives or "any"
         strategies.append([name, n_obj, STRATEGIES.summary(name)])
-    devices = [[n, src, desc] for n, (src, desc) in sorted(DEVICES.items())]
+    from hynas.hw.devices import calibration_note
+
+    devices = [[n, src, desc, calibration_note(n)] for n, (src, desc) in sorted(DEVICES.items())]
     evaluators = [[n, EVALUATORS.summary(n)] for n in EVALUATORS.names()]
     return {
         "spaces": (["space", "size", "decisions", "description"], spaces),
         "strategies": (["strategy", "objectives", "description"], strategies),
         "objectives": (["metric", "space", "source", "direction", "unit", "description"], objectives),
-        "devices": (["device", "metrics", "description"], devices),
+        "devices": (["device", "metrics", "description", "roofline calibrated"], devices),
         "evaluators": (["evaluator", "description"], evaluators),
     }

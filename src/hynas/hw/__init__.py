@@ -100,14 +100,15 @@ class RooflineLatency(_Cached):
         self.device = calibrate_local(1) if device == "local" else get_device(device)
         self.dtype = dtype
         self.device.flops_per_s(dtype)  # unknown dtype: one clear error now
-        super().__init__(MetricInfo(name, "min", "ms", f"roofline latency on {self.device.description}"))
+        fitted = ", calibrated" if self.device.calibration else ""
+        super().__init__(
+            MetricInfo(name, "min", "ms", f"roofline latency on {self.device.description}{fitted}")
+        )
 
     def compute(self, arch: Architecture) -> float:
-        from hynas.hw.analytic import arch_ops
-        from hynas.hw.roofline import roofline_latency
+        from hynas.hw.analytic import arch_latency
 
-        nbytes = 2 if self.dtype in ("fp16", "bf16") else 1 if self.dtype == "int8" else 4
-        return roofline_latency(arch_ops(arch, dtype_bytes=nbytes), self.device, self.dtype) * 1e3
+        return arch_latency(arch, self.device, self.dtype) * 1e3
 
 
 class MeasuredLatency(_Cached):

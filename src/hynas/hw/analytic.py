@@ -21,6 +21,12 @@ Spaces: every space that provides ``op_graph`` (:mod:`hynas.core.space`; nb201, 
 describe their networks in ``hynas/spaces/<space>_costs.py``); a language-model space (one that
 provides ``lm_config``) gets its rows from :mod:`hynas.hw.lm_costs` (prefill of the space's context;
 ``resolution`` then means the number of tokens).
+
+Constant folding (``arch_ops(..., fold_constants=True)``): what a graph compiler such as the TFLite
+converter runs. A ``none`` operator (NB201's zero edge) yields a constant zero map; an operator
+whose inputs are all constant is folded away; an ``add`` of a constant zero passes its other input
+on; an operator whose result never reaches the network output is removed. A network whose output does
+not depend on its input (an NB201 cell with no input-to-output path) keeps no operator at all.
 """
 
 from __future__ import annotations
@@ -29,11 +35,12 @@ from typing import Any, NoReturn
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.opgraph import OpGraph
+from hynas.core.opgraph import GraphOp, OpGraph
 from hynas.core.space import SearchSpace
+from hynas.hw.devices import Device
 from hynas.hw.ops import OpCost, total
 
-__all__ = ["analytic_costs", "arch_ops", "input_shape"]
+__all__ = ["analytic_costs", "arch_latency", "arch_ops", "folded", "input_shape"]
 
 
 def _space(arch: Architecture) -> SearchSpace:
@@ -94,19 +101,62 @@ def _is_lm(space: SearchSpace, options: dict[str, Any]) -> bool:
     return space.provides("lm_config") and not space.provides("op_graph") and not options
 
 
+def folded(ops: list[GraphOp]) -> list[OpCost]:
+    """The operators left after constant folding and dead-code elimination (module docstring)."""
+    if not ops:
+        return []
+    const: set[str] = set()
+    alias: dict[str, str] = {}  # output of an add of a zero -> the input it passes on
+    kept: list[tuple[GraphOp, tuple[str, ...]]] = []
+    for op in ops:
+        ins = tuple(alias.get(t, t) for t in op.inputs)
+        if op.cost.kind == "none" or all(t in const for t in ins):
+            const.add(op.output)
+            continue
+        live = tuple(t for t in ins if t not in const)
+        if op.cost.kind == "add" and len(live) == 1:
+            alias[op.output] = live[0]
+            continue
+        kept.append((op, live))
+    needed = {alias.get(ops[-1].output, ops[-1].output)}
+    out: list[OpCost] = []
+    for op, live in reversed(kept):
+        if op.output in needed:
+            out.append(op.cost)
+            needed.update(live)
+    return out[::-1]
+
+
 def arch_ops(
-    arch: Architecture, batch: int = 1, dtype_bytes: int = 4, resolution: int | None = None, **options: Any
+    arch: Architecture,
+    batch: int = 1,
+    dtype_bytes: int = 4,
+    resolution: int | None = None,
+    *,
+    fold_constants: bool = False,
+    **options: Any,
 ) -> list[OpCost]:
     """The operators of ``arch``'s network in execution order, computed without building it.
 
     ``resolution`` overrides the input size (NB201 default 32; mobile: the architecture's own).
     ``options`` are the space's size options (NB201: ``C``, ``N``, ``num_classes``; mobile:
-    ``num_classes``), passed to its ``op_graph``.
+    ``num_classes``), passed to its ``op_graph``. ``fold_constants``: only the operators left after
+    constant folding and dead-code elimination (module docstring; language models: no change).
     """
     space = _space(arch)
     if _is_lm(space, options):
         return _lm_ops(space, arch, batch, dtype_bytes, resolution)
-    return _graph(space, arch, batch, dtype_bytes, resolution, **options).costs()
+    g = _graph(space, arch, batch, dtype_bytes, resolution, **options)
+    return folded(g.ops) if fold_constants else g.costs()
+
+
+def arch_latency(arch: Architecture, device: Device, dtype: str = "fp32") -> float:
+    """Roofline seconds of the network of ``arch`` on ``device`` (:func:`~hynas.hw.roofline.roofline_latency`
+    over the operators its toolchain runs: constants folded where ``device.fold_constants``)."""
+    from hynas.hw.roofline import DTYPE_BYTES, roofline_latency
+
+    ops = arch_ops(arch, dtype_bytes=DTYPE_BYTES.get(dtype, 4), fold_constants=device.fold_constants)
+    return roofline_latency(ops, device, dtype)
 
 
 def analytic_costs(

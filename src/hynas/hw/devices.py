@@ -1,10 +1,13 @@
 """Device catalog for analytical (roofline) cost models.
 
 Each entry gives documented peak compute per dtype, memory bandwidth and memory size, from the
-vendors' public spec sheets (dense, no structured sparsity). ``efficiency`` and ``bandwidth_eff``
-are the fractions of peak a real kernel reaches; they default to 1 (an ideal roofline) and can be
-calibrated. ``local`` is this machine, calibrated by micro-benchmarks
-(:func:`hynas.hw.roofline.calibrate_local`).
+vendors' public spec sheets (dense, no structured sparsity). ``efficiency``, ``bandwidth_eff`` and
+``window_eff`` are the fractions of peak a real kernel reaches; they default to 1 (an ideal
+roofline). Devices with a measured latency table are calibrated: their fitted fractions, per-operator
+overhead and the fit's provenance and held-out error ship in
+``hynas/data/calibration/roofline_devices.json`` (written by :mod:`hynas.hw.calibrate`) and are
+applied here, so :data:`DEVICE_CATALOG` holds the calibrated devices and :data:`SPEC_CATALOG` the
+spec-sheet ones. ``local`` is this machine, calibrated by micro-benchmarks (:func:`calibrate_local`).
 
 Sources:
 - NVIDIA H100 SXM5 datasheet: 989 TFLOP/s BF16/FP16 dense tensor, 67 TFLOP/s FP32, 3.35 TB/s HBM3, 80 GB.
@@ -22,15 +25,56 @@ Sources:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from typing import Any
 
 from hynas.core.errors import HynasError
 
-__all__ = ["DEVICE_CATALOG", "Device", "get_device"]
+__all__ = [
+    "CALIBRATION_FILE",
+    "DEVICE_CATALOG",
+    "SPEC_CATALOG",
+    "Calibration",
+    "Device",
+    "apply_calibration",
+    "calibrate_local",
+    "calibration_note",
+    "get_device",
+]
+
+#: the fitted parameters of the calibrated devices, under ``hynas/data``
+CALIBRATION_FILE = "calibration/roofline_devices.json"
 
 T = 1e12
 G = 1e9
 GB = 1e9
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Where a device's fitted parameters come from and how well they predict held-out cells."""
+
+    table: str  # the measured table, e.g. "HW-NAS-Bench latency@raspi4"
+    space: str  # the space whose cells were fitted and scored
+    n_train: int
+    n_test: int  # held-out cells, disjoint from the fitted ones
+    seed: int
+    mape: float  # held-out MAPE (fraction) of the calibrated roofline
+    kendall: float  # held-out Kendall τ of the calibrated roofline
+    flops_kendall: float  # Kendall τ of the FLOPs proxy on the same held-out cells
+    spec_mape: float  # the spec-sheet roofline on the same cells, before calibration
+    spec_kendall: float
+
+    def summary(self) -> str:
+        return (
+            f"{self.table}: fitted on {self.n_train} {self.space} cells (seed {self.seed}); "
+            f"held-out {self.n_test}: MAPE {100 * self.mape:.1f}%, τ {self.kendall:.3f} "
+            f"(FLOPs τ {self.flops_kendall:.3f}; spec sheet: MAPE {100 * self.spec_mape:.0f}%, "
+            f"τ {self.spec_kendall:.3f})"
+        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +89,9 @@ class Device:
     bandwidth_eff: float = 1.0  # fraction of peak bandwidth reached
     source: str = "spec sheet"
     extra: dict[str, float] = field(default_factory=dict)
+    window_eff: float = 1.0  # fraction of peak compute reached by pooling windows (0-FLOP ops)
+    fold_constants: bool = False  # the toolchain folds constant and dead operators (TFLite does)
+    calibration: Calibration | None = None  # set when fitted on a measured table
 
     def flops_per_s(self, dtype: str = "fp32") -> float:
         try:
@@ -57,11 +104,11 @@ class Device:
     def bytes_per_s(self) -> float:
         return self.mem_bw * self.bandwidth_eff
 
-    def with_calibration(self, **changes: float) -> Device:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_calibration(self, **changes: Any) -> Device:
+        return replace(self, **changes)
 
 
-DEVICE_CATALOG: dict[str, Device] = {
+SPEC_CATALOG: dict[str, Device] = {
     d.name: d
     for d in (
         Device(
@@ -124,15 +171,116 @@ DEVICE_CATALOG: dict[str, Device] = {
 }
 
 
-def get_device(name: str) -> Device:
-    """A catalog device; ``local`` is calibrated on this machine on first use."""
-    if name == "local":
-        from hynas.hw.roofline import calibrate_local
+#: the fitted parameter names a calibration file may set on a device
+FITTED = ("efficiency", "bandwidth_eff", "window_eff", "launch_overhead_s", "fold_constants")
 
+
+@cache
+def load_calibrations() -> dict[str, dict[str, Any]]:
+    """device -> its record in the shipped calibration file (``params``, ``fit``, ``held_out``)."""
+    with resources.files("hynas.data").joinpath(CALIBRATION_FILE).open("r", encoding="utf-8") as fh:
+        return dict(json.load(fh)["devices"])
+
+
+def apply_calibration(spec: Device, record: dict[str, Any]) -> Device:
+    """``spec`` with the fitted parameters and the provenance of one calibration record."""
+    params = {k: record["params"][k] for k in FITTED}
+    fit, held = record["fit"], record["held_out"]
+    return spec.with_calibration(
+        **params,
+        source=f"{spec.source}, calibrated on {fit['table']}",
+        calibration=Calibration(
+            fit["table"], fit["space"], fit["n_train"], fit["n_test"], fit["seed"], **held
+        ),
+    )
+
+
+DEVICE_CATALOG: dict[str, Device] = {
+    n: apply_calibration(d, load_calibrations()[n]) if n in load_calibrations() else d
+    for n, d in SPEC_CATALOG.items()
+}
+
+
+def calibration_note(name: str) -> str:
+    """What ``hynas list devices`` says about the roofline calibration of ``name``."""
+    if name == "local":
+        return "micro-benchmarks on this machine (roofline:local)"
+    dev = DEVICE_CATALOG.get(name)
+    if dev is None:
+        return "-"
+    return "no (spec sheet)" if dev.calibration is None else f"yes: {dev.calibration.summary()}"
+
+
+def get_device(name: str, calibrated: bool = True) -> Device:
+    """A catalog device (calibrated when fitted; ``calibrated=False``: the spec-sheet roofline);
+    ``local`` is calibrated on this machine on first use."""
+    if name == "local":
         return calibrate_local()
     try:
-        return DEVICE_CATALOG[name]
+        return (DEVICE_CATALOG if calibrated else SPEC_CATALOG)[name]
     except KeyError:
         raise HynasError(
             f"unknown device {name!r}; valid devices: {', '.join(sorted([*DEVICE_CATALOG, 'local']))}"
         ) from None
+
+
+@cache
+def calibrate_local(threads: int | None = None) -> Device:
+    """This machine, measured: fp32 matmul FLOP/s, memory-copy bandwidth and per-operator overhead.
+
+    ``threads`` fixes torch's intra-op threads during the calibration (default: as currently set;
+    hynas measures latency with one thread, so the latency objectives calibrate with ``threads=1``).
+    The overhead is the median time of a tiny convolution (1×1 kernel on a 1×1×4×4 map, fused
+    conv + BN + ReLU counted as three calls): the eager dispatch cost that dominates small networks.
+    """
+    import os
+    import time
+
+    import numpy as np
+    import torch
+
+    old = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        n = 512
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        for _ in range(3):
+            a @ b
+        reps, t = 0, time.perf_counter()
+        while time.perf_counter() - t < 0.3:
+            a @ b
+            reps += 1
+        flops = 2 * n**3 * reps / (time.perf_counter() - t)
+        x = np.ones(32 * 1024 * 1024 // 4, dtype=np.float32)  # 32 MiB, beyond the caches
+        y = np.empty_like(x)
+        np.copyto(y, x)
+        reps, t = 0, time.perf_counter()
+        while time.perf_counter() - t < 0.3:
+            np.copyto(y, x)
+            reps += 1
+        bw = 2 * x.nbytes * reps / (time.perf_counter() - t)
+        tiny = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1), torch.nn.BatchNorm2d(1), torch.nn.ReLU()).eval()
+        inp = torch.randn(1, 1, 4, 4)
+        samples = []
+        with torch.no_grad():
+            for _ in range(10):
+                tiny(inp)
+            for _ in range(200):
+                t0 = time.perf_counter()
+                tiny(inp)
+                samples.append(time.perf_counter() - t0)
+        overhead = float(np.median(samples))
+        nthreads = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old)
+    mem = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    return Device(
+        "local",
+        f"this machine ({os.cpu_count()} cores, torch threads {nthreads}), calibrated",
+        {"fp32": flops, "fp16": flops, "bf16": flops},
+        bw,
+        mem,
+        launch_overhead_s=overhead,
+        source="micro-benchmark",
+    )

@@ -9,7 +9,8 @@ does not beat them is not worth its cost.
 
 Estimators per ground truth:
 
-* table device ``d``: ``roofline:d`` (if ``d`` is in the device catalog), ``predictor:d`` (gradient
+* table device ``d``: ``roofline:d`` (if ``d`` is in the device catalog; calibrated devices also
+  show ``roofline:d (spec sheet)``, the roofline before calibration), ``predictor:d`` (gradient
   boosting on 1,000 other cells of the table), ``fewshot:d`` (transfer from the other three
   devices with k measured cells, :class:`~hynas.hw.predictor.FewShotLatencyPredictor`);
 * ``local``: ``roofline:local`` (calibrated), ``lut:local`` (when a table exists), ``fewshot:local``
@@ -69,13 +70,14 @@ def _proxies(archs: list[Architecture]) -> dict[str, np.ndarray]:
     }
 
 
-def _roofline(archs: list[Architecture], device: str) -> np.ndarray:
-    from hynas.hw.analytic import arch_ops
+def _roofline(archs: list[Architecture], device: str, calibrated: bool = True) -> np.ndarray:
+    from hynas.hw.analytic import arch_latency
     from hynas.hw.devices import get_device
-    from hynas.hw.roofline import calibrate_local, roofline_latency
+    from hynas.hw.roofline import calibrate_local
 
-    dev = calibrate_local(1) if device == "local" else get_device(device)  # measured with 1 thread
-    return np.array([roofline_latency(arch_ops(a), dev) * 1e3 for a in archs])
+    # the local roofline is measured with 1 thread; calibrated=False: the spec-sheet roofline
+    dev = calibrate_local(1) if device == "local" else get_device(device, calibrated)
+    return np.array([arch_latency(a, dev) * 1e3 for a in archs])
 
 
 def _rows(truth_name: str, truth: np.ndarray, preds: dict[str, tuple[np.ndarray, bool]]) -> list[Row]:
@@ -115,6 +117,8 @@ def _table_truths(n: int, k: int, seed: int, devices: Sequence[str], progress: P
         est[f"fewshot:{dev} (k={k})"] = (fs.predict(archs), True)
         if dev in DEVICE_CATALOG:
             est[f"roofline:{dev}"] = (_roofline(archs, dev), True)
+            if DEVICE_CATALOG[dev].calibration is not None:  # before calibration, beside it
+                est[f"roofline:{dev} (spec sheet)"] = (_roofline(archs, dev, False), True)
         est.update({name: (v, False) for name, v in proxies.items()})
         rows += _rows(dev, truth, est)
     return rows
