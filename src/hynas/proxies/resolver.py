@@ -61,16 +61,18 @@ class ProxyCostModel(CostModel):
 
 
 def _check_applies(proxy: str, space: SearchSpace) -> None:
-    """Refuse, before any trial runs, a proxy the space's networks cannot give: the input Jacobian
-    of token ids (jacov) or the ReLU codes of a network without ReLUs (naswot)."""
-    if proxy not in ("jacov", "naswot"):
+    """Refuse, before any trial runs, a proxy the networks of a space with its own kind of input
+    (``example_input``: token ids, not images) cannot give: the input Jacobian of token ids
+    (jacov) or the ReLU codes of a network without ReLUs (naswot). Image spaces are not built
+    here (resolving a cost model imports no torch); their networks are checked when scored."""
+    if proxy not in ("jacov", "naswot") or not space.provides("example_input"):
         return
     import torch
 
     from hynas.proxies.scores import JACOV_NEEDS_IMAGES
 
     arch = space.sample(np.random.default_rng(0))
-    tokens = space.provides("example_input") and not space.example_input(arch, 1).is_floating_point()
+    tokens = not space.example_input(arch, 1).is_floating_point()
     if proxy == "jacov" and tokens:
         raise HynasError(f"{JACOV_NEEDS_IMAGES} (space {space.name!r})")
     if proxy == "naswot" and not any(isinstance(m, torch.nn.ReLU) for m in space.build(arch).modules()):

@@ -29,8 +29,6 @@ from hynas.core.store import TrialRecord
 if TYPE_CHECKING:
     import optuna
 
-    from hynas.study import Study
-
 __all__ = ["CONSTRAINTS_KEY", "constraint_value", "to_optuna"]
 
 #: the system attribute that holds a trial's constraint values (Optuna's ``_CONSTRAINTS_KEY``)
@@ -54,7 +52,7 @@ def _when(t: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(t)
 
 
-def _trial(study: Study, rec: TrialRecord) -> optuna.trial.FrozenTrial:
+def _trial(study: Any, rec: TrialRecord) -> optuna.trial.FrozenTrial:
     import optuna
     from optuna.distributions import CategoricalDistribution
     from optuna.trial import TrialState
@@ -99,7 +97,7 @@ def _trial(study: Study, rec: TrialRecord) -> optuna.trial.FrozenTrial:
     return trial
 
 
-def to_optuna(study: Study, storage: str, study_name: str | None = None) -> optuna.Study:
+def to_optuna(study: Any, storage: str, study_name: str | None = None) -> optuna.Study:
     """Write ``study`` (a :class:`hynas.study.Study`) into a new Optuna study in ``storage`` (an
     Optuna storage URL, e.g. ``sqlite:///optuna.db``) and return it."""
     import optuna
