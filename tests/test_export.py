@@ -123,7 +123,12 @@ def test_supernet_weights_are_inherited_and_untrained_is_said(supernet: Path, tm
     from hynas.supernets import extract
 
     res = export_model(
-        tmp_path / "m", arch=IN_BOTH, space="mobile", supernet=str(supernet), formats="safetensors", bn_images=0
+        tmp_path / "m",
+        arch=IN_BOTH,
+        space="mobile",
+        supernet=str(supernet),
+        formats="safetensors",
+        bn_images=0,
     )
     model, _, cfg = load_exported(tmp_path / "m")
     sup = load_supernet(supernet)
@@ -150,7 +155,10 @@ def _one_line_error(excinfo: pytest.ExceptionInfo[HynasError], *words: str) -> N
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
-        ({"arch": NB201_ARCH, "space": "nb201", "formats": "safetensors,pickle"}, ["unknown export format 'pickle'"]),
+        (
+            {"arch": NB201_ARCH, "space": "nb201", "formats": "safetensors,pickle"},
+            ["unknown export format 'pickle'"],
+        ),
         ({"arch": NB201_ARCH, "space": "nb201", "formats": ""}, ["no export format"]),
         ({"arch": "|bogus~0|", "space": "nb201"}, ["malformed NAS-Bench-201 arch string"]),
         ({"arch": NB201_ARCH, "space": "nope"}, ["nope"]),
@@ -164,7 +172,10 @@ def _one_line_error(excinfo: pytest.ExceptionInfo[HynasError], *words: str) -> N
         ({"store": "STORE", "finetune_steps": 5}, ["only the mobile space"]),
         ({"store": "STORE", "finetune_steps": -1}, ["--finetune-steps"]),
         ({"store": "STORE", "supernet": "SUPERNET"}, ["mobile space only"]),
-        ({"arch": OUTSIDE, "space": "mobile", "supernet": "SUPERNET"}, ["outside the supernet", "kernels 3/5"]),
+        (
+            {"arch": OUTSIDE, "space": "mobile", "supernet": "SUPERNET"},
+            ["outside the supernet", "kernels 3/5"],
+        ),
         ({"arch": IN_BOTH, "space": "mobile", "supernet": "JUNK"}, ["not a readable checkpoint"]),
         ({"arch": IN_BOTH, "space": "mobile", "supernet": "NOFILE"}, ["no checkpoint"]),
     ],

@@ -16,8 +16,12 @@ __all__ = ["export"]
 
 @app.command()
 def export(
-    store: Annotated[str | None, typer.Argument(help="store of a search (leave out with --arch --space)")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="new folder for the model files (required)")] = None,
+    store: Annotated[
+        str | None, typer.Argument(help="store of a search (leave out with --arch --space)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="new folder for the model files (required)")
+    ] = None,
     trial: Annotated[int | None, typer.Option(help="export this trial number of the store")] = None,
     best: Annotated[
         str | None, typer.Option(help="export the feasible trial best on this objective of the run")
@@ -53,13 +57,19 @@ def export(
         supernet=supernet, finetune_steps=finetune_steps, data_dir=data, bn_images=bn_images,
         seed=seed, force=force,
     )  # fmt: skip
-    cfg = result.config
-    common.console.print(f"exported {escape(cfg['arch'])} ({escape(cfg['how'])})", highlight=False, soft_wrap=True)
-    common.console.print(f"weights: {escape(cfg['weights']['summary'])}", highlight=False, soft_wrap=True)
+    cfg, con = result.config, common.wide()
+
+    def say(text: str) -> None:
+        con.print(escape(text), highlight=False, soft_wrap=True)
+
+    say(f"exported {cfg['arch']} ({cfg['how']})")
+    say(f"weights: {cfg['weights']['summary']}")
     for note in result.notes:
-        common.console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        say(f"note: {note}")
     for fmt, res in cfg["files"].items():
         diff = res.get("max_abs_diff")
-        check = "" if diff is None else f" (max |diff| to PyTorch {diff:.2g})"
-        common.console.print(f"{fmt}: {escape(str(result.out / res['file']))}{check}", highlight=False)
-    common.console.print(f"model card: {escape(str(result.out / 'MODEL_CARD.md'))}", highlight=False)
+        say(
+            f"{fmt}: {result.out / res['file']}"
+            + ("" if diff is None else f" (max |diff| to PyTorch {diff:.2g})")
+        )
+    say(f"model card: {result.out / 'MODEL_CARD.md'}")

@@ -12,7 +12,7 @@ are among the store's metrics.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hynas.core.errors import HynasError
@@ -31,6 +31,7 @@ def device_latencies(space_name: str, arch_text: str) -> tuple[list[tuple[str, s
         arch = space.parse(arch_text)
     except HynasError as exc:
         return [], f"not computed: the architecture is outside the registered {space_name!r} space ({exc})"
+    templates: tuple[str, ...]
     if space.provides("lm_config"):
         templates = ("prefill_latency@{}", "decode_latency@{}")
     elif space.provides("op_graph"):
@@ -50,7 +51,7 @@ def _fmt(v: Any) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def _table(head: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
+def _table(head: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
     return lines
@@ -63,21 +64,31 @@ def _data_section(info: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"- Scored during the search by the `{cfg.get('evaluator')}` evaluator"
             + (f" on `{cfg.get('dataset')}`" if cfg.get("dataset") else "")
-            + (f" with options `{dict(cfg.get('evaluator_options') or {})}`" if cfg.get("evaluator_options") else "")
+            + (
+                f" with options `{dict(cfg.get('evaluator_options') or {})}`"
+                if cfg.get("evaluator_options")
+                else ""
+            )
             + "."
         )
     w = info["weights"]
     if w["source"] == "untrained":
-        lines.append("- **The weights are untrained** (the module as `space.build` initialises it, seeded): "
-                     "they were never fitted to any data. Train or fine-tune before use.")
+        lines.append(
+            "- **The weights are untrained** (the module as `space.build` initialises it, seeded): "
+            "they were never fitted to any data. Train or fine-tune before use."
+        )
     else:
-        lines.append(f"- Weights inherited from the supernet `{w['supernet']}` (step {w['supernet_step']}), "
-                     "trained on the Fashion-MNIST training split (50,000 images; the validation split "
-                     "held out).")
+        lines.append(
+            f"- Weights inherited from the supernet `{w['supernet']}` (step {w['supernet_step']}), "
+            "trained on the Fashion-MNIST training split (50,000 images; the validation split "
+            "held out)."
+        )
         lines.append(f"- BatchNorm statistics: {w['bn']}.")
     if "finetune" in w:
-        lines.append(f"- Fine-tuned for {int(w['finetune']['steps'])} SGD steps on the Fashion-MNIST training "
-                     "split (Xiao, Rasul & Vollgraf 2017), batch 32, at the input size above.")
+        lines.append(
+            f"- Fine-tuned for {int(w['finetune']['steps'])} SGD steps on the Fashion-MNIST training "
+            "split (Xiao, Rasul & Vollgraf 2017), batch 32, at the input size above."
+        )
     return lines
 
 
@@ -93,7 +104,8 @@ def model_card(info: Mapping[str, Any]) -> str:
         "",
         "## Architecture",
         "",
-        f"- Space: `{info['space']}`" + (f" (supernet choices {info['space_options']})" if info.get("space_options") else ""),
+        f"- Space: `{info['space']}`"
+        + (f" (supernet choices {info['space_options']})" if info.get("space_options") else ""),
         f"- Architecture: `{info['arch']}`",
         f"- Builder options: `{info['options']}`; parameters: {info['params']:,}",
         f"- Input: {info['input']['dtype']} tensor of shape {tuple(info['input']['shape'])}; "
@@ -116,12 +128,17 @@ def model_card(info: Mapping[str, Any]) -> str:
         rows = [(k, v, "search") for k, v in sorted(trial["metrics"].items())]
         rows += [(k, v, "report only (never seen by the search)") for k, v in sorted(trial["hidden"].items())]
         lines += _table(("metric", "value", "kind"), rows)
-        lines += ["", f"Objectives of the run: {', '.join(info.get('objectives', []))}; constraints: "
-                  f"{', '.join(cfg.get('constraints', [])) or 'none'}; strategy `{cfg.get('strategy')}`, "
-                  f"seed {cfg.get('seed')}; fidelity {trial['fidelity']}; evaluation cost {trial['cost_s']:.3g} s."]
+        lines += [
+            "",
+            f"Objectives of the run: {', '.join(info.get('objectives', []))}; constraints: "
+            f"{', '.join(cfg.get('constraints', [])) or 'none'}; strategy `{cfg.get('strategy')}`, "
+            f"seed {cfg.get('seed')}; fidelity {trial['fidelity']}; evaluation cost {trial['cost_s']:.3g} s.",
+        ]
         if w["source"] != "untrained" or "finetune" in w:
-            lines.append("These metrics are the store's: they were measured on the weights the search's "
-                         "evaluator had, which may differ from the exported weights.")
+            lines.append(
+                "These metrics are the store's: they were measured on the weights the search's "
+                "evaluator had, which may differ from the exported weights."
+            )
     else:
         lines.append("None from a search: this architecture was not evaluated by hynas.")
     if "finetune" in w:
@@ -132,10 +149,13 @@ def model_card(info: Mapping[str, Any]) -> str:
              ("after", ft["val_accuracy_after"], ft["val_loss_after"])],
         )]  # fmt: skip
     lines += ["", "## Latency on each device", ""]
-    rows, why = device_latencies(info["space"], info["arch"])
-    if rows:
-        lines += ["Roofline model over the analytic operators (see `docs/hardware.md`); estimates, not measurements.", ""]
-        lines += _table(("device", "description", "metric", "ms"), rows)
+    latencies, why = device_latencies(info["space"], info["arch"])
+    if latencies:
+        lines += [
+            "Roofline model over the analytic operators (see `docs/hardware.md`); estimates, not measurements.",
+            "",
+        ]
+        lines += _table(("device", "description", "metric", "ms"), list(latencies))
     else:
         lines.append(why)
     lines += ["", "## Data", "", *_data_section(info), "", "## Loading", "", "```python",

@@ -202,7 +202,9 @@ def _read_config(out: Path) -> dict[str, Any]:
     if not isinstance(config, dict) or any(k not in config for k in need):
         raise HynasError(f"{path} is not a hynas export config (needs {', '.join(need)})")
     if config["version"] != CONFIG_VERSION:
-        raise HynasError(f"{path} has export format version {config['version']!r}; this hynas reads {CONFIG_VERSION}")
+        raise HynasError(
+            f"{path} has export format version {config['version']!r}; this hynas reads {CONFIG_VERSION}"
+        )
     return config
 
 

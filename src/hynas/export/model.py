@@ -24,7 +24,14 @@ from hynas.core.space import SearchSpace
 from hynas.export.card import model_card
 from hynas.export.formats import CONFIG_FILE, CONFIG_VERSION, DEFAULT_FORMATS, parse_formats, write_format
 from hynas.export.source import Chosen, choose
-from hynas.export.weights import check_finetune, finetune, fmnist_or_none, inherit, load_supernet, parse_in_supernet
+from hynas.export.weights import (
+    check_finetune,
+    finetune,
+    fmnist_or_none,
+    inherit,
+    load_supernet,
+    parse_in_supernet,
+)
 
 __all__ = ["CARD_FILE", "SUPERNET_OPTION_KEYS", "ExportResult", "export_model"]
 
@@ -52,7 +59,9 @@ def _check_out(out: Path, force: bool) -> None:
         if not out.is_dir():
             raise HynasError(f"--out {str(out)!r} is an existing file; give a new folder")
         if not force and any(out.iterdir()):
-            raise HynasError(f"--out {str(out)!r} exists and is not empty; give a new folder or --force to replace it")
+            raise HynasError(
+                f"--out {str(out)!r} exists and is not empty; give a new folder or --force to replace it"
+            )
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -125,8 +134,14 @@ def _build(
         options = {"num_classes": MOBILE_CLASSES}
     torch.manual_seed(seed)
     model = space.build(arch, **options).eval()
-    notes.append("the weights are untrained (no supernet): the module and its ONNX graph are exported as initialised")
-    weights = {"source": "untrained", "summary": f"untrained (initialised with seed {seed})", "options": options}
+    notes.append(
+        "the weights are untrained (no supernet): the module and its ONNX graph are exported as initialised"
+    )
+    weights = {
+        "source": "untrained",
+        "summary": f"untrained (initialised with seed {seed})",
+        "options": options,
+    }
     return model, space, arch, weights, size, notes
 
 
@@ -162,7 +177,9 @@ def export_model(
         chosen, _supernet_path(chosen, supernet), data_dir, bn_images, seed
     )
     if finetune_steps > 0:
-        weights["finetune"] = finetune(model, arch_obj, space_obj, finetune_steps, int(size or 0), data_dir, seed)
+        weights["finetune"] = finetune(
+            model, arch_obj, space_obj, finetune_steps, int(size or 0), data_dir, seed
+        )
         weights["summary"] += f", then fine-tuned for {finetune_steps} steps on Fashion-MNIST"
     model.eval()
     config: dict[str, Any] = {
@@ -193,7 +210,9 @@ def export_model(
     return ExportResult(out, files, config, notes)
 
 
-def _write_all(out: Path, model: nn.Module, config: dict[str, Any], fmts: tuple[str, ...], force: bool) -> None:
+def _write_all(
+    out: Path, model: nn.Module, config: dict[str, Any], fmts: tuple[str, ...], force: bool
+) -> None:
     import json
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,9 @@ def _load(store: str) -> tuple[Any, list[TrialRecord], dict[str, Any]]:
     with open_store(store, create=False, read_only=True) as st:
         cfg = st.config()
         if cfg is None:
-            raise HynasError(f"store {store!r} has no experiment configuration yet (no search was started in it)")
+            raise HynasError(
+                f"store {store!r} has no experiment configuration yet (no search was started in it)"
+            )
         records = st.trials()
     return Experiment(ExperimentConfig.from_dict(cfg)), records, cfg
 
@@ -95,10 +97,14 @@ def choose(
         raise HynasError(f"store {store!r} has no trials yet")
     if trial is not None:
         if not 0 <= trial < len(records):
-            raise HynasError(f"no trial {trial} in store {store!r}; its trials are numbered 0 to {len(records) - 1}")
+            raise HynasError(
+                f"no trial {trial} in store {store!r}; its trials are numbered 0 to {len(records) - 1}"
+            )
         rec = records[trial]
         if not rec.ok:
-            raise HynasError(f"trial {trial} of {store!r} failed ({rec.error[:80]}); choose a completed trial")
+            raise HynasError(
+                f"trial {trial} of {store!r} failed ({rec.error[:80]}); choose a completed trial"
+            )
         chosen.how = f"trial {trial}, chosen by number"
     else:
         rec, chosen.how = _pick(exp, records, best, store)

@@ -32,7 +32,15 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.space import SearchSpace
 
-__all__ = ["SupernetSource", "check_finetune", "finetune", "fmnist_or_none", "inherit", "load_supernet", "parse_in_supernet"]
+__all__ = [
+    "SupernetSource",
+    "check_finetune",
+    "finetune",
+    "fmnist_or_none",
+    "inherit",
+    "load_supernet",
+    "parse_in_supernet",
+]
 
 SUPERNET_KIND = "supernet/mobile"
 
@@ -68,8 +76,8 @@ def load_supernet(path: str | Path) -> SupernetSource:
             f"{path} is a {info.kind!r} checkpoint, not a mobile supernet ({SUPERNET_KIND!r}, "
             "written by the supernet trainer)"
         )
-    opts = info.config.get("space_options", {})
-    space = MobileSpace(**{k: tuple(v) for k, v in opts.items()})
+    opts: dict[str, Any] = {k: tuple(v) for k, v in info.config.get("space_options", {}).items()}
+    space = MobileSpace(**opts)
     with torch.device("meta"):  # every tensor comes from the checkpoint
         net = ElasticMobileNet(space, ElasticMobileConfig(**info.config["supernet"]))
     net.to_empty(device="cpu")
@@ -100,7 +108,9 @@ def _list(values: tuple[int, ...]) -> str:
     return "/".join(str(v) for v in values)
 
 
-def inherit(sup: SupernetSource, arch: Architecture, data: dict[str, np.ndarray] | None, bn_images: int) -> nn.Module:
+def inherit(
+    sup: SupernetSource, arch: Architecture, data: dict[str, np.ndarray] | None, bn_images: int
+) -> nn.Module:
     """The static network of ``arch`` with the supernet's weights, BatchNorm recalibrated on ``data``."""
     from hynas.supernets import extract
     from hynas.supernets.train import fmnist_inputs, recalibrate_bn
@@ -117,7 +127,9 @@ def inherit(sup: SupernetSource, arch: Architecture, data: dict[str, np.ndarray]
 def _sized(x: torch.Tensor, size: int) -> torch.Tensor:
     if x.shape[-1] == size:
         return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < x.shape[-1])
+    return F.interpolate(
+        x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < x.shape[-1]
+    )
 
 
 def check_finetune(space: str) -> None:
@@ -147,7 +159,9 @@ def finetune(
 
     check_finetune(space.name)
     resolution = space.config(arch).resolution  # type: ignore[attr-defined]
-    ev = MobileFashionMNIST(data_dir=data_dir, batch=batch, lr=lr, seed=seed, resolution_scale=size / resolution)
+    ev = MobileFashionMNIST(
+        data_dir=data_dir, batch=batch, lr=lr, seed=seed, resolution_scale=size / resolution
+    )
     data = load_fmnist(ev.data_dir)
     out: dict[str, float] = {}
     with _deterministic(1):
@@ -162,7 +176,9 @@ def finetune(
             for group in opt.param_groups:
                 group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
             idx = np.sort(rng.choice(len(train_y), batch, replace=False))
-            loss = F.cross_entropy(model(ev._inputs(train_x[idx], size, data)), torch.from_numpy(train_y[idx]))
+            loss = F.cross_entropy(
+                model(ev._inputs(train_x[idx], size, data)), torch.from_numpy(train_y[idx])
+            )
             if not torch.isfinite(loss):
                 raise HynasError(f"fine-tuning diverged at step {step + 1}: loss {float(loss)} (lr {lr:g})")
             opt.zero_grad(set_to_none=True)
