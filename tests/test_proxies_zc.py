@@ -85,3 +85,43 @@ def test_zc_objective_on_nb201_models():
     again = exp.cost_models["zc@naswot"](c.arch)
     assert np.isfinite(rec.metrics["zc@naswot"]) and rec.metrics["zc@naswot"] == again
     assert exp.objectives[1].direction == "max"
+
+
+@pytest.mark.parametrize("proxy", ["synflow", "snip", "grad_norm"])
+def test_token_models_get_token_batches(proxy):
+    """On the hybrid LM (token ids in, per-token logits out) the gradient proxies score the real
+    network on token batches with next-token labels: finite, and the same on a second model."""
+    from hynas.core.metrics import resolve_cost_model
+    from hynas.spaces import get_space
+
+    space = get_space("hybrid-lm")
+    arch = space.sample(np.random.default_rng(3))
+    a = resolve_cost_model(f"zc@{proxy}", space)(arch)
+    b = resolve_cost_model(f"zc@{proxy}", space)(arch)
+    assert np.isfinite(a) and a > 0 and a == b
+
+
+@pytest.mark.parametrize(("proxy", "why"), [("jacov", "token ids"), ("naswot", "no nn.ReLU")])
+def test_proxies_a_space_cannot_give_are_refused_before_any_trial(proxy, why):
+    from hynas.core.metrics import resolve_cost_model
+    from hynas.spaces import get_space
+
+    with pytest.raises(HynasError, match=why):
+        resolve_cost_model(f"zc@{proxy}", get_space("hybrid-lm"))
+
+
+def test_image_spaces_are_scored_at_their_own_input_shape():
+    """The mobile space's networks read images at the architecture's resolution gene; the batch
+    follows it (a 32x32 batch for every arch would score a network at a size it never sees)."""
+    from hynas.core.metrics import resolve_cost_model
+    from hynas.spaces import get_space
+
+    space = get_space("mobile")
+    model = resolve_cost_model("zc@synflow", space)
+    seen: list[tuple[int, ...]] = []
+    for i in range(40):
+        arch = space.sample(np.random.default_rng(i))
+        x, _y = model._inputs(arch, None)
+        seen.append(tuple(x.shape[1:]))
+        assert tuple(x.shape[1:]) == space.input_shape(arch, 1)[1:]
+    assert len(set(seen)) > 1

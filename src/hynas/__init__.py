@@ -17,6 +17,7 @@ from hynas.core.space import Dim, SearchSpace
 from hynas.core.strategy import Candidate, Result, Strategy
 
 if TYPE_CHECKING:
+    from hynas.study import Study
     from hynas.wiring import Experiment
 
 __all__ = [
@@ -34,7 +35,9 @@ __all__ = [
     "Result",
     "SearchSpace",
     "Strategy",
+    "Study",
     "__version__",
+    "load",
     "search",
 ]
 
@@ -51,29 +54,42 @@ def __getattr__(name: str) -> Any:
         from hynas.wiring import Experiment
 
         return Experiment
+    if name == "Study":
+        from hynas.study import Study
+
+        return Study
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def search(config: ExperimentConfig | None = None, store: str = ":memory:", **overrides: Any) -> list[Any]:
-    """Run a search from Python and return its trials (a one-call entry point, like pymoo's ``minimize``).
+def load(location: str) -> Study:
+    """The search stored at ``location`` (a path or URL) as a :class:`~hynas.study.Study`: its
+    trials, configuration, ``front()``, ``best()``, ``to_dataframe()`` and ``to_csv()``."""
+    from hynas.study import load as _load
 
-    ``store`` is an SQLite file path; re-running with the same store resumes.
+    return _load(location)
+
+
+def search(config: ExperimentConfig | None = None, store: str = ":memory:", **overrides: Any) -> Study:
+    """Run a search from Python and return it as a :class:`~hynas.study.Study` (a one-call entry
+    point, like pymoo's ``minimize``): a list of its trials, with ``front()``, ``best()`` and tables.
+
+    ``store`` is an SQLite file path or a store URL; re-running with the same store resumes.
     """
-    import dataclasses
     import os
     import tempfile
 
     from hynas.report.analysis import fix_reference
     from hynas.runners import run
     from hynas.stores import open_store
+    from hynas.study import Study
     from hynas.wiring import Experiment
 
-    cfg = dataclasses.replace(config or ExperimentConfig(), **overrides)
+    cfg = (config or ExperimentConfig()).with_overrides(**overrides)
     exp = Experiment(cfg)
     if store == ":memory:":
         with tempfile.TemporaryDirectory() as tmp, open_store(os.path.join(tmp, "run.db")) as st:
-            return run(exp, st)
+            return Study(exp, run(exp, st))
     with open_store(store) as st:
         records = run(exp, st)
-        fix_reference(exp, st, records)  # as `hynas search` does (report and show read it)
-        return records
+        reference = fix_reference(exp, st, records)  # as `hynas search` does (report and show read it)
+        return Study(exp, records, store, reference)

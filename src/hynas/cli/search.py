@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from hynas.cli import common
 from hynas.cli.checks import check_search_flags
 from hynas.cli.common import app, load_config_file, parse_options
+from hynas.core import progress as trial_progress
 
-__all__ = ["default_store", "run_search", "search"]
+__all__ = ["default_store", "run_search", "search", "trial_line"]
 
 
 def default_store(cfg: Any) -> str:
@@ -134,14 +137,19 @@ def run_search(
     total = cfg.budget if cfg.budget is not None else None
     with open_store(store_path) as st:
         check_config(exp.config, st)
+        # a terminal gets a live bar (with the running trial's step and loss); piped or captured
+        # output gets one log line per finished trial instead (a bar there shows only its last state)
+        live = not (quiet or as_json) and common.err_console.is_terminal
+        log_lines = not (quiet or as_json or live)
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.fields[status]}"),
+            TextColumn("{task.fields[trial]}"),
             console=common.err_console,
-            disable=quiet or as_json,
+            disable=not live,
         )
         # front, incumbent and hypervolume, updated per new trial at a cost that does not grow
         # with the run; it also fixes (and stores) the observed part of the reference point
@@ -151,6 +159,10 @@ def run_search(
             tracker.update(records)
             if tracker.newly_fixed and tracker.fixed is not None:
                 st.set_reference(tracker.fixed)
+            if log_lines:
+                common.err_console.print(
+                    trial_line(rec, len(records), total), highlight=False, soft_wrap=True
+                )
             if progress.disable:
                 return
             status = progress.tasks[0].fields["status"]
@@ -162,10 +174,13 @@ def run_search(
                     if len(exp.objectives) > 1:
                         hv = tracker.hypervolume
                         status += f"  HV={hv:.4g}" + (f" ({hv / tf.hypervolume:.3f} of true)" if tf else "")
-            progress.update(task, completed=len(records), status=status)
+            progress.update(task, completed=len(records), status=status, trial="")
 
-        with progress:
-            task = progress.add_task(f"{cfg.strategy} on {cfg.space}", total=total, status="")
+        def on_step(step: int, steps: int, loss: float) -> None:
+            progress.update(task, trial=f"trial: step {step}/{steps} loss {loss:.3g}")
+
+        with progress, trial_progress.listening(on_step) if live else nullcontext():
+            task = progress.add_task(f"{cfg.strategy} on {cfg.space}", total=total, status="", trial="")
             try:
                 records = run(exp, st, on_trial=on_trial, trial_delay=trial_delay, options=opts)
             except KeyboardInterrupt:
@@ -192,6 +207,16 @@ def run_search(
     )
 
 
+def trial_line(rec: Any, done: int, total: int | None) -> str:
+    """One log line for a finished trial (output without a terminal): number, status, metrics,
+    cost and the whole architecture string, never wrapped."""
+    from hynas.report.summary import format_duration
+
+    of = f"/{total}" if total else ""
+    what = "  ".join(f"{k}={v:.4g}" for k, v in rec.metrics.items()) if rec.ok else f"failed: {rec.error}"
+    return f"[{done}{of}] trial {rec.number} {what}  ({format_duration(rec.cost_s)})  {rec.arch}"
+
+
 def _print_summary(s: dict[str, Any], exp: Any) -> None:
     from hynas.report.summary import format_duration
 
@@ -213,11 +238,18 @@ def _print_summary(s: dict[str, Any], exp: Any) -> None:
     ]
     hidden = sorted({k for row in s["front"] for k in row if k.startswith("hidden:")})
     table.add_column("#", justify="right")
-    table.add_column("architecture", overflow="fold")
+    # a terminal folds long architecture strings; piped output keeps each on one line, to copy
+    table.add_column("architecture", overflow="fold", no_wrap=not common.console.is_terminal)
     for c in cols + hidden:
         table.add_column(c.replace("hidden:", ""), justify="right")
     for row in s["front"][:30]:
         table.add_row(str(row["number"]), row["arch"], *[f"{row[c]:.4g}" for c in cols + hidden])
-    common.console.print(table)
+    console = common.console
+    if not console.is_terminal:  # no terminal width to respect: room for the longest architecture
+        longest = max((len(row["arch"]) for row in s["front"][:30]), default=0)
+        console = Console(
+            file=console.file, width=max(console.width, longest + 16 * (len(cols) + len(hidden)) + 20)
+        )
+    console.print(table)
     if len(s["front"]) > 30:
         common.console.print(f"... {len(s['front']) - 30} more (hynas show --json)")

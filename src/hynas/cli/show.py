@@ -20,22 +20,10 @@ __all__ = ["list_", "open_existing", "report", "show"]
 
 def open_existing(path: str) -> tuple[Any, list[Any], Any, Any]:
     """Experiment, trials, configuration and reference point (minimisation form) of a store."""
-    from hynas.core.experiment import ExperimentConfig
-    from hynas.stores import open_store
-    from hynas.wiring import Experiment
+    from hynas.study import load
 
-    with open_store(path, create=False, read_only=True) as st:
-        cfg_dict = st.config()
-        if cfg_dict is None:
-            raise HynasError(
-                f"store {path!r} has no experiment configuration yet (no search was started in it)"
-            )
-        records = st.trials()
-        stored_ref = st.reference()
-    from hynas.report.analysis import reference_point
-
-    exp = Experiment(ExperimentConfig.from_dict(cfg_dict))
-    return exp, records, cfg_dict, reference_point(exp, records, stored_ref)
+    study = load(path)
+    return study.experiment, study.trials, study.config.to_dict(), study.reference_point()
 
 
 @app.command()

@@ -96,6 +96,28 @@ class ExperimentConfig:
         _check_types(data)
         return cls(**dict(data))
 
+    def with_overrides(self, **overrides: Any) -> ExperimentConfig:
+        """A copy with ``overrides`` applied. Moving to another space drops what was filled in from
+        this space's defaults (dataset, evaluator, objectives), so the new space's defaults apply:
+        ``ExperimentConfig().with_overrides(space="mobile")`` does not train on nb201's cifar10."""
+        data = self.to_dict()
+        if "space" in overrides and overrides["space"] != self.space:
+            d = lookup.space_defaults(self.space)
+            if d is not None:
+                filled = {"dataset": d.dataset, "evaluator": d.evaluator, "objectives": list(d.objectives)}
+                for key, default in filled.items():
+                    if key not in overrides and data[key] == default:
+                        data[key] = None
+        unknown = sorted(set(overrides) - set(data))
+        if unknown:
+            raise HynasError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(data))}")
+        data.update(overrides)
+        if data["objectives"] is not None and not isinstance(data["objectives"], str):
+            data["objectives"] = tuple(data["objectives"])
+        if not isinstance(data["constraints"], str):
+            data["constraints"] = tuple(data["constraints"])
+        return ExperimentConfig(**data)
+
     def fingerprint(self) -> dict[str, Any]:
         """What must match for a store to be resumed (everything but the budget)."""
         return {k: v for k, v in self.to_dict().items() if k not in BUDGET_FIELDS}

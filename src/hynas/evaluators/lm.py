@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from hynas.core import progress
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
@@ -173,7 +174,7 @@ class HybridLMEvaluator(Evaluator):
         rng = np.random.default_rng(self.seed + (0 if task == "lm" else 1))
         train = stdlib_corpus()["train"] if task == "lm" else None
         model.train()
-        for _ in range(steps):
+        for step in range(steps):
             if train is not None:
                 starts = rng.integers(0, len(train) - self.context - 1, size=self.batch)
                 chunk = torch.from_numpy(
@@ -191,6 +192,7 @@ class HybridLMEvaluator(Evaluator):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
+            progress.report(step + 1, steps, loss)
         model.eval()
         return model
 

@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from hynas.core import progress
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
@@ -271,6 +272,7 @@ class MobileFashionMNIST(Evaluator):
             loss.backward()
             opt.step()
             sched.step()
+            progress.report(step + 1, steps, loss)
         self._recalibrate_bn(model, res, data)
         model.eval()
         return model

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -43,8 +44,40 @@ class ProxyCostModel(CostModel):
 
             torch.manual_seed(self.seed + zlib.crc32(repr(arch.genes).encode()))
             model = self.space.build(arch)
-            self._cache[arch] = score(model, self.proxy, batch=self.batch, seed=self.seed)
+            self._cache[arch] = score(model, self.proxy, seed=self.seed, inputs=self._inputs(arch, model))
         return self._cache[arch]
+
+    def _inputs(self, arch: Architecture, model: Any) -> tuple[Any, Any]:
+        """The seeded batch: token ids with next-token labels where the space reads tokens, else
+        normal images of the architecture's input shape with 10 classes of labels."""
+        from hynas.proxies.scores import make_batch, token_batch
+
+        if self.space.provides("example_input"):
+            x = self.space.example_input(arch, self.batch)
+            if not x.is_floating_point():
+                return token_batch(model, x, self.seed)
+        shape = self.space.input_shape(arch, 1)[1:] if self.space.provides("input_shape") else (3, 32, 32)
+        return make_batch(self.batch, tuple(shape), 10, self.seed)
+
+
+def _check_applies(proxy: str, space: SearchSpace) -> None:
+    """Refuse, before any trial runs, a proxy the space's networks cannot give: the input Jacobian
+    of token ids (jacov) or the ReLU codes of a network without ReLUs (naswot)."""
+    if proxy not in ("jacov", "naswot"):
+        return
+    import torch
+
+    from hynas.proxies.scores import JACOV_NEEDS_IMAGES
+
+    arch = space.sample(np.random.default_rng(0))
+    tokens = space.provides("example_input") and not space.example_input(arch, 1).is_floating_point()
+    if proxy == "jacov" and tokens:
+        raise HynasError(f"{JACOV_NEEDS_IMAGES} (space {space.name!r})")
+    if proxy == "naswot" and not any(isinstance(m, torch.nn.ReLU) for m in space.build(arch).modules()):
+        raise HynasError(
+            f"zc@naswot scores the ReLU activation codes, and the networks of space {space.name!r} have no "
+            "nn.ReLU; use zc@synflow, zc@snip or zc@grad_norm"
+        )
 
 
 def table_naswot(space: SearchSpace) -> TableCostModel:
@@ -74,6 +107,7 @@ def _resolve(name: str, space: SearchSpace) -> CostModel | None:
         raise HynasError(f"unknown zero-cost proxy {name!r}; valid: {', '.join('zc@' + p for p in NAMES)}")
     if type(space).build is SearchSpace.build:
         raise HynasError(f"zero-cost proxies need PyTorch models, and space {space.name!r} cannot build them")
+    _check_applies(proxy, space)
     return ProxyCostModel(proxy, space)
 
 

@@ -13,7 +13,13 @@ from hynas.core.errors import HynasError
 from hynas.hw.measure import torch_threads
 from hynas.proxies import NAMES
 
-__all__ = ["PROXIES", "grad_norm", "jacov", "make_batch", "naswot", "score", "snip", "synflow"]
+__all__ = ["PROXIES", "grad_norm", "jacov", "make_batch", "naswot", "score", "snip", "synflow", "token_batch"]
+
+
+JACOV_NEEDS_IMAGES = (
+    "zc@jacov needs a continuous input (its score is the input Jacobian), and this network reads "
+    "token ids; use zc@synflow, zc@snip or zc@grad_norm"
+)
 
 
 def make_batch(
@@ -26,6 +32,15 @@ def make_batch(
     return x, y
 
 
+def _continuous(x: torch.Tensor) -> bool:
+    return x.is_floating_point()
+
+
+def _loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of logits ``out`` (N, C) or per-token logits (N, T, V) against labels ``y``."""
+    return nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+
+
 def _weights(model: nn.Module) -> list[torch.Tensor]:
     return [m.weight for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
 
@@ -36,7 +51,9 @@ def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         for p in net.state_dict().values():
             p.abs_()
     net.zero_grad()
-    ones = torch.ones((1, *x.shape[1:]), dtype=torch.float64)
+    # an all-ones input (Tanaka et al. 2020); token ids have no "ones": the first sequence stands in,
+    # which the absolute-valued embedding turns into positive activations all the same
+    ones = torch.ones((1, *x.shape[1:]), dtype=torch.float64) if _continuous(x) else x[:1]
     net(ones).sum().backward()
     total = 0.0
     with torch.no_grad():
@@ -49,7 +66,7 @@ def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def _ce_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> nn.Module:
     net = copy.deepcopy(model).train()
     net.zero_grad()
-    nn.functional.cross_entropy(net(x), y).backward()
+    _loss(net(x), y).backward()
     return net
 
 
@@ -66,6 +83,8 @@ def snip(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def jacov(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    if not _continuous(x):
+        raise HynasError(JACOV_NEEDS_IMAGES)
     net = copy.deepcopy(model).train()
     xi = x.clone().requires_grad_(True)
     net(xi).sum().backward()
@@ -105,6 +124,17 @@ PROXIES: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
 }
 
 
+def token_batch(model: nn.Module, tokens: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and seeded random next-token labels over the vocabulary ``model`` predicts."""
+    with torch.no_grad(), torch_threads(1):
+        was_training = model.training
+        model.eval()
+        vocab = model(tokens[:1]).shape[-1]
+        model.train(was_training)
+    gen = torch.Generator().manual_seed(seed)
+    return tokens, torch.randint(0, vocab, tokens.shape, generator=gen)
+
+
 def score(
     model: nn.Module,
     proxy: str,
@@ -112,12 +142,14 @@ def score(
     shape: tuple[int, ...] = (3, 32, 32),
     num_classes: int = 10,
     seed: int = 0,
+    inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> float:
-    """The ``proxy`` score of ``model`` on a seeded random batch (larger is better)."""
+    """The ``proxy`` score of ``model`` on a seeded random batch (larger is better), or on
+    ``inputs`` (x, y) when given (token ids for language models, see :func:`token_batch`)."""
     fn = PROXIES.get(proxy)
     if fn is None:
         raise HynasError(f"unknown zero-cost proxy {proxy!r}; valid: {', '.join(PROXIES)}")
-    x, y = make_batch(batch, shape, num_classes, seed)
+    x, y = inputs if inputs is not None else make_batch(batch, shape, num_classes, seed)
     torch.manual_seed(seed)
     with torch_threads(1):
         return fn(model, x, y)
