@@ -1,0 +1,200 @@
+"""Where an exported module's weights come from: a trained supernet, optional fine-tuning, or none.
+
+- **Supernet** (once-for-all, Cai et al., ICLR 2020; BigNAS, Yu et al., ECCV 2020): the checkpoint
+  that :func:`hynas.supernets.train.train_supernet` writes is loaded into an
+  :class:`~hynas.supernets.ElasticMobileNet` built from the checkpoint's own configuration (its
+  space's choice lists, head size and resolution scale), and :func:`~hynas.supernets.extract`
+  copies the architecture's weights out. As once-for-all does before it scores a sub-network, the
+  BatchNorm statistics are then recomputed on the first ``bn_images`` Fashion-MNIST training
+  images (the same images :func:`~hynas.supernets.train.evaluate_subnet` uses), when the data is
+  there; otherwise the supernet's running statistics are kept and the export says so.
+- **Fine-tuning** (``mobile`` only): ``steps`` SGD steps on the Fashion-MNIST training split, the
+  ``mobile-fmnist`` recipe (Nesterov momentum 0.9, weight decay 4e-5, warm-up + cosine) at a lower
+  learning rate, then BatchNorm recalibration; validation accuracy is measured before and after.
+  Data loading, input scaling, recalibration and scoring are the ``mobile-fmnist`` evaluator's
+  (:mod:`hynas.evaluators.vision`).
+- **None**: ``space.build(arch)`` as initialised (seeded), stated as untrained everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hynas.core.arch import Architecture
+from hynas.core.errors import HynasError
+from hynas.core.space import SearchSpace
+
+__all__ = [
+    "SupernetSource",
+    "check_finetune",
+    "finetune",
+    "fmnist_or_none",
+    "inherit",
+    "load_supernet",
+    "parse_in_supernet",
+]
+
+SUPERNET_KIND = "supernet/mobile"
+
+
+@dataclass
+class SupernetSource:
+    """A loaded supernet checkpoint: the network, its space, and what the checkpoint says."""
+
+    path: Path
+    net: Any  # ElasticMobileNet
+    step: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def space(self) -> SearchSpace:
+        space: SearchSpace = self.net.space
+        return space
+
+    def space_options(self) -> dict[str, Any]:
+        return {k: list(v) for k, v in self.config.get("space_options", {}).items()}
+
+
+def load_supernet(path: str | Path) -> SupernetSource:
+    """The supernet of a checkpoint; one clear error for a missing, damaged or foreign file."""
+    from hynas.spaces.mobile import MobileSpace
+    from hynas.supernets import ElasticMobileConfig, ElasticMobileNet
+    from hynas.training.checkpoint import load_checkpoint, read_checkpoint
+
+    path = Path(path)
+    info = read_checkpoint(path)  # missing, corrupt or not a checkpoint: one HynasError line
+    if info.kind != SUPERNET_KIND or "supernet" not in info.config:
+        raise HynasError(
+            f"{path} is a {info.kind!r} checkpoint, not a mobile supernet ({SUPERNET_KIND!r}, "
+            "written by the supernet trainer)"
+        )
+    opts: dict[str, Any] = {k: tuple(v) for k, v in info.config.get("space_options", {}).items()}
+    space = MobileSpace(**opts)
+    with torch.device("meta"):  # every tensor comes from the checkpoint
+        net = ElasticMobileNet(space, ElasticMobileConfig(**info.config["supernet"]))
+    net.to_empty(device="cpu")
+    load_checkpoint(path, model=net, space="mobile", config=info.config, restore_rng=False)
+    return SupernetSource(path, net.eval(), info.step, dict(info.config))
+
+
+def parse_in_supernet(sup: SupernetSource, text: str) -> Architecture:
+    """``text`` as an architecture of the supernet's space, or one clear error saying why not."""
+    from hynas.spaces import get_space
+
+    try:
+        return sup.space.parse(text)
+    except HynasError as inner:
+        try:
+            get_space("mobile").parse(text)
+        except HynasError:
+            raise HynasError(f"{inner} (in the space of the supernet {sup.path})") from None
+        s = sup.space
+        raise HynasError(
+            f"architecture {text!r} is outside the supernet {sup.path} ({inner}); the supernet holds "
+            f"resolutions {_list(s.resolutions)}, kernels {_list(s.kernels)}, expand ratios "  # type: ignore[attr-defined]
+            f"{_list(s.expands)}, depths {_list(s.depths)}"  # type: ignore[attr-defined]
+        ) from None
+
+
+def _list(values: tuple[int, ...]) -> str:
+    return "/".join(str(v) for v in values)
+
+
+def inherit(
+    sup: SupernetSource, arch: Architecture, data: dict[str, np.ndarray] | None, bn_images: int
+) -> nn.Module:
+    """The static network of ``arch`` with the supernet's weights, BatchNorm recalibrated on ``data``."""
+    from hynas.supernets import extract
+    from hynas.supernets.train import fmnist_inputs, recalibrate_bn
+
+    sub = extract(sup.net, arch)
+    if data is not None and bn_images > 0:
+        size = sup.net.input_size()
+        calib = data["train_x"][:bn_images]
+        batches = (_sized(fmnist_inputs(calib[i : i + 250], data), size) for i in range(0, len(calib), 250))
+        recalibrate_bn(sub, batches)
+    return sub.eval()
+
+
+def _sized(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-1] == size:
+        return x
+    return F.interpolate(
+        x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < x.shape[-1]
+    )
+
+
+def check_finetune(space: str) -> None:
+    """Fine-tuning is on Fashion-MNIST: the ``mobile`` space only."""
+    if space != "mobile":
+        raise HynasError(
+            "--finetune-steps fine-tunes on Fashion-MNIST, which only the mobile space is trained on; "
+            f"space {space!r} is exported with its inherited or initial weights (leave it out)"
+        )
+
+
+def finetune(
+    model: nn.Module,
+    arch: Architecture,
+    space: SearchSpace,
+    steps: int,
+    size: int,
+    data_dir: str | None,
+    seed: int = 0,
+    lr: float = 0.01,
+    batch: int = 32,
+) -> dict[str, float]:
+    """Train ``model`` in place for ``steps`` steps at ``size`` px; returns validation accuracy
+    (%) and loss before and after (1,000 held-out images, BatchNorm recalibrated each time)."""
+    from hynas.evaluators.lm import _deterministic
+    from hynas.evaluators.vision import MobileFashionMNIST, load_fmnist
+
+    check_finetune(space.name)
+    resolution = space.config(arch).resolution  # type: ignore[attr-defined]
+    ev = MobileFashionMNIST(
+        data_dir=data_dir, batch=batch, lr=lr, seed=seed, resolution_scale=size / resolution
+    )
+    data = load_fmnist(ev.data_dir)
+    out: dict[str, float] = {}
+    with _deterministic(1):
+        torch.manual_seed(seed)
+        out["val_accuracy_before"], out["val_loss_before"] = ev._score(model.eval(), "val", size, data)
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=4e-5)
+        warm = max(1, steps // 10)
+        rng = np.random.default_rng(seed)
+        train_x, train_y = data["train_x"], data["train_y"]
+        model.train()
+        for step in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
+            idx = np.sort(rng.choice(len(train_y), batch, replace=False))
+            loss = F.cross_entropy(
+                model(ev._inputs(train_x[idx], size, data)), torch.from_numpy(train_y[idx])
+            )
+            if not torch.isfinite(loss):
+                raise HynasError(f"fine-tuning diverged at step {step + 1}: loss {float(loss)} (lr {lr:g})")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        ev._recalibrate_bn(model, size, data)
+        out["val_accuracy_after"], out["val_loss_after"] = ev._score(model.eval(), "val", size, data)
+    out["steps"] = float(steps)
+    return out
+
+
+def fmnist_or_none(data_dir: str | None) -> tuple[dict[str, np.ndarray] | None, str]:
+    """Fashion-MNIST's arrays, or None and why not (BatchNorm calibration is then skipped)."""
+    from hynas.evaluators.vision import load_fmnist
+
+    try:
+        return load_fmnist(data_dir), ""
+    except HynasError as exc:
+        return None, str(exc)
