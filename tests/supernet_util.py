@@ -13,7 +13,7 @@ from hynas.supernets.train import SupernetTrainConfig, train_supernet
 from hynas.training.data import load_images
 
 #: a reduced space: trains in seconds; architectures with k7, e6, depth 3-4 or r192/r224 are outside
-REDUCED = {"resolutions": [128, 160], "kernels": [3, 5], "expands": [3, 4], "depths": [1, 2]}
+REDUCED = {"resolutions": [128, 160], "kernels": [3, 5], "expands": [3, 4], "depths": [2]}
 FULL = {"resolutions": [128, 160, 192, 224], "kernels": [3, 5, 7], "expands": [3, 4, 6], "depths": [2, 3, 4]}
 
 

@@ -216,9 +216,6 @@ def train(
     torch.manual_seed(seed)
     net = build_supernet(opts, {"num_classes": images.classes, "resolution_scale": scale})
     start = read_checkpoint(ckpt).step if ckpt.exists() else 0
-    if start >= cfg.total_steps:
-        common.console.print(f"{ckpt} is complete ({start} steps); nothing to do")
-        return
     bounds = {sum(cfg.steps[: i + 1]) for i in range(len(cfg.steps))}
     every = (
         eval_every
@@ -228,7 +225,7 @@ def train(
     common.console.print(
         f"training the {schedule} mobile supernet on {images.name} ({len(images.arrays['train_y'])} training images, "
         f"{images.classes} classes, {images.input_size} px → {scale:g} px per resolution unit), "
-        f"{cfg.total_steps} steps{f', resuming after step {start}' if start else ''}",
+        f"{cfg.total_steps} steps{f', resuming after step {start}' if 0 < start < cfg.total_steps else ''}",
         soft_wrap=True, highlight=False,
     )  # fmt: skip
     progress = _Progress(cfg.total_steps, start)
@@ -246,10 +243,15 @@ def train(
             time.sleep(step_delay)
 
     t0 = time.perf_counter()
-    try:
-        train_supernet(net, cfg, images.arrays, checkpoint=ckpt, on_step=on_step, extra={"data": images.spec})
+    try:  # a resumed run is checked against the checkpoint (options, data) even when it is complete
+        records = train_supernet(
+            net, cfg, images.arrays, checkpoint=ckpt, on_step=on_step, extra={"data": images.spec}
+        )
     finally:
         progress.stop()
+    if not records:
+        common.console.print(f"{ckpt} is complete ({start} steps); nothing to do", soft_wrap=True)
+        return
     common.console.print(
         f"saved {ckpt} after {cfg.total_steps} steps ({time.perf_counter() - t0:.0f} s); "
         f"validation accuracy largest {scores.get('largest', float('nan')):.1f}%, "
