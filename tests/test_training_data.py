@@ -20,7 +20,7 @@ def test_npz_sizes_classes_and_a_seeded_split(tmp_path: Path) -> None:
     assert (data.classes, data.input_size, data.channels) == (4, 12, 1)
     assert a["train_x"].shape == (40, 12, 12) and a["val_x"].shape == (10, 12, 12) and "test_x" not in a
     assert a["train_x"].dtype == np.uint8 and a["train_y"].dtype == np.int64
-    x, y = pattern_images(50, 12, 4)
+    x, _ = pattern_images(50, 12, 4)
     rows = {bytes(r) for r in x.reshape(50, -1)}
     assert all(bytes(r) in rows for r in a["val_x"].reshape(10, -1))  # the images themselves, split
     again = load_images(path, val_fraction=0.2)

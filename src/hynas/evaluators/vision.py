@@ -6,7 +6,7 @@ from scratch for ``fidelity`` SGD steps on Fashion-MNIST (Xiao, Rasul & Vollgraf
 Novel Image Dataset for Benchmarking Machine Learning Algorithms", arXiv:1708.07747, 2017): 70,000
 28×28 grey images of 10 clothing classes, 60,000 for training and 10,000 for test.
 
-Data. The idx files are read with numpy from the Debian package ``dataset-fashion-mnist``
+Data (:mod:`hynas.training.data`, shared with the supernet trainer). The idx files are read with numpy from the Debian package ``dataset-fashion-mnist``
 (``/usr/share/datasets/fashion-mnist``, ``*-idx?-ubyte.gz``) or from the ``data_dir`` option
 (gzipped or plain idx files). Nothing is downloaded. A fixed permutation (seed 0, independent of the
 evaluator's ``seed``) holds out 10,000 of the 60,000 training images for **validation**; the search
