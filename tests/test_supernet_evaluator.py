@@ -53,6 +53,18 @@ def test_scores_are_the_supernets_inherited_weights_and_cached(reduced: Path) ->
     assert fresh.evaluate(arch).metrics == first.metrics  # deterministic across instances
 
 
+def test_hidden_test_accuracy_from_a_test_split(reduced: Path, tmp_path: Path) -> None:
+    with np.load(reduced.parent / "data.npz") as f:
+        x, y = f["x"], f["y"]
+    np.savez(tmp_path / "with_test.npz", x=x, y=y, x_test=x[:10], y_test=y[:10])  # same training split
+    ev = make_evaluator("mobile", "supernet", checkpoint=str(reduced), data=str(tmp_path / "with_test.npz"),
+                        bn_images=8, eval_images=8, test_images=10)  # fmt: skip
+    assert ev.metrics()["test_accuracy"].hidden
+    result = ev.evaluate(_inside()[1])
+    assert set(result.hidden) == {"test_accuracy"} and 0 <= result.hidden["test_accuracy"] <= 100
+    assert result.hidden["test_accuracy"] * 10 == pytest.approx(round(result.hidden["test_accuracy"] * 10))
+
+
 def test_arch_outside_the_supernet_is_one_line(reduced: Path) -> None:
     ev = make_evaluator("mobile", "supernet", checkpoint=str(reduced), bn_images=8, eval_images=8)
     with pytest.raises(HynasError, match=r"outside the supernet .* kernels \(3, 5\)") as info:

@@ -163,10 +163,13 @@ def train(
     resume: Annotated[bool, typer.Option(help="continue the checkpoint in OUT (same options)")] = False,
     checkpoint_every: Annotated[int, typer.Option(help="save every N steps (0: at the end only)")] = 50,
     eval_every: Annotated[
-        int | None, typer.Option(help="score largest/smallest every N steps (default: per phase)")
+        int | None,
+        typer.Option(
+            help="score largest/smallest every N steps and at the end (default: per phase; 0: at the end)"
+        ),
     ] = None,
-    eval_images: Annotated[int, typer.Option(help="validation images per progress score")] = 500,
-    bn_images: Annotated[int, typer.Option(help="training images recalibrating BatchNorm per score")] = 256,
+    eval_images: Annotated[int, typer.Option(help="validation images per progress score")] = 300,
+    bn_images: Annotated[int, typer.Option(help="training images recalibrating BatchNorm per score")] = 128,
     val_fraction: Annotated[
         float, typer.Option(help="held out for validation when the data has no split")
     ] = 0.1,
@@ -233,7 +236,11 @@ def train(
 
     def on_step(rec: Any) -> None:
         progress.step(rec.step, rec.phase, rec.loss)
-        if rec.step in bounds or (every and rec.step % every == 0):
+        if (
+            rec.step == cfg.total_steps
+            or (every and rec.step % every == 0)
+            or (eval_every is None and rec.step in bounds)
+        ):
             was = net.training
             for name, arch in (("largest", net.largest()), ("smallest", net.smallest())):
                 scores[name] = evaluate_subnet(net, arch, images.arrays, bn_images, eval_images)["accuracy"]
@@ -268,8 +275,8 @@ def eval_(
     archs: Annotated[
         list[str] | None, typer.Argument(help="architectures, or 'largest' / 'smallest'")
     ] = None,
-    bn_images: Annotated[int, typer.Option(help="training images recalibrating BatchNorm")] = 256,
-    eval_images: Annotated[int, typer.Option(help="validation images scored")] = 500,
+    bn_images: Annotated[int, typer.Option(help="training images recalibrating BatchNorm")] = 128,
+    eval_images: Annotated[int, typer.Option(help="validation images scored")] = 300,
     data: Annotated[str | None, typer.Option(help="read the training data from here instead")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:

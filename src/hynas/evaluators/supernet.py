@@ -11,12 +11,14 @@ evaluator does that for the checkpoint ``checkpoint`` (written by ``hynas supern
 (``latency@roofline:*``, ``latency@lut:*``, ``params``, ``flops``, ...; computed by ``hynas.hw`` for
 the deployed network, not here) and constraint of ``hynas search --space mobile`` works with it.
 
-Options: ``checkpoint`` (required), ``bn_images`` (256: the first that many training images
-recalibrate BatchNorm, the same images for every sub-network), ``eval_images`` (500: the first that
-many validation images are scored), ``data`` (read the training data from here instead of the
+Options: ``checkpoint`` (required), ``bn_images`` (128: the first that many training images
+recalibrate BatchNorm, the same images for every sub-network), ``eval_images`` (300: the first that
+many validation images are scored), ``test_images`` (0: the first that many test images give the
+hidden ``test_accuracy``, when the data has a test split; each costs as much as a validation
+image), ``data`` (read the training data from here instead of the
 place recorded in the checkpoint, e.g. after moving it; its fingerprint must match), ``threads``
 (1 CPU thread, deterministic). Metrics: ``accuracy`` (%, max) and ``val_loss``; the hidden
-``test_accuracy`` when the data has a test split. Results are cached per process (the store keeps
+``test_accuracy`` with ``test_images``. Results are cached per process (the store keeps
 them across runs anyway); ``cost_s`` is the measured wall time. An architecture with a choice the
 supernet was not trained for fails with one clear line.
 """
@@ -49,8 +51,9 @@ class SupernetEvaluator(Evaluator):
     def __init__(
         self,
         checkpoint: str | None = None,
-        bn_images: int = 256,
-        eval_images: int = 500,
+        bn_images: int = 128,
+        eval_images: int = 300,
+        test_images: int = 0,
         data: str | None = None,
         dataset: str | None = None,
         threads: int = 1,
@@ -65,6 +68,7 @@ class SupernetEvaluator(Evaluator):
             )
         self.bn_images = _whole("bn_images", bn_images, 1)
         self.eval_images = _whole("eval_images", eval_images, 1)
+        self.test_images = _whole("test_images", test_images, 0)
         self.threads = _whole("threads", threads, 1)
         self.space: MobileSpace = get_space("mobile")  # type: ignore[assignment]
         self.checkpoint = str(Path(checkpoint).expanduser())
@@ -91,6 +95,7 @@ class SupernetEvaluator(Evaluator):
                 f"the supernet in {self.checkpoint} was trained on {images.name}, not {dataset!r}"
             )
         self.data = images
+        self._test = self.test_images > 0 and "test_y" in images.arrays
         self._cache: dict[str, Evaluation] = {}
 
     def metrics(self) -> dict[str, Metric]:
@@ -103,7 +108,7 @@ class SupernetEvaluator(Evaluator):
                 "val_loss", "min", "nats", f"{name} validation cross-entropy, inherited weights"
             ),
         }
-        if "test_y" in self.data.arrays:
+        if self._test:
             out["test_accuracy"] = Metric(
                 "test_accuracy", "max", "%", f"{name} test accuracy, inherited weights", hidden=True
             )
@@ -125,8 +130,8 @@ class SupernetEvaluator(Evaluator):
         with _deterministic(self.threads):
             val = evaluate_subnet(self.net, sub, arrays, self.bn_images, self.eval_images, "val")
             test = (
-                evaluate_subnet(self.net, sub, arrays, self.bn_images, self.eval_images, "test")
-                if "test_y" in arrays
+                evaluate_subnet(self.net, sub, arrays, self.bn_images, self.test_images, "test")
+                if self._test
                 else None
             )
         hidden = {} if test is None else {"test_accuracy": test["accuracy"]}
