@@ -135,6 +135,19 @@ def test_bad_input_is_one_line_and_damages_nothing(trained: tuple[Path, Path, st
     assert code == 2 and "corrupt, truncated" in text and digest(cut_dir / "supernet.safetensors") == cut
 
 
+def test_steps_and_epochs_per_phase() -> None:
+    from hynas.cli.supernet import _steps
+
+    assert _steps("5", None, "progressive", 30, 4) == (5, 5, 5, 5)
+    assert _steps("1,2,3,4", None, "progressive", 30, 4) == (1, 2, 3, 4)
+    assert _steps(None, "0.5", "progressive", 30, 4) == (4, 4, 4, 4)  # ceil(0.5 × 30 / 4)
+    assert _steps(None, "1,1,2,2", "progressive", 30, 4) == (8, 8, 15, 15)
+    assert _steps(None, None, "sandwich", 30, 4) == (400,)
+    for steps, epochs, message in (("3", "1", "not both"), (None, "0", "positive"), ("a", None, "malformed")):
+        with pytest.raises(HynasError, match=message):
+            _steps(steps, epochs, "progressive", 30, 4)
+
+
 def test_a_real_process_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "supernet.safetensors").write_bytes(b"\x00" * 100)
     r = run_cli("supernet", "eval", str(tmp_path / "supernet.safetensors"), timeout=120)
@@ -144,6 +157,18 @@ def test_a_real_process_prints_one_line_and_exits_2(tmp_path: Path) -> None:
         and r.stderr.count("\n") == 1
         and "not a readable checkpoint" in r.stderr
     )
+
+
+@pytest.mark.slow
+def test_sandwich_schedule_from_the_command_line(tmp_path: Path) -> None:
+    data = write_npz(tmp_path / "d.npz", n=40, size=8, rgb=True)
+    r = run_cli("supernet", "train", "--out", str(tmp_path / "s"), "--data", str(data), "--schedule", "sandwich",
+                "--steps", "2", "--sandwich-random", "1", "--eval-every", "1", *QUICK, timeout=600)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "step 1/2 sandwich" in r.stdout and "step 2/2 sandwich" in r.stdout
+    info = read_checkpoint(tmp_path / "s" / "supernet.safetensors")
+    assert info.config["train"]["method"] == "sandwich" and info.config["train"]["steps"] == [2]
+    assert info.extra["data"]["kind"] == "npz" and info.step == 2
 
 
 @pytest.mark.slow

@@ -124,6 +124,16 @@ def test_search_cli_with_a_reduced_supernet_records_outside_archs_as_failed(
         text = " ".join(str(row) for row in db.execute("SELECT * FROM trials").fetchall())
     assert "outside the supernet" in text  # random architectures of the full space use k7/e6
     assert digest(reduced) == before
+    # a damaged checkpoint stops the search before it touches the store (or creates one)
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(reduced.read_bytes()[:3000])
+    stored = digest(store)
+    for target in (store, tmp_path / "new.db"):
+        r = run_cli("search", "--space", "mobile", "--evaluator", "supernet", "--evaluator-option",
+                    f"checkpoint={cut}", "--objective", "accuracy", "--objective", "params", "--strategy", "random",
+                    "--budget", "3", "--store", str(target), "-q")  # fmt: skip
+        assert r.returncode == 2 and "corrupt, truncated" in r.stderr and r.stderr.count("\n") == 1
+    assert digest(store) == stored and not (tmp_path / "new.db").exists()
 
 
 def _search(ckpt: Path, store: Path, device: str, strategy: str) -> dict:
