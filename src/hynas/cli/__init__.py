@@ -18,12 +18,14 @@ from hynas.cli import common, export, interop, search, show  # noqa: F401 - regi
 from hynas.cli.common import SUBAPPS, app
 from hynas.cli.hw import hw_app
 from hynas.cli.predictor import predictor_app
+from hynas.cli.supernet import supernet_app
 from hynas.core.errors import HynasError
 
 __all__ = ["SUBAPPS", "app", "main"]
 
 app.add_typer(hw_app, name="hw")
 app.add_typer(predictor_app, name="predictor")
+app.add_typer(supernet_app, name="supernet")
 
 
 def main() -> None:

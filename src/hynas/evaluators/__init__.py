@@ -10,6 +10,7 @@ from hynas.core.registry import Registry
 from hynas.core.space import SpaceDefaults
 from hynas.evaluators.ecnas import ECNASTabular
 from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
+from hynas.evaluators.supernet import SupernetEvaluator
 from hynas.evaluators.tabular import NB201Tabular
 from hynas.evaluators.vision import MobileFashionMNIST
 
@@ -22,6 +23,7 @@ EVALUATORS.register("mqar")(MQAR)
 EVALUATORS.register("lm-mqar")(LMMQAR)
 EVALUATORS.register("mobile-fmnist")(MobileFashionMNIST)
 EVALUATORS.register("ecnas-tabular")(ECNASTabular)
+EVALUATORS.register("supernet")(SupernetEvaluator)
 
 
 #: defaults registered with :func:`register_default`; they override the space's own ``defaults``

@@ -6,7 +6,7 @@ from scratch for ``fidelity`` SGD steps on Fashion-MNIST (Xiao, Rasul & Vollgraf
 Novel Image Dataset for Benchmarking Machine Learning Algorithms", arXiv:1708.07747, 2017): 70,000
 28×28 grey images of 10 clothing classes, 60,000 for training and 10,000 for test.
 
-Data. The idx files are read with numpy from the Debian package ``dataset-fashion-mnist``
+Data (:mod:`hynas.training.data`, shared with the supernet trainer). The idx files are read with numpy from the Debian package ``dataset-fashion-mnist``
 (``/usr/share/datasets/fashion-mnist``, ``*-idx?-ubyte.gz``) or from the ``data_dir`` option
 (gzipped or plain idx files). Nothing is downloaded. A fixed permutation (seed 0, independent of the
 evaluator's ``seed``) holds out 10,000 of the 60,000 training images for **validation**; the search
@@ -48,11 +48,8 @@ for random ones; see ``docs/hardware.md``.
 
 from __future__ import annotations
 
-import gzip
 import math
 import time
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,89 +61,12 @@ from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
 from hynas.evaluators.lm import _deterministic
 from hynas.spaces import get_space
 from hynas.spaces.mobile import MobileSpace
+from hynas.training.data import DEFAULT_DATA_DIR, FMNIST_FILES, VAL_SIZE, find_fmnist, load_fmnist, read_idx
 
 __all__ = ["DEFAULT_DATA_DIR", "FMNIST_FILES", "MobileFashionMNIST", "find_fmnist", "load_fmnist", "read_idx"]
 
-#: where the Debian package ``dataset-fashion-mnist`` installs the idx files
-DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist"
-FMNIST_FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
 CLASSES = 10
-VAL_SIZE = 10_000  # training images held out for validation
-SPLIT_SEED = 0  # the validation split is the same for every evaluator seed
 _DATASETS = ("fashion-mnist",)
-_IDX_DTYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def find_fmnist(data_dir: str | Path | None = None) -> dict[str, Path]:
-    """Paths of the four Fashion-MNIST idx files (``name`` or ``name.gz``) in ``data_dir``."""
-    root = Path(DEFAULT_DATA_DIR if data_dir is None else data_dir).expanduser()
-    found: dict[str, Path] = {}
-    missing = []
-    for key, name in FMNIST_FILES.items():
-        for cand in (root / f"{name}.gz", root / name):
-            if cand.is_file():
-                found[key] = cand
-                break
-        else:
-            missing.append(f"{name}[.gz]")
-    if missing:
-        raise HynasError(
-            f"Fashion-MNIST not found in {root} (missing {', '.join(missing)}): install it with "
-            "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu, puts the files in "
-            f"{DEFAULT_DATA_DIR}) or pass --evaluator-option data_dir=DIR with a folder holding the "
-            "four idx files"
-        )
-    return found
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """An idx file (LeCun's MNIST format, gzipped or not) as a numpy array."""
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise HynasError(f"cannot read idx file {path}: {exc}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise HynasError(f"{path} is not an idx file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    if len(raw) != header + dtype.itemsize * math.prod(dims):
-        raise HynasError(f"{path}: idx header says shape {dims}, but the file has {len(raw)} bytes")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
-
-
-@cache
-def load_fmnist(data_dir: str | None = None) -> dict[str, np.ndarray]:
-    """Train / val / test images (uint8, N×28×28) and labels (int64), plus the pixel ``mean``/``std``."""
-    paths = find_fmnist(data_dir)
-    arrays = {k: read_idx(p) for k, p in paths.items()}
-    for split, n in (("train", 60_000), ("test", 10_000)):
-        x, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if x.shape != (n, 28, 28) or y.shape != (n,) or x.dtype != np.uint8 or int(y.max()) >= CLASSES:
-            raise HynasError(
-                f"Fashion-MNIST {split} files in {paths[f'{split}_images'].parent} have shapes "
-                f"{x.shape} / {y.shape}, expected ({n}, 28, 28) uint8 images and {n} labels 0-9"
-            )
-    perm = np.random.default_rng(SPLIT_SEED).permutation(60_000)
-    val, train = perm[:VAL_SIZE], perm[VAL_SIZE:]
-    x, y = arrays["train_images"], arrays["train_labels"].astype(np.int64)
-    out = {
-        "train_x": x[train],
-        "train_y": y[train],
-        "val_x": x[val],
-        "val_y": y[val],
-        "test_x": arrays["test_images"].copy(),  # frombuffer arrays are read-only; torch wants writable
-        "test_y": arrays["test_labels"].astype(np.int64),
-    }
-    out["mean"] = np.array(out["train_x"].mean(dtype=np.float64) / 255.0, dtype=np.float32)
-    out["std"] = np.array(out["train_x"].std(dtype=np.float64) / 255.0, dtype=np.float32)
-    return out
 
 
 class MobileFashionMNIST(Evaluator):
