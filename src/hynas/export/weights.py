@@ -64,25 +64,12 @@ class SupernetSource:
 
 
 def load_supernet(path: str | Path) -> SupernetSource:
-    """The supernet of a checkpoint; one clear error for a missing, damaged or foreign file."""
-    from hynas.spaces.mobile import MobileSpace
-    from hynas.supernets import ElasticMobileConfig, ElasticMobileNet
-    from hynas.training.checkpoint import load_checkpoint, read_checkpoint
+    """The supernet of a checkpoint (:func:`hynas.supernets.load_supernet`: one clear error for a
+    missing, damaged or foreign file), with what an export records of it."""
+    from hynas.supernets import load_supernet as load
 
-    path = Path(path)
-    info = read_checkpoint(path)  # missing, corrupt or not a checkpoint: one HynasError line
-    if info.kind != SUPERNET_KIND or "supernet" not in info.config:
-        raise HynasError(
-            f"{path} is a {info.kind!r} checkpoint, not a mobile supernet ({SUPERNET_KIND!r}, "
-            "written by the supernet trainer)"
-        )
-    opts: dict[str, Any] = {k: tuple(v) for k, v in info.config.get("space_options", {}).items()}
-    space = MobileSpace(**opts)
-    with torch.device("meta"):  # every tensor comes from the checkpoint
-        net = ElasticMobileNet(space, ElasticMobileConfig(**info.config["supernet"]))
-    net.to_empty(device="cpu")
-    load_checkpoint(path, model=net, space="mobile", config=info.config, restore_rng=False)
-    return SupernetSource(path, net.eval(), info.step, dict(info.config))
+    net, info = load(path)
+    return SupernetSource(Path(path), net, info.step, dict(info.config))
 
 
 def parse_in_supernet(sup: SupernetSource, text: str) -> Architecture:
