@@ -17,6 +17,7 @@ from hynas.core.space import Dim, SearchSpace
 from hynas.core.strategy import Candidate, Result, Strategy
 
 if TYPE_CHECKING:
+    from hynas.core.store import Store
     from hynas.wiring import Experiment
 
 __all__ = [
@@ -54,25 +55,31 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def search(config: ExperimentConfig | None = None, store: str = ":memory:", **overrides: Any) -> list[Any]:
+def search(
+    config: ExperimentConfig | None = None, store: str | Store | None = None, **overrides: Any
+) -> list[Any]:
     """Run a search from Python and return its trials (a one-call entry point, like pymoo's ``minimize``).
 
-    ``store`` is an SQLite file path; re-running with the same store resumes.
+    ``store``: ``None`` (the default) keeps the trials in memory only (``hynas.stores.MemoryStore``);
+    a path or URL (as ``hynas search --store``) or an open store keeps them, and running again on
+    the same store resumes.
     """
     import dataclasses
-    import os
-    import tempfile
 
     from hynas.report.analysis import fix_reference
     from hynas.runners import run
-    from hynas.stores import open_store
+    from hynas.stores import MemoryStore, open_store
     from hynas.wiring import Experiment
 
     cfg = dataclasses.replace(config or ExperimentConfig(), **overrides)
     exp = Experiment(cfg)
-    if store == ":memory:":
-        with tempfile.TemporaryDirectory() as tmp, open_store(os.path.join(tmp, "run.db")) as st:
+    if store is None or store == ":memory:":  # ":memory:": the old default, kept working
+        with MemoryStore() as st:
             return run(exp, st)
+    if not isinstance(store, str):
+        records = run(exp, store)
+        fix_reference(exp, store, records)
+        return records
     with open_store(store) as st:
         records = run(exp, st)
         fix_reference(exp, st, records)  # as `hynas search` does (report and show read it)
