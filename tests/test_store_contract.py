@@ -45,3 +45,17 @@ def test_the_memory_store_is_not_durable_and_refuses_use_after_close():
     with pytest.raises(HynasError, match="closed"):
         st.trials()
     assert other.trials() == []  # another handle stays open
+
+
+def test_hynas_search_keeps_trials_in_memory_unless_given_a_store(tmp_path, monkeypatch):
+    import hynas
+
+    monkeypatch.chdir(tmp_path)
+    kw = {"strategy": "random", "objectives": ("accuracy",), "budget": 4, "seed": 1}
+    default = hynas.search(**kw)
+    assert [r.number for r in default] == [0, 1, 2, 3] and list(tmp_path.iterdir()) == []
+    st = MemoryStore()
+    assert hynas.search(store=st, **kw) == st.trials()
+    assert [(r.arch, r.metrics) for r in st.trials()] == [(r.arch, r.metrics) for r in default]
+    assert hynas.search(store=st, **{**kw, "budget": 6})[:4] == st.trials()[:4]  # resumed, not repeated
+    assert len(st.trials()) == 6
