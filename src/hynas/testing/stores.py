@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -139,28 +140,15 @@ class StoreContract:
             store.add(_rec(0))
 
     def test_finished_trials_read_back_equal_and_never_change(self, store: Store) -> None:
-        metrics = {"accuracy": 91.5, "gap": math.inf, "bad": -math.inf}
+        original = {"accuracy": 91.5, "gap": math.inf, "bad": -math.inf}
+        metrics = dict(original)
         rec = TrialRecord(0, "arch-0", "completed", 200.0, metrics, {"test": 90.0}, 12.5, "", 1.0, 2.0)
         failed = TrialRecord(1, "arch-1", "failed", None, error="RuntimeError: boom", started_at=3.0)
         store.add(rec)
         store.add(failed)
         metrics["accuracy"] = 0.0  # the caller's dict is not the stored one
         got = store.trials()
-        assert got == [
-            TrialRecord(
-                0,
-                "arch-0",
-                "completed",
-                200.0,
-                dict(metrics, accuracy=91.5),
-                {"test": 90.0},
-                12.5,
-                "",
-                1.0,
-                2.0,
-            ),
-            failed,
-        ]
+        assert got == [replace(rec, metrics=original), failed]
         got[0].metrics["accuracy"] = -1.0
         assert store.trials()[0].metrics["accuracy"] == 91.5
         nan = TrialRecord(2, "arch-2", "completed", metrics={"x": math.nan})
