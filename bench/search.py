@@ -16,7 +16,10 @@ Parts:
 - ``proxies``: zero-cost proxies on real NB201 networks vs accuracy and vs the shipped NASWOT.
 - ``warm``: how good each proxy is as a warm start (the 10 best of pools of 100 cells).
 
-Measures, never asserts. Writes ``bench/results/search.json`` and ``bench/results/search.md``.
+Every search runs through hynas's own runner (:func:`hynas.runners.run`, the driver loop of
+``hynas search``) on an in-memory store (:class:`hynas.stores.MemoryStore`): the same ask/tell
+sequence as a search on disk, without the file. Measures, never asserts. Writes
+``bench/results/search.json`` and ``bench/results/search.md`` (tables: ``bench/search_md.py``).
 Run: ``nice -n 10 python bench/search.py [--seeds 30] [--parts single,mo,mf,proxies]``.
 """
 
@@ -37,8 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hynas.core.experiment import ExperimentConfig
 from hynas.core.store import TrialRecord
 from hynas.report.analysis import reference_point, run_front, true_front
+from hynas.runners import run
+from hynas.stores import MemoryStore
 from hynas.wiring import Experiment
-from search_sim import simulate
+from search_md import write_md
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BUDGETS = (50, 100, 150, 300)
@@ -63,6 +68,35 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 DEVICES = ("eyeriss", "fpga", "pixel3", "raspi4")
 MO = ("bananas", "nsga2", "random")
 MF = ("hyperband", "bohb", "sh", "rea", "random")
+
+
+def one_search(
+    strategy: str,
+    dataset: str = "cifar10",
+    objectives: tuple[str, ...] = ("accuracy",),
+    budget: int | None = 100,
+    budget_seconds: float | None = None,
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+    constraints: tuple[str, ...] = (),
+) -> tuple[Experiment, list[TrialRecord], float]:
+    """Run one search with hynas's runner on an in-memory store, until ``budget`` queries or
+    ``budget_seconds`` of simulated cost; returns the experiment, its trials and the wall time (s)."""
+    cfg = ExperimentConfig(
+        dataset=dataset,
+        strategy=strategy,
+        strategy_options=options or {},
+        objectives=objectives,
+        constraints=constraints,
+        budget=budget,
+        budget_seconds=budget_seconds,
+        seed=seed,
+    )
+    t0 = time.perf_counter()
+    exp = Experiment(cfg)
+    with MemoryStore() as store:
+        records = run(exp, store)
+    return exp, records, time.perf_counter() - t0
 
 
 def incumbent_test(records: list[TrialRecord], top: float | None = None) -> float:
@@ -97,7 +131,7 @@ def part_single(
             per_budget: dict[int, list[float]] = {b: [] for b in BUDGETS}
             secs = []
             for s in range(n_seeds):
-                _, recs, t = simulate(name, dataset=ds, budget=max(BUDGETS), seed=s, options=opts)
+                _, recs, t = one_search(name, dataset=ds, budget=max(BUDGETS), seed=s, options=opts)
                 secs.append(t)
                 for b in BUDGETS:
                     per_budget[b].append(incumbent_test(recs[:b]))
@@ -124,7 +158,7 @@ def part_mo(seeds: int, log: Any, out: dict[str, Any], devices: tuple[str, ...] 
             ratios: dict[int, list[float]] = {b: [] for b in BUDGETS}
             secs = []
             for s in range(seeds):
-                e, recs, t = simulate(strat, objectives=objs, budget=max(BUDGETS), seed=s)
+                e, recs, t = one_search(strat, objectives=objs, budget=max(BUDGETS), seed=s)
                 secs.append(t)
                 if t > 5:
                     log(f"  {dev} {strat} seed {s}: {t:.1f} s")
@@ -153,7 +187,7 @@ def part_mf(seeds: int, log: Any) -> dict[str, Any]:
         curves: dict[int, list[float]] = {c: [] for c in checkpoints}
         queries = []
         for s in range(seeds):
-            _, recs, _t = simulate(strat, budget=None, budget_seconds=total, seed=s)
+            _, recs, _t = one_search(strat, budget=None, budget_seconds=total, seed=s)
             queries.append(len(recs))
             cum = np.cumsum([r.cost_s for r in recs])
             for c in checkpoints:
@@ -276,130 +310,6 @@ def part_predictors(trials: int, log: Any) -> dict[str, Any]:
     return out
 
 
-def write_md(res: dict[str, Any]) -> str:
-    lines = ["# bench/search.py results", ""]
-    if "single" in res or "mo" in res or "mf" in res:
-        lines += [f"Seeds: per row (column `seeds`); multi-fidelity {res.get('mf_seeds', '-')} seeds."]
-    lines += [f"Wall time of the last invocation {res['wall_s'] / 60:.1f} min.", ""]
-    if "single" in res:
-        lines += ["## Single objective: incumbent test accuracy (mean ± std over seeds)", ""]
-        lines += ["| dataset | strategy | seeds | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
-        lines += ["|---|---|---|" + "---|" * (len(BUDGETS) + 1)]
-
-        rank = {n: i for i, n in enumerate(SINGLE)}
-
-        def row_order(key: str) -> tuple[int, int, str]:
-            ds, strat = key.split("/")
-            return (DATASETS.index(ds) if ds in DATASETS else 99, rank.get(strat, 99), strat)
-
-        for key in sorted(res["single"], key=row_order):
-            v = res["single"][key]
-            ds, strat = key.split("/")
-            cells = [
-                f"{v['test_accuracy'][str(b)]['mean']:.2f} ± {v['test_accuracy'][str(b)]['std']:.2f}"
-                for b in BUDGETS
-            ]
-            lines.append(
-                f"| {ds} | {strat} | {v.get('seeds', '')} | "
-                + " | ".join(cells)
-                + f" | {v['seconds_per_run']:.1f} |"
-            )
-        lines.append("")
-    if "mo" in res:
-        lines += ["## Multi-objective (accuracy × latency@device): hypervolume ratio to the true front", ""]
-        lines += ["| device | strategy | seeds | " + " | ".join(f"{b} q" for b in BUDGETS) + " | s/run |"]
-        lines += ["|---|---|---|" + "---|" * (len(BUDGETS) + 1)]
-        for key, v in res["mo"].items():
-            dev, strat = key.split("/")
-            cells = [
-                f"{v['hv_ratio'][str(b)]['mean']:.4f} ± {v['hv_ratio'][str(b)]['std']:.4f}" for b in BUDGETS
-            ]
-            lines.append(
-                f"| {dev} | {strat} | {v.get('seeds', '')} | "
-                + " | ".join(cells)
-                + f" | {v['seconds_per_run']:.1f} |"
-            )
-        lines.append("")
-    if "mf" in res:
-        mf = res["mf"]
-        cps = mf["checkpoints_in_full_queries"]
-        lines += [
-            "## Multi-fidelity: incumbent (200-epoch) test accuracy against simulated cost, CIFAR-10",
-            "",
-            f"Cost unit: the mean simulated cost of one 200-epoch query ({mf['unit_seconds']:.0f} s).",
-            "",
-            "| strategy | " + " | ".join(f"{c}× cost" for c in cps) + " | queries |",
-            "|---|" + "---|" * (len(cps) + 1),
-        ]
-        for strat, v in mf.items():
-            if not isinstance(v, dict):
-                continue
-            cells = [
-                f"{v['test_accuracy'][str(c)]['mean']:.2f} ± {v['test_accuracy'][str(c)]['std']:.2f}"
-                for c in cps
-            ]
-            lines.append(f"| {strat} | " + " | ".join(cells) + f" | {v['queries']:.0f} |")
-        lines.append("")
-    if "proxies" in res:
-        p = res["proxies"]
-        lines += [
-            f"## Zero-cost proxies on {p['archs']} random NB201 cells (C=16, N=5, random batch of 64)",
-            "",
-            f"{p['seconds_per_arch_all_proxies']:.2f} s per cell for all five proxies.",
-            "",
-            "| proxy | Spearman vs CIFAR-10 val acc | Spearman vs shipped NASWOT |",
-            "|---|---|---|",
-        ]
-        for name, v in p["ours"].items():
-            lines.append(f"| {name} | {v['spearman_accuracy']:.3f} | {v['spearman_shipped_naswot']:.3f} |")
-        lines += [
-            "",
-            f"Shipped NASWOT vs CIFAR-10 val accuracy over all cells: {p['shipped_naswot_spearman_accuracy_all_cells']:.3f}.",
-            "",
-            "NASLib NAS-Bench-Suite-Zero scores (shipped sample), Spearman vs accuracy:",
-            "",
-        ]
-        names = sorted({k for d in p["naslib"].values() for k in d})
-        lines += ["| dataset | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-        for ds, d in p["naslib"].items():
-            lines.append(f"| {ds} | " + " | ".join(f"{d.get(n, float('nan')):.3f}" for n in names) + " |")
-        lines.append("")
-    if "warm" in res:
-        w = res["warm"]
-        lines += [
-            f"## Zero-cost warm start quality ({w['archs']} random NB201 cells, CIFAR-10 200 epochs)",
-            "",
-            f"{w['pools']} random pools of {w['pool']} of those cells; the {w['k']} cells each proxy ranks "
-            "first (what a warm start queries): test accuracy of the best-validation one, and their "
-            "mean.",
-            "",
-            "| proxy | Spearman vs val acc | best of top 10 (test) | mean of top 10 (test) | s/cell |",
-            "|---|---|---|---|---|",
-        ]
-        for name, v in w["proxies"].items():
-            lines.append(
-                f"| {name} | {v['spearman_val_accuracy']:.3f} | {v['top10_best_test']:.2f} | "
-                f"{v['top10_mean_test']:.2f} | {v['seconds_per_cell']:.3f} |"
-            )
-        lines.append("")
-    if "predictors" in res:
-        lines += [
-            "## Predictors: Kendall τ / Spearman ρ on NB201 CIFAR-10 validation accuracy (path encoding)",
-            "",
-            f"1,000 held-out cells, {res.get('predictor_trials', '')} random training sets per size "
-            "(`hynas predictor eval`).",
-            "",
-        ]
-        sizes = [r["train_size"] for r in next(iter(res["predictors"].values()))]
-        lines += ["| predictor | " + " | ".join(f"n={n}" for n in sizes) + " | s/fit (n=200) |"]
-        lines += ["|---|" + "---|" * (len(sizes) + 1)]
-        for name, rows in res["predictors"].items():
-            cells = [f"{r['kendall_tau']:.3f} / {r['spearman']:.3f}" for r in rows]
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | {rows[-1]['seconds']:.2f} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=30)
@@ -428,7 +338,7 @@ def main() -> None:
         res["wall_s"] = time.perf_counter() - t0
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=2))
-        (RESULTS / f"{args.name}.md").write_text(write_md(res))
+        (RESULTS / f"{args.name}.md").write_text(write_md(res, BUDGETS, DATASETS, SINGLE))
 
     if "single" in parts:
         res["other_seeds"] = args.other_seeds or args.seeds

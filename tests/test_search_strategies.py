@@ -25,7 +25,7 @@ from hynas.strategies.reinforce import Reinforce
 from hynas.wiring import Experiment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from search_sim import simulate
+from search import one_search
 
 
 def test_chebyshev_prefers_balanced_points():
@@ -54,7 +54,7 @@ def test_bananas_bad_options(opts, field):
 @pytest.mark.slow
 def test_bananas_uses_predictor_after_init():
     """After the random start, BANANAS proposes batches from its model: better than random's median."""
-    _exp, recs, _ = simulate("bananas", budget=40, seed=3, options={"init": 10, "batch": 10})
+    _exp, recs, _ = one_search("bananas", budget=40, seed=3, options={"init": 10, "batch": 10})
     acc = np.array([r.metrics["accuracy"] for r in recs])
     assert len({r.arch for r in recs}) == 40
     assert np.median(acc[20:]) > np.median(acc[:10])
@@ -63,7 +63,7 @@ def test_bananas_uses_predictor_after_init():
 
 @pytest.mark.parametrize("acq", ["ucb", "ei", "mean"])
 def test_bananas_acquisitions_run(acq):
-    _, recs, _ = simulate("bananas", budget=25, seed=1, options={"acquisition": acq, "batch": 8})
+    _, recs, _ = one_search("bananas", budget=25, seed=1, options={"acquisition": acq, "batch": 8})
     assert len({r.arch for r in recs}) == 25
     assert max(r.metrics["accuracy"] for r in recs) > 88.0
 
@@ -72,7 +72,7 @@ def test_bananas_acquisitions_run(acq):
 def test_bananas_multi_objective_with_constraint():
     """ParEGO batches with a latency constraint: the front is feasible and spread over latency."""
     cons = ("latency@raspi4 <= 10",)
-    exp, recs, _ = simulate(
+    exp, recs, _ = one_search(
         "bananas",
         objectives=("accuracy", "latency@raspi4"),
         constraints=cons,
@@ -104,12 +104,12 @@ def test_hv_improvement_is_the_exact_hypervolume_gain():
 def test_bananas_hvi_reaches_most_of_the_true_front():
     """The default multi-objective acquisition (hypervolume improvement) on accuracy x raspi4 latency."""
     objs = ("accuracy", "latency@raspi4")
-    exp, recs, _ = simulate("bananas", objectives=objs, budget=150, seed=0)
+    exp, recs, _ = one_search("bananas", objectives=objs, budget=150, seed=0)
     ref = reference_point(exp)
     tf = true_front(exp)
     assert tf is not None
     assert run_front(exp, recs, ref).hypervolume / tf.hypervolume > 0.98
-    _, rnd, _ = simulate("random", objectives=objs, budget=150, seed=0)
+    _, rnd, _ = one_search("random", objectives=objs, budget=150, seed=0)
     assert run_front(exp, recs, ref).hypervolume > run_front(exp, rnd, ref).hypervolume
 
 
@@ -360,10 +360,10 @@ def test_warm_start_queries_the_proxy_best_first(strategy, k, extra, tmp_path):
 
 
 def test_bananas_warm_start_from_a_sampled_pool_beats_random_on_the_proxy():
-    _, recs, _ = simulate(
+    _, recs, _ = one_search(
         "bananas", budget=10, seed=0, options={"warm_start": "naswot@nb201", "warm_pool": 500}
     )
-    _, rand, _ = simulate("random", budget=10, seed=0)
+    _, rand, _ = one_search("random", budget=10, seed=0)
     from hynas.core.metrics import resolve_cost_model
 
     space = get_space("nb201")
@@ -420,7 +420,7 @@ def test_warm_start_with_a_proxy_computed_on_real_networks():
 
     space = get_space("nb201")
     opts = {"warm_start": "zc@synflow", "warm_pool": 6, "population": 3}
-    _, recs, _ = simulate("rea", budget=5, seed=4, options=opts)
+    _, recs, _ = one_search("rea", budget=5, seed=4, options=opts)
     rng = np.random.default_rng(4)
     pool: dict = {}
     while len(pool) < 6:

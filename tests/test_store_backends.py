@@ -115,6 +115,17 @@ def test_v1_store_is_migrated_and_resumes_like_a_fresh_run(tmp_path):
     assert [(r.arch, r.metrics) for r in resumed] == [(r.arch, r.metrics) for r in fresh]
 
 
+def test_a_path_that_is_not_a_regular_file_is_refused_and_left_alone(tmp_path):
+    """A device, pipe or socket (e.g. /dev/null, whose size reads 0) is never taken for a missing
+    store: building a store there would replace it."""
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    for create in (True, False):
+        with pytest.raises(HynasError, match="not a regular file"):
+            open_store(str(fifo), create=create)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and sorted(os.listdir(tmp_path)) == ["pipe.db"]
+
+
 def test_newer_schema_is_refused(tmp_path):
     path = str(tmp_path / "new.db")
     open_store(path).close()

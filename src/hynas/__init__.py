@@ -17,6 +17,7 @@ from hynas.core.space import Dim, SearchSpace
 from hynas.core.strategy import Candidate, Result, Strategy
 
 if TYPE_CHECKING:
+    from hynas.core.store import Store
     from hynas.study import Study
     from hynas.wiring import Experiment
 
@@ -69,26 +70,30 @@ def load(location: str) -> Study:
     return _load(location)
 
 
-def search(config: ExperimentConfig | None = None, store: str = ":memory:", **overrides: Any) -> Study:
+def search(
+    config: ExperimentConfig | None = None, store: str | Store | None = None, **overrides: Any
+) -> Study:
     """Run a search from Python and return it as a :class:`~hynas.study.Study` (a one-call entry
     point, like pymoo's ``minimize``): a list of its trials, with ``front()``, ``best()`` and tables.
 
-    ``store`` is an SQLite file path or a store URL; re-running with the same store resumes.
+    ``store``: ``None`` (the default) keeps the trials in memory only (``hynas.stores.MemoryStore``);
+    a path or URL (as ``hynas search --store``) or an open store keeps them, and running again on
+    the same store resumes.
     """
-    import os
-    import tempfile
-
     from hynas.report.analysis import fix_reference
     from hynas.runners import run
-    from hynas.stores import open_store
+    from hynas.stores import MemoryStore, open_store
     from hynas.study import Study
     from hynas.wiring import Experiment
 
     cfg = (config or ExperimentConfig()).with_overrides(**overrides)
     exp = Experiment(cfg)
-    if store == ":memory:":
-        with tempfile.TemporaryDirectory() as tmp, open_store(os.path.join(tmp, "run.db")) as st:
+    if store is None or store == ":memory:":  # ":memory:": the old default, kept working
+        with MemoryStore() as st:
             return Study(exp, run(exp, st))
+    if not isinstance(store, str):
+        records = run(exp, store)
+        return Study(exp, records, None, fix_reference(exp, store, records))
     with open_store(store) as st:
         records = run(exp, st)
         reference = fix_reference(exp, st, records)  # as `hynas search` does (report and show read it)

@@ -1,7 +1,9 @@
 """The one driver loop behind every runner, and the backend interface the runners implement.
 
 The driver (this process) owns the strategy and the store; a *backend* evaluates candidates
-somewhere (in-process, in worker processes, on a Ray cluster). The loop:
+somewhere (in-process, in worker processes, on a Ray cluster). The loop uses only the store
+contract (:class:`hynas.core.store.Store`), so it runs on any backend that keeps it (SQLite,
+PostgreSQL, the in-memory store):
 
 1. take the store's driver lease (a dead driver's lease is taken over: no heartbeat for ``lease_s``
    seconds, or at once when its pid is gone on the same host and PID namespace);
@@ -31,17 +33,14 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hynas.core.errors import HynasError
 from hynas.core.experiment import ExperimentConfig
-from hynas.core.store import Store, TrialRecord
+from hynas.core.store import Store, TrialRecord, check_dense
 from hynas.core.strategy import Candidate, Result
 from hynas.runners.evaluate import failed_trial
 from hynas.wiring import Experiment
-
-if TYPE_CHECKING:
-    from hynas.stores.sql import SQLStore
 
 __all__ = [
     "RUNNERS",
@@ -165,21 +164,13 @@ def replay(
 ) -> tuple[list[TrialRecord], list[tuple[int, Candidate]]]:
     """Check or write the configuration, replay the store into the strategy in its recorded
     ask/tell order, and return (finished trials in told order, running trials to re-queue)."""
-    from hynas.stores.integrity import check_dense
-    from hynas.stores.sql import SQLStore
-
     check_config(experiment.config, store)
-    if isinstance(store, SQLStore):
-        trials, schedule = store.state()  # one consistent snapshot, every row checked
-        check_dense(store.path, "trial", [s.number for s in schedule])  # a search numbers 0, 1, ...
-        finished = {r.number: r for r in trials}
-        told_order = sorted((s for s in schedule if s.told_seq is not None), key=lambda s: s.told_seq or 0)
-        tells = [finished[s.number] for s in told_order]
-        asks = [(s.number, s.arch, s.fidelity, s.asked_after) for s in schedule]
-    else:  # a plain append-only store: a sequential schedule
-        finished = {r.number: r for r in store.trials()}
-        tells = [finished[n] for n in sorted(finished)]
-        asks = [(r.number, r.arch, r.fidelity, i) for i, r in enumerate(tells)]
+    trials, schedule = store.state()  # one consistent snapshot, every row checked
+    check_dense(store.path, "trial", [s.number for s in schedule])  # a search numbers 0, 1, ...
+    finished = {r.number: r for r in trials}
+    told_order = sorted((s for s in schedule if s.told_seq is not None), key=lambda s: s.told_seq or 0)
+    tells = [finished[s.number] for s in told_order]
+    asks = [(s.number, s.arch, s.fidelity, s.asked_after) for s in schedule]
     strategy = experiment.strategy
     told = 0
     pending: list[tuple[int, Candidate]] = []
@@ -253,7 +244,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 class _Heartbeat(threading.Thread):
     """Refreshes the driver lease from its own store connection while the main thread evaluates."""
 
-    def __init__(self, store: SQLStore, token: str, every_s: float) -> None:
+    def __init__(self, store: Store, token: str, every_s: float) -> None:
         super().__init__(daemon=True, name="hynas-heartbeat")
         self.store, self.token, self.every_s = store, token, every_s
         self.done = threading.Event()
@@ -292,9 +283,6 @@ def _drive(
     options: RunOptions,
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None,
 ) -> list[TrialRecord]:
-    from hynas.stores.sql import SQLStore
-
-    sql = store if isinstance(store, SQLStore) else None
     token = uuid.uuid4().hex
     beat: _Heartbeat | None = None
     acquired = False
@@ -302,24 +290,23 @@ def _drive(
         # replay reads only: a store that cannot be resumed (corrupt, another configuration, written
         # by another version) is refused without a single write
         records, requeue = replay(experiment, store, write_config=False)
-        if sql is not None:
-            seen = len(records) + len(requeue)
-            sql.acquire(token, options.lease_s)
-            acquired = True
-            if len(sql.schedule()) != seen:
-                raise HynasError(
-                    f"store {sql.path!r} was changed by another search while this one started; "
-                    "run the same command again"
-                )
+        seen = len(records) + len(requeue)
+        store.acquire(token, options.lease_s)
+        acquired = True
+        numbers = [s.number for s in store.schedule()]
+        if len(numbers) != seen:
+            raise HynasError(
+                f"store {store.path!r} was changed by another search while this one started; "
+                "run the same command again"
+            )
         _write_config(experiment, store)
         # the heartbeat decides whether a driver is alive (a pid can be reused or live in another
         # PID namespace), so a driver busy in a long in-process trial beats from a thread with its
-        # own connection
-        if sql is not None and backend.blocking:
-            beat = _Heartbeat(sql, token, options.lease_s / 3)
+        # own handle on the store
+        if backend.blocking:
+            beat = _Heartbeat(store, token, options.lease_s / 3)
             beat.start()
         strategy = experiment.strategy
-        numbers = [s.number for s in sql.schedule()] if sql is not None else [r.number for r in records]
         next_number = max(numbers, default=-1) + 1
         queue: deque[int] = deque(n for n, _ in requeue)
         flights: dict[int, _InFlight] = {n: _InFlight(c) for n, c in requeue}
@@ -333,8 +320,7 @@ def _drive(
                     cand = strategy.ask(1)[0]
                     number = next_number
                     next_number += 1
-                    if sql is not None:
-                        sql.start(number, str(cand.arch), cand.fidelity, asked_after=len(records))
+                    store.start(number, str(cand.arch), cand.fidelity, asked_after=len(records))
                     flights[number] = _InFlight(cand)
                 else:
                     break
@@ -343,12 +329,8 @@ def _drive(
             if not running:
                 break
             outcomes = backend.wait(timeout=min(1.0, options.lease_s / 3))
-            if (
-                sql is not None
-                and not backend.blocking
-                and time.monotonic() - last_beat > options.lease_s / 3
-            ):
-                sql.heartbeat(token)
+            if not backend.blocking and time.monotonic() - last_beat > options.lease_s / 3:
+                store.heartbeat(token)
                 last_beat = time.monotonic()
             for out in outcomes:
                 running.discard(out.number)
@@ -371,10 +353,7 @@ def _drive(
                     rec = replace(rec, error=(rec.error + " || " if rec.error else "retried: ") + history)
                 if options.trial_delay:
                     time.sleep(options.trial_delay)
-                if sql is not None:
-                    sql.finish(rec, attempts=fl.attempts)
-                else:
-                    store.add(rec)
+                store.finish(rec, attempts=fl.attempts)
                 del flights[out.number]
                 records.append(rec)
                 strategy.tell([record_to_result(experiment, rec)])
@@ -386,7 +365,7 @@ def _drive(
             beat.done.set()
             beat.join(timeout=5)
         backend.close()
-        if sql is not None and acquired:
+        if acquired:
             # a store that cannot be written keeps a stale lease; the next run takes it over
             with contextlib.suppress(HynasError):
-                sql.release(token)
+                store.release(token)

@@ -1,17 +1,23 @@
-"""Experiment stores. ``open_store(location)`` picks the backend from the path or URL:
-a file path (or ``sqlite:///relative.db`` / ``sqlite:////absolute.db``, as in SQLAlchemy) is an
-SQLite store, ``postgresql://...`` a PostgreSQL one. ``read_only=True`` opens a view that never
-changes the store (``hynas show`` and ``report``)."""
+"""Experiment stores: every backend implements the one contract of :mod:`hynas.core.store`.
+
+``open_store(location)`` opens a durable store, picking the backend from the path or URL: a file
+path (or ``sqlite:///relative.db`` / ``sqlite:////absolute.db``, as in SQLAlchemy) is an SQLite
+store, ``postgresql://...`` a PostgreSQL one. ``read_only=True`` opens a view that never changes
+the store (``hynas show`` and ``report``). :class:`MemoryStore` (``MemoryStore()``) holds a search
+in memory only: :func:`hynas.search` without a store and the benchmarks use it."""
 
 from __future__ import annotations
 
 from hynas.core.errors import HynasError
-from hynas.core.store import Store, TrialRecord
-from hynas.stores.sql import SCHEMA_VERSION, Schedule, SQLStore
+from hynas.core.store import Schedule, Store, TrialRecord
+from hynas.stores.memory import MemoryStore
+from hynas.stores.schema import SCHEMA_VERSION
+from hynas.stores.sql import SQLStore
 from hynas.stores.sqlite import SQLiteStore
 
 __all__ = [
     "SCHEMA_VERSION",
+    "MemoryStore",
     "SQLStore",
     "SQLiteStore",
     "Schedule",

@@ -5,7 +5,8 @@ Each finished trial row carries ``checksum``: a SHA-256 over every value of the 
 same statement as the row. Reading a store recomputes it for every row, so a value changed outside
 hynas (a flipped bit on disk, an edit) is reported instead of read back silently. The experiment
 configuration has its own checksum (``meta.config_sum``). The told order (and, for a search, the
-trial numbers) must be dense (0, 1, 2, ...): a gap means a deleted row.
+trial numbers) must be dense (0, 1, 2, ...): a gap means a deleted row (:func:`check_dense`, with
+:func:`damaged`, lives in :mod:`hynas.core.store`, since every backend reports damage the same way).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from hynas.core.errors import HynasError
+from hynas.core.store import check_dense, damaged
 
 __all__ = ["check_dense", "damaged", "row_checksum", "text_checksum"]
 
-# value types of the trial columns, in the order of ``sql._COLUMNS``
+# value types of the trial columns, in the order of ``schema.COLUMNS``
 _KINDS = ("i", "s", "s", "f?", "s", "s", "f", "s", "f", "f", "i", "i", "i", "s")
 
 
@@ -40,26 +41,10 @@ def _norm(kind: str, v: Any) -> Any:
 
 
 def row_checksum(values: Sequence[Any]) -> str:
-    """Checksum of one trial row (values in ``sql._COLUMNS`` order, as bound or as read)."""
+    """Checksum of one trial row (values in ``schema.COLUMNS`` order, as bound or as read)."""
     norm = [_norm(k, v) for k, v in zip(_KINDS, values, strict=True)]
     return hashlib.sha256(json.dumps(norm).encode()).hexdigest()[:32]
 
 
 def text_checksum(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def damaged(path: str, what: str) -> HynasError:
-    return HynasError(
-        f"store {path!r} is damaged: {what}; it was changed outside hynas (disk damage or an edit) — "
-        "restore it from a backup, or start a new --store"
-    )
-
-
-def check_dense(path: str, name: str, seq: list[int]) -> None:
-    """``seq`` (the told order of a store; the trial numbers of a search) must be 0, 1, 2, ..."""
-    if seq:
-        for i, n in enumerate(sorted(seq)):
-            if n != i:
-                what = f"{name} {i} is missing" if n > i else f"{name} {n} is stored twice"
-                raise damaged(path, what)

@@ -1,67 +1,24 @@
-"""The driver lease: which process drives a store, and when it counts as dead.
+"""The driver lease of an SQL store, kept in ``meta.driver`` (JSON).
 
-The heartbeat decides: a lease not refreshed for ``lease_s`` seconds is stale, on any host. A pid
-can be reused, and a driver in another PID namespace (a container; often PID 1) can look alive or
-dead by its number, so the pid is only a fast path: on the same host *and* in the same PID
-namespace, a lease whose pid no longer exists is stale at once.
+When a lease counts as dead is :class:`hynas.core.store.DriverLease`'s to say (the heartbeat
+decides; the pid is a fast path on the same host and PID namespace); this module only reads and
+writes it inside the store's write transactions.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
-from hynas.core.errors import HynasError
+from hynas.core.store import DriverLease, pid_namespace
 
-__all__ = ["DriverLease", "LeaseMixin"]
-
-
-def pid_namespace() -> str:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return ""
-
-
-@dataclass(frozen=True)
-class DriverLease:
-    """The driver that owns a store: it heartbeats; a dead or silent one can be taken over."""
-
-    host: str
-    pid: int
-    token: str
-    heartbeat: float
-    pidns: str = ""
-
-    @staticmethod
-    def mine(token: str) -> DriverLease:
-        return DriverLease(socket.gethostname(), os.getpid(), token, time.time(), pid_namespace())
-
-    def stale(self, lease_s: float) -> bool:
-        if time.time() - self.heartbeat > lease_s:
-            return True
-        same_pids = self.host == socket.gethostname() and self.pidns != "" and self.pidns == pid_namespace()
-        return same_pids and self.pid != os.getpid() and not _pid_alive(self.pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
+__all__ = ["DriverLease", "LeaseMixin", "pid_namespace"]
 
 
 class LeaseMixin:
-    """The driver lease of an SQL store, kept in ``meta.driver`` (JSON)."""
+    """``driver``/``acquire``/``heartbeat``/``release`` of the store contract, on ``meta.driver``."""
 
     path: str
 
@@ -97,12 +54,8 @@ class LeaseMixin:
         """
         with self._writing():
             prev = self.driver()
-            if prev is not None and prev.token != token and not prev.stale(lease_s):
-                raise HynasError(
-                    f"store {self.path!r} is in use by another search (pid {prev.pid} on {prev.host}, "
-                    f"last heartbeat {time.time() - prev.heartbeat:.0f} s ago); wait for it to finish, "
-                    f"stop it, or wait {lease_s:.0f} s after it died"
-                )
+            if prev is not None:
+                prev.check_free(self.path, token, lease_s)
             self._set_meta("driver", json.dumps(DriverLease.mine(token).__dict__))
         return prev
 

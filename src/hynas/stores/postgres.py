@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hynas.core.errors import HynasError
-from hynas.stores.sql import SQLStore, create_schema
+from hynas.stores.schema import create_schema
+from hynas.stores.sql import SQLStore
 
 __all__ = ["PostgresStore", "split_url"]
 

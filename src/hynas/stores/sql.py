@@ -1,20 +1,9 @@
-"""The one SQL schema every hynas store uses (SQLite and PostgreSQL), with versioning.
+"""The store contract on SQL (SQLite and PostgreSQL share this code): schema versioning and
+migration, checked reads, transactions per write, the driver lease (:mod:`hynas.stores.lease`).
 
-Schema history (``meta.schema_version``):
-
-1. ``trials`` held finished trials only (``completed`` / ``failed``).
-2. A trial is written to ``running`` when it is *asked*, and moved to ``trials`` (finished, immutable)
-   in one transaction when it finishes. Each trial records ``asked_after`` (how many results the
-   strategy had been told when it proposed the trial) and ``told_seq`` (its place in the order
-   results were told), so a parallel run, whose ask/tell interleaving depends on timing, can be
-   replayed exactly on resume; plus ``attempts`` (retries) and ``worker``. A ``driver`` lease in ``meta`` (host, pid, heartbeat)
-   tells a resuming driver whether the trials left ``running`` belong to a dead driver.
-3. Each finished trial carries a ``checksum`` over all its values, and the configuration one in
-   ``meta.config_sum`` (:mod:`hynas.stores.integrity`), so damage is told apart from a store
-   written by another hynas version.
-
-Opening an older store upgrades it in one transaction (v1 rows become a sequential schedule:
-``asked_after = told_seq = number``; v1 and v2 rows get their checksums). Everything is stored as JSON text and read with bound
+The schema and its history are in :mod:`hynas.stores.schema`. Opening an older store upgrades it
+in one transaction (v1 rows become a sequential schedule: ``asked_after = told_seq = number``; v1
+and v2 rows get their checksums). Everything is stored as JSON text and read with bound
 parameters; nothing is unpickled or evaluated.
 """
 
@@ -22,92 +11,26 @@ from __future__ import annotations
 
 import abc
 import json
-import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from hynas.core.errors import HynasError
-from hynas.core.store import Store, TrialRecord
+from hynas.core.store import Schedule, Store, TrialRecord
 from hynas.stores.integrity import check_dense, damaged, row_checksum, text_checksum
 from hynas.stores.lease import DriverLease, LeaseMixin
-
-__all__ = ["SCHEMA_VERSION", "DriverLease", "SQLStore", "Schedule"]
-
-SCHEMA_VERSION = 3
-
-_COLUMNS = (
-    "number, arch, status, fidelity, metrics, hidden, cost_s, error, started_at, finished_at, "
-    "asked_after, told_seq, attempts, worker"
+from hynas.stores.schema import (
+    COLUMNS,
+    RUNNING_DDL,
+    SCHEMA_VERSION,
+    TRIALS_DDL,
+    create_schema,
+    record_from_row,
+    row_values,
 )
 
-TRIALS_DDL = """
-CREATE TABLE IF NOT EXISTS {table} (
-    number      INTEGER PRIMARY KEY,
-    arch        TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('completed', 'failed')),
-    fidelity    DOUBLE PRECISION,
-    metrics     TEXT NOT NULL,
-    hidden      TEXT NOT NULL,
-    cost_s      DOUBLE PRECISION NOT NULL,
-    error       TEXT NOT NULL,
-    started_at  DOUBLE PRECISION NOT NULL,
-    finished_at DOUBLE PRECISION NOT NULL,
-    asked_after INTEGER NOT NULL,
-    told_seq    INTEGER NOT NULL UNIQUE,
-    attempts    INTEGER NOT NULL DEFAULT 1,
-    worker      TEXT NOT NULL DEFAULT '',
-    checksum    TEXT NOT NULL DEFAULT ''
-)
-"""
-RUNNING_DDL = """
-CREATE TABLE IF NOT EXISTS running (
-    number      INTEGER PRIMARY KEY,
-    arch        TEXT NOT NULL,
-    fidelity    DOUBLE PRECISION,
-    asked_after INTEGER NOT NULL,
-    started_at  DOUBLE PRECISION NOT NULL,
-    worker      TEXT NOT NULL DEFAULT ''
-)
-"""
-META_DDL = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-
-
-def create_schema(execute: Any) -> None:
-    """The statements that make a new store (inside the caller's transaction)."""
-    execute(META_DDL)
-    execute(TRIALS_DDL.format(table="trials"))
-    execute(RUNNING_DDL)
-    execute(
-        "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
-        (str(SCHEMA_VERSION),),
-    )
-
-
-def dumps_metrics(d: dict[str, float]) -> str:
-    return json.dumps({k: (v if math.isfinite(v) else str(v)) for k, v in d.items()}, sort_keys=True)
-
-
-def loads_metrics(text: str) -> dict[str, float]:
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("metrics are not a JSON object")
-    return {str(k): float(v) for k, v in data.items()}
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Where one trial sits in the ask/tell sequence (``told_seq`` is ``None`` while running)."""
-
-    number: int
-    arch: str
-    fidelity: float | None
-    asked_after: int
-    told_seq: int | None
-    attempts: int
-    worker: str
+__all__ = ["SCHEMA_VERSION", "DriverLease", "SQLStore", "Schedule", "create_schema"]
 
 
 class SQLStore(LeaseMixin, Store):
@@ -117,6 +40,8 @@ class SQLStore(LeaseMixin, Store):
     placeholder = "?"
     #: what ``open_store`` was given (path or URL, credentials included) to open another connection
     location: str = ""
+    #: every write is one committed transaction before the method returns
+    durable = True
 
     # -- backend hooks ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -171,7 +96,7 @@ class SQLStore(LeaseMixin, Store):
             if version == "1":  # finished trials only: a sequential schedule
                 self._execute(TRIALS_DDL.format(table="trials_v2"))
                 self._execute(
-                    f"INSERT INTO trials_v2({_COLUMNS}) SELECT number, arch, status, fidelity, metrics, "
+                    f"INSERT INTO trials_v2({COLUMNS}) SELECT number, arch, status, fidelity, metrics, "
                     "hidden, cost_s, error, started_at, finished_at, number, number, 1, '' FROM trials"
                 )
                 self._execute("DROP TABLE trials")
@@ -181,7 +106,7 @@ class SQLStore(LeaseMixin, Store):
                 self._execute("ALTER TABLE trials ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
             else:  # another process migrated meanwhile
                 return
-            for row in self._execute(f"SELECT {_COLUMNS} FROM trials"):
+            for row in self._execute(f"SELECT {COLUMNS} FROM trials"):
                 self._execute("UPDATE trials SET checksum = ? WHERE number = ?", (row_checksum(row), row[0]))
             config = self._meta("config")
             if config is not None:
@@ -251,21 +176,13 @@ class SQLStore(LeaseMixin, Store):
             self._set_meta("config", text)
             self._set_meta("config_sum", text_checksum(text))
 
-    def trials(self) -> list[TrialRecord]:
-        """All finished trials, by number (running ones are in :meth:`schedule`)."""
-        return self.state()[0]
-
-    def schedule(self) -> list[Schedule]:
-        """Every trial (running or finished) with its place in the ask/tell sequence, by number."""
-        return self.state()[1]
-
     def state(self) -> tuple[list[TrialRecord], list[Schedule]]:
         """Finished trials and the whole schedule, both by number, from one consistent snapshot
         (one statement), each row checked against its checksum."""
         sums = "checksum" if self._version >= 3 else "''"
         try:
             rows = self._execute(
-                f"SELECT {_COLUMNS}, {sums} FROM trials UNION ALL SELECT number, arch, NULL, fidelity, "
+                f"SELECT {COLUMNS}, {sums} FROM trials UNION ALL SELECT number, arch, NULL, fidelity, "
                 "NULL, NULL, NULL, NULL, NULL, NULL, asked_after, NULL, 0, worker, NULL FROM running "
                 "ORDER BY 1"
             )
@@ -274,7 +191,7 @@ class SQLStore(LeaseMixin, Store):
                 if r[2] is not None:
                     if self._version >= 3 and r[14] != row_checksum(r[:14]):
                         raise damaged(self.path, f"trial {r[0]} does not match its checksum")
-                    records.append(self._record(r))
+                    records.append(record_from_row(r))
                 schedule.append(
                     Schedule(
                         int(r[0]),
@@ -295,23 +212,6 @@ class SQLStore(LeaseMixin, Store):
         check_dense(self.path, "told position", [s.told_seq for s in schedule if s.told_seq is not None])
         return records, schedule
 
-    @staticmethod
-    def _record(r: Sequence[Any]) -> TrialRecord:
-        if r[2] not in ("completed", "failed"):
-            raise ValueError(f"bad status {r[2]!r}")
-        return TrialRecord(
-            number=int(r[0]),
-            arch=str(r[1]),
-            status=str(r[2]),
-            fidelity=None if r[3] is None else float(r[3]),
-            metrics=loads_metrics(r[4]),
-            hidden=loads_metrics(r[5]),
-            cost_s=float(r[6]),
-            error=str(r[7]),
-            started_at=float(r[8]),
-            finished_at=float(r[9]),
-        )
-
     def add(self, record: TrialRecord) -> None:
         """Append one finished trial in one transaction (told right after it was asked)."""
         with self._writing():
@@ -331,28 +231,11 @@ class SQLStore(LeaseMixin, Store):
         )
 
     def _insert(self, r: TrialRecord, *, asked_after: int, told_seq: int, attempts: int, worker: str) -> None:
-        values = (
-            r.number,
-            r.arch,
-            r.status,
-            r.fidelity,
-            dumps_metrics(r.metrics),
-            dumps_metrics(r.hidden),
-            r.cost_s,
-            r.error,
-            r.started_at,
-            r.finished_at,
-            asked_after,
-            told_seq,
-            attempts,
-            worker,
+        values, checksum = row_values(
+            r, asked_after=asked_after, told_seq=told_seq, attempts=attempts, worker=worker
         )
-        try:
-            checksum = row_checksum(values)
-        except ValueError as exc:
-            raise HynasError(f"cannot store trial {r.number}: {exc}") from None
         self._execute(
-            f"INSERT INTO trials({_COLUMNS}, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO trials({COLUMNS}, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*values, checksum),
         )
 
