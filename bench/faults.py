@@ -29,7 +29,8 @@ the fault, read through ``hynas.stores.open_store`` from a copy of the store, th
 different afterwards), trials duplicated (a number, or an architecture at a fidelity, stored
 twice), a store left unusable (the same command run again does not complete the budget).
 
-Measures, never asserts. Writes bench/results/faults.json and bench/results/faults.md.
+Measures, never asserts. Writes bench/results/faults.json and bench/results/faults.md. Parts 1-2
+are here; parts 3-7 are in bench/fault_cases.py, their process harness in bench/fault_harness.py.
 
     nice -n 10 python bench/faults.py            # everything, long
     nice -n 10 python bench/faults.py --quick    # a few minutes: small case counts
@@ -39,21 +40,17 @@ Measures, never asserts. Writes bench/results/faults.json and bench/results/faul
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing as mp
 import os
 import random
-import re
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +59,35 @@ from hynas.runners import RunOptions, run
 from hynas.runners.faults import FaultyEvaluator
 from hynas.stores import open_store
 from hynas.wiring import Experiment
+
+# parts 3-7 and their harness are sibling modules; also found when this file is loaded by path
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fault_cases import _offsets, damaged, fuzz, fuzz_case, kills, pool_driver, two_processes
+from fault_harness import (
+    Proc,
+    Tally,
+    complete,
+    error_lines,
+    has_traceback,
+    read_trials,
+    trial_changes,
+    wrong_exit,
+)
+
+#: the names tests/test_bench_faults.py reads here, from the sibling modules
+__all__ = [
+    "Proc",
+    "Tally",
+    "_offsets",
+    "complete",
+    "error_lines",
+    "fuzz_case",
+    "has_traceback",
+    "read_trials",
+    "trial_changes",
+    "wrong_exit",
+]
 
 OUT = Path(__file__).parent / "results"
 
@@ -171,481 +197,6 @@ def worker_kills(tmp: Path, budget: int, seed: int) -> dict[str, Any]:
         "lost": budget - len(set(numbers)) + len(running),
         "wall_s": time.perf_counter() - t0,
     }
-
-
-# -- real processes: classification ---------------------------------------------------------------
-TRACEBACK = "Traceback (most recent call last)"
-#: what a case's process must do: run (0), refuse bad input with one line (2), or either
-EXPECT = ("ok", "bad", "ok_or_refused")
-
-
-def has_traceback(stderr: str) -> bool:
-    return TRACEBACK in stderr
-
-
-def wrong_exit(expect: str, rc: int | None) -> bool:
-    """``rc`` None: the process hung (killed after its time limit), always wrong."""
-    if expect not in EXPECT:
-        raise ValueError(f"unknown expectation {expect!r}")
-    if rc is None:
-        return True
-    if expect == "ok":
-        return rc != 0
-    if expect == "bad":
-        return rc != 2
-    return rc not in (0, 2)
-
-
-def error_lines(stderr: str) -> int:
-    """Non-blank stderr lines (the console is made wide enough not to wrap)."""
-    return sum(1 for line in stderr.splitlines() if line.strip())
-
-
-#: a stored trial as compared before and after a fault
-Row = tuple[int, str, Any, str, str, float]
-
-
-def trial_changes(before: list[Row], after: list[Row] | None) -> tuple[int, int]:
-    """(lost, duplicated): committed trials of ``before`` missing from or different in ``after``
-    (all of them when ``after`` cannot be read), and extra copies in ``after`` of a trial number or
-    of an architecture at a fidelity."""
-    if after is None:
-        return len(before), 0
-    now = set(after)
-    lost = sum(1 for row in before if row not in now)
-    numbers = [r[0] for r in after]
-    evaluated = [(r[1], r[2]) for r in after]
-    return lost, (len(numbers) - len(set(numbers))) + (len(evaluated) - len(set(evaluated)))
-
-
-def complete(after: list[Row] | None, budget: int) -> bool:
-    return after is not None and len({r[0] for r in after}) >= budget
-
-
-def read_trials(path: str) -> list[Row] | None:
-    """The finished trials of a SQLite store, read through ``open_store`` from a copy (so reading
-    never changes the store under test); None when there is no store or it cannot be read."""
-    if not os.path.exists(path):
-        return None
-    tmp = tempfile.mkdtemp(prefix="hynas-snap-")
-    try:
-        copy = os.path.join(tmp, "s.db")
-        for suffix in ("", "-wal", "-journal"):
-            if os.path.exists(path + suffix):
-                shutil.copyfile(path + suffix, copy + suffix)
-        try:
-            with open_store(copy, create=False) as st:
-                recs = st.trials()
-        except Exception:
-            return None
-        return [
-            (r.number, r.arch, r.fidelity, r.status, json.dumps(r.metrics, sort_keys=True), r.cost_s)
-            for r in recs
-        ]
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@dataclass
-class Tally:
-    """One part's columns; ``examples`` keeps a few cases of each problem for the report."""
-
-    cases: int = 0
-    tracebacks: int = 0
-    wrong_exits: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    unusable: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
-    examples: list[str] = field(default_factory=list)
-
-    def note(self, what: str, label: str, stderr: str = "") -> None:
-        if sum(e.startswith(what + ":") for e in self.examples) < 3:
-            # the words of the last two lines (a usage box's borders carry none)
-            lines = [" ".join(x.strip("│╭╮╰╯─ ").split()) for x in stderr.splitlines()]
-            lines = [x for x in lines if any(c.isalnum() for c in x)]
-            tail = " | ".join(lines[-2:])[:300]
-            self.examples.append(f"{what}: {label}" + (f" -> {tail}" if tail else ""))
-
-    def count(self, key: str, n: int = 1) -> None:
-        self.extra[key] = self.extra.get(key, 0) + n
-
-    def process(self, label: str, expect: str, res: Proc) -> None:
-        """Classify one process of a case: traceback, wrong exit, error not on one line."""
-        if has_traceback(res.stderr):
-            self.tracebacks += 1
-            self.note("traceback", label, res.stderr)
-        if wrong_exit(expect, res.rc):
-            self.wrong_exits += 1
-            self.note("wrong exit", f"{label} (rc {'hung' if res.rc is None else res.rc})", res.stderr)
-        if res.rc == 2 and error_lines(res.stderr) != 1:
-            self.count("error not one line")
-            self.note("error not one line", label, res.stderr)
-
-    def trials(self, label: str, before: list[Row], after: list[Row] | None, budget: int) -> None:
-        lost, dup = trial_changes(before, after)
-        self.lost += lost
-        self.duplicated += dup
-        if lost:
-            self.note("lost", f"{label}: {lost}")
-        if dup:
-            self.note("duplicated", f"{label}: {dup}")
-        if not complete(after, budget):
-            self.unusable += 1
-            self.note("unusable", label)
-
-    def row(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-# -- real processes: running them -----------------------------------------------------------------
-_ENV = {**os.environ, "COLUMNS": "1000", "OMP_NUM_THREADS": "1"}
-_HYNAS = [sys.executable, "-c", "from hynas.cli import main; main()"]
-
-
-@dataclass
-class Proc:
-    rc: int | None  # None: hung
-    stdout: str
-    stderr: str
-
-
-def _start(args: list[str], cwd: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [*_HYNAS, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        env=_ENV,
-        start_new_session=True,  # its own process group: everything it leaves is killed after
-    )
-
-
-def _kill_group(p: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(p.pid, signal.SIGKILL)
-
-
-def _finish(p: subprocess.Popen, timeout: float) -> Proc:
-    try:
-        out, err = p.communicate(timeout=timeout)
-        rc: int | None = p.returncode
-    except subprocess.TimeoutExpired:
-        _kill_group(p)
-        out, err = p.communicate()
-        rc = None
-    _kill_group(p)
-    return Proc(rc, out, err)
-
-
-def hynas(args: list[str], cwd: str, timeout: float = 120) -> Proc:
-    return _finish(_start(args, cwd), timeout)
-
-
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            f = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return f[0], int(f[1]), int(f[19])
-
-
-def _children(pid: int) -> dict[int, int]:
-    out = {}
-    for e in os.listdir("/proc"):
-        if e.isdigit():
-            st = _stat(int(e))
-            if st is not None and st[1] == pid and st[0] != "Z":
-                out[int(e)] = st[2]
-    return out
-
-
-def _alive(procs: dict[int, int]) -> list[int]:
-    return [
-        p for p, start in procs.items() if (st := _stat(p)) is not None and st[0] != "Z" and st[2] == start
-    ]
-
-
-def _search_args(store: str, budget: int, seed: int = 0, workers: int = 1, delay: float = 0.0) -> list[str]:
-    args = ["search", "-s", "rea", "--objective", "accuracy", "--budget", str(budget), "--seed", str(seed)]
-    args += ["--store", store, "-q"]
-    if workers > 1:
-        args += ["--workers", str(workers)]
-    if delay:
-        args += ["--trial-delay", str(delay)]
-    return args
-
-
-def _rerun(
-    t: Tally, label: str, args: list[str], cwd: str, store: str, before: list[Row], budget: int
-) -> None:
-    res = hynas(args, cwd)
-    t.process(label + " rerun", "ok", res)
-    t.trials(label, before, read_trials(store), budget)
-
-
-# -- 3. kills at random moments, store creation included -------------------------------------------
-def kills(tmp: Path, cases: int, rng: random.Random, budget: int = 30) -> Tally:
-    t = Tally()
-    for i in range(cases):
-        kind = ("launch", "creation", "running")[i % 3]
-        sig = (
-            signal.SIGKILL
-            if kind != "running"
-            else rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-        )
-        workers = rng.choice([1, 2])
-        store = str(tmp / f"kill{i}.db")
-        args = _search_args(store, budget, seed=i, workers=workers, delay=0.02)
-        label = f"{kind} {sig.name} workers={workers} #{i}"
-        p = _start(args, str(tmp))
-        t0 = time.monotonic()
-        if kind == "launch":
-            time.sleep(rng.uniform(0, 0.05))
-        elif kind == "creation":
-            while not os.path.exists(store) and p.poll() is None and time.monotonic() - t0 < 60:
-                time.sleep(0.0005)
-            time.sleep(rng.uniform(0, 0.03))
-        else:
-            time.sleep(rng.uniform(0.5, 3.0))
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(p.pid, sig)
-        res = _finish(p, 30)
-        t.cases += 1
-        if res.rc == 0:
-            t.count("run had ended before the kill")
-        t.count(f"{kind}: store existed at the kill", int(os.path.exists(store)))
-        if has_traceback(res.stderr):
-            t.tracebacks += 1
-            t.note("traceback", label + " (killed run)", res.stderr)
-        before = read_trials(store) or []
-        _rerun(t, label, args, str(tmp), store, before, budget)
-    return t
-
-
-# -- 4. the driver of a --workers 2 run killed alone ------------------------------------------------
-def pool_driver(tmp: Path, cases: int, rng: random.Random, budget: int = 40) -> Tally:
-    t = Tally()
-    t.extra.update({"workers left after 5 s": 0, "capture_output caller hung": 0})
-    for i in range(cases):
-        sig = (signal.SIGKILL, signal.SIGTERM)[i % 2]
-        store = str(tmp / f"pooldrv{i}.db")
-        args = _search_args(store, budget, seed=i, workers=2, delay=0.03)
-        label = f"{sig.name} #{i}"
-        p = _start(args, str(tmp))
-        deadline = time.monotonic() + 60
-        workers: dict[int, int] = {}
-        while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
-            workers = _children(p.pid)
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0, 1.5))
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(p.pid, sig)  # the driver alone
-        t.cases += 1
-        try:
-            _, err = p.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            t.count("capture_output caller hung")
-            t.note("capture hang", label)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p.pid, signal.SIGKILL)
-            p.wait()
-            err = ""
-        t_gone = time.monotonic() + 5
-        while _alive(workers) and time.monotonic() < t_gone:
-            time.sleep(0.05)
-        left = _alive(workers)
-        if left:
-            t.count("workers left after 5 s", len(left))
-            t.note("workers left", label)
-        _kill_group(p)  # what it left behind (its own process group only)
-        if has_traceback(err):
-            t.tracebacks += 1
-            t.note("traceback", label + " (killed run)", err)
-        before = read_trials(store) or []
-        _rerun(t, label, args, str(tmp), store, before, budget)
-    return t
-
-
-# -- 5. two processes on one store at once ----------------------------------------------------------
-def two_processes(tmp: Path, cases: int, rng: random.Random, budget: int = 30) -> Tally:
-    t = Tally()
-    t.extra.update({"both ran": 0, "one refused": 0})
-    for i in range(cases):
-        store = str(tmp / f"two{i}.db")
-        half = i % 2 == 1
-        if half:  # a store already holding part of the run
-            hynas(_search_args(store, budget // 3, seed=i), str(tmp))
-        before = read_trials(store) or []
-        ws = (rng.choice([1, 2]), rng.choice([1, 2]))
-        label = f"{'half-done' if half else 'fresh'} store, workers {ws} #{i}"
-        a = _start(_search_args(store, budget, seed=i, workers=ws[0], delay=0.02), str(tmp))
-        time.sleep(rng.uniform(0, 0.5))
-        b = _start(_search_args(store, budget, seed=i, workers=ws[1], delay=0.02), str(tmp))
-        ra, rb = _finish(a, 120), _finish(b, 120)
-        t.cases += 1
-        t.process(label + " first", "ok_or_refused", ra)
-        t.process(label + " second", "ok_or_refused", rb)
-        t.count("both ran" if ra.rc == rb.rc == 0 else "one refused")
-        mid = read_trials(store)
-        lost, dup = trial_changes(before, mid)
-        t.lost += lost
-        t.duplicated += dup
-        if lost or dup:
-            t.note("lost/duplicated", f"{label}: {lost}/{dup} after both")
-        res = hynas(_search_args(store, budget, seed=i), str(tmp))
-        t.process(label + " rerun", "ok", res)
-        after = read_trials(store)
-        t.trials(label, mid or before, after, budget)
-    return t
-
-
-# -- 6. damaged store files -------------------------------------------------------------------------
-def _offsets(rng: random.Random, size: int, n: int, fixed: tuple[int, ...]) -> list[int]:
-    """``n`` distinct offsets into a file of ``size`` bytes: ``fixed`` ones first, then random."""
-    picks = list(dict.fromkeys(o for o in fixed if 0 <= o < size))[:n]
-    rest = sorted(set(range(size)) - set(picks))
-    return sorted(picks + rng.sample(rest, min(len(rest), n - len(picks))))
-
-
-#: how hynas names a damaged store when it refuses one
-_DAMAGE_WORDS = re.compile(r"damaged|corrupt|not a hynas store|unreadable|checksum")
-
-
-def damaged(tmp: Path, cases: int, rng: random.Random, budget: int = 30) -> Tally:
-    t = Tally()
-    t.extra.update({"search refused the damaged store (exit 2)": 0, "search resumed (exit 0)": 0})
-    orig = str(tmp / "orig.db")
-    hynas(_search_args(orig, budget), str(tmp))
-    with contextlib.closing(sqlite3.connect(orig)) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    original = read_trials(orig) or []
-    data = Path(orig).read_bytes()
-    size = len(data)
-    trunc = _offsets(rng, size, cases // 3, (0, 100, 4096, size - 1))
-    flips = _offsets(rng, size, cases - len(trunc), (0, 18, 28, 100, size // 2))
-    plan = [("truncated at", o) for o in trunc] + [("byte flipped at", o) for o in flips]
-    t.extra["store bytes"] = size
-    for j, (how, off) in enumerate(plan[:cases]):
-        path = str(tmp / f"dmg{j}.db")
-        blob = (
-            data[:off] if how == "truncated at" else data[:off] + bytes([data[off] ^ 0xFF]) + data[off + 1 :]
-        )
-        Path(path).write_bytes(blob)
-        label = f"{how} {off}"
-        t.cases += 1
-        t.process(label + " show", "ok_or_refused", hynas(["show", path], str(tmp)))
-        res = hynas(_search_args(path, budget + 10), str(tmp))
-        t.process(label + " search", "ok_or_refused", res)
-        if res.rc == 2 and _DAMAGE_WORDS.search(res.stderr) and Path(path).read_bytes() == blob:
-            # the documented answer to a damaged file: one line naming the damage, nothing written
-            t.count("search refused the damaged store (exit 2)")
-            continue
-        if res.rc == 0:
-            t.count("search resumed (exit 0)")
-        after = read_trials(path)
-        # a resume that kept a changed trial accepted the damage silently: that trial is lost
-        t.trials(label, original if res.rc == 0 else [], after, budget + 10)
-    return t
-
-
-# -- 7. fuzzed options ----------------------------------------------------------------------------
-_BAD_VALUES = ['"abc"', "-3", "0", "1.5", "nan", "inf", "true", "[1, 2]", "{a = 1}", "99999999999999999999"]
-_OPTIONS: dict[str, dict[str, list[str]]] = {  # strategy: option: valid values
-    "rea": {"population": ["10", "3"], "sample_size": ["3", "2"]},
-    "nsga2": {"population": ["10", "4"], "crossover": ["0.5", "1.0"]},
-    "local": {"init": ["3", "5"], "first_improvement": ["false", "true"]},
-    "reinforce": {"lr": ["0.1"], "momentum": ["0.5"], "tries": ["20"]},
-    "random": {},
-}
-#: option values that are out of type or range for these options (not every bad value for each)
-_BAD_FOR: dict[str, list[str]] = {
-    "population": ['"abc"', "-3", "0", "1.5", "nan", "true", "[1, 2]", "{a = 1}", "99999999999999999999"],
-    "sample_size": ['"abc"', "-3", "0", "1.5", "nan", "true", "[1, 2]"],
-    "crossover": ['"abc"', "-3", "1.5", "nan", "inf", "[1, 2]"],
-    "init": ['"abc"', "-3", "0", "1.5", "nan", "true", "[1, 2]"],
-    "first_improvement": ['"abc"', "3", "[1, 2]", "nan"],
-    "lr": ['"abc"', "-3", "0", "nan", "inf", "[1, 2]"],
-    "momentum": ['"abc"', "-3", "1.5", "nan", "inf"],
-    "tries": ['"abc"', "-3", "0", "1.5", "nan", "true"],
-}
-
-
-def fuzz_case(rng: random.Random, tmp: Path, i: int) -> tuple[str, list[str], str]:
-    """(label, arguments, expectation) of one fuzzed ``hynas search``."""
-    store = str(tmp / f"fz{i}.db")
-    strategy = rng.choice(sorted(_OPTIONS))
-    base = {"strategy": strategy, "budget": "5", "seed": "0", "delay": None, "store": store}
-    extra: list[str] = []
-    kind = rng.choice(["option", "option", "option", "budget", "seed", "delay", "store", "constraint"])
-    expect = "bad"
-    if kind == "option":
-        opts = _OPTIONS[strategy]
-        roll = rng.random()
-        if not opts or roll < 0.15:
-            extra += ["-o", rng.choice(["bogus=1", "population", "=3", "populaton=10"])]
-        elif roll < 0.35:  # valid values only
-            key = rng.choice(sorted(opts))
-            extra += ["-o", f"{key}={rng.choice(opts[key])}"]
-            expect = "ok"
-        else:
-            key = rng.choice(sorted(opts))
-            extra += ["-o", f"{key}={rng.choice(_BAD_FOR.get(key, _BAD_VALUES))}"]
-    elif kind == "budget":
-        base["budget"] = rng.choice(["0", "-1", "abc", "1.5", "", "nan"])
-    elif kind == "seed":
-        base["seed"], expect = rng.choice(
-            [("-1", "bad"), ("x", "bad"), ("1.5", "bad"), ("", "bad"), ("7", "ok")]
-        )
-    elif kind == "delay":
-        base["delay"], expect = rng.choice(
-            [("-1", "bad"), ("nan", "bad"), ("inf", "bad"), ("abc", "bad"), ("1e400", "bad"), ("0.001", "ok")]
-        )
-    elif kind == "store":
-        afile = tmp / "a-text-file.txt"
-        afile.write_text("not a store\n")
-        adir = tmp / "a-directory"
-        adir.mkdir(exist_ok=True)
-        base["store"] = rng.choice(
-            [
-                str(adir),
-                str(afile),
-                str(afile / "sub.db"),
-                "mysql://h/db",
-                "postgresql://u@127.0.0.1:1/db?store=x",
-                "bad\nname.db",
-                str(tmp / ("x" * 300 + ".db")),
-                "http://example/x.db",
-            ]
-        )
-    else:
-        extra += [
-            "--constraint",
-            rng.choice(
-                ["latency@raspi4 <=", "foo <= 3", "accuracy >= abc", "params <= nan", "params << 3", ""]
-            ),
-        ]
-    args = ["search", "-s", str(base["strategy"]), "--objective", "accuracy", "--budget", str(base["budget"])]
-    args += ["--seed", str(base["seed"]), "--store", str(base["store"]), "-q", *extra]
-    if base["delay"] is not None:
-        args += ["--trial-delay", str(base["delay"])]
-    return f"{kind}: {' '.join(args[1:]).replace(str(tmp) + '/', '')}"[:200], args, expect
-
-
-def fuzz(tmp: Path, cases: int, rng: random.Random) -> Tally:
-    t = Tally()
-    for i in range(cases):
-        label, args, expect = fuzz_case(rng, tmp, i)
-        res = hynas(args, str(tmp), timeout=60)
-        t.cases += 1
-        t.count(f"expected {expect}")
-        t.process(label, expect, res)
-        if expect == "ok" and res.rc == 0:
-            store = args[args.index("--store") + 1]
-            t.trials(label, [], read_trials(store), 5)
-    return t
 
 
 PARTS = ("driver", "workers", "kills", "pool-driver", "two", "damaged", "fuzz")

@@ -7,7 +7,8 @@ Three pieces of core need something only the plug-ins know:
 - :class:`~hynas.core.experiment.ExperimentConfig` needs a space's default dataset and objectives;
 - :func:`~hynas.core.metrics.resolve_cost_model` needs the cost-model modules loaded.
 
-They ask here. ``hynas/__init__.py`` names the provider (:mod:`hynas.wiring`) when the package is
+They ask here; so does :mod:`hynas.models`, which stands below the spaces and reads an
+architecture string through :func:`space`. ``hynas/__init__.py`` names the provider (:mod:`hynas.wiring`) when the package is
 first imported, which is always before any ``hynas.core`` module runs; the provider module itself
 is imported on the first question, so importing core loads nothing above it.
 """

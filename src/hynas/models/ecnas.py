@@ -1,7 +1,7 @@
 """The NAS-Bench-101 network in plain PyTorch (Ying et al., "NAS-Bench-101: Towards Reproducible Neural
 Architecture Search", ICML 2019), as trained by EC-NAS-Bench (Bakhtiarifard et al., ICASSP 2024).
 
-The paper's skeleton, for one cell (a pruned DAG, :mod:`hynas.spaces.ecnas`)::
+The paper's skeleton, for one cell (a pruned DAG, :mod:`hynas.models.nb101_graph`)::
 
     stem:    conv3x3(3 -> 128) + BN + ReLU          (32×32 on CIFAR-10)
     stack 1: 3 cells at 128 channels
@@ -13,7 +13,7 @@ The paper's skeleton, for one cell (a pruned DAG, :mod:`hynas.spaces.ecnas`)::
 
 Inside a cell with ``c_in`` input and ``c_out`` output channels, the output concatenates the interior
 vertices that feed it, so they split ``c_out`` between them
-(:func:`hynas.spaces.ecnas.vertex_channels`). An interior vertex sums its inputs: other interior
+(:func:`hynas.models.nb101_graph.vertex_channels`). An interior vertex sums its inputs: other interior
 vertices truncated to its channel count (their first channels), and a 1×1 conv-BN-ReLU projection of
 the cell input if the input feeds it; then applies its operation (conv3x3-BN-ReLU, conv1x1-BN-ReLU,
 or 3×3 max-pool with stride 1). An input-to-output edge adds a 1×1 projection of the cell input to
@@ -27,13 +27,15 @@ the 2,532 cells: EC-NAS trains the full NAS-Bench-101 skeleton, not a reduced on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from hynas.core import lookup
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.spaces.ecnas import vertex_channels
+from hynas.models.nb101_graph import vertex_channels
 
 __all__ = ["ConvBNReLU", "ECNASCell", "ECNASNet", "build_ecnas"]
 
@@ -136,12 +138,9 @@ def build_ecnas(
     num_stacks: int = 3,
     cells_per_stack: int = 3,
 ) -> nn.Module:
-    """The NAS-Bench-101 network of ``arch`` (an architecture or its cell string)."""
-    from hynas.spaces import get_space
-    from hynas.spaces.ecnas import ECNASSpace
-
-    space = get_space("ecnas")
-    assert isinstance(space, ECNASSpace)
+    """The NAS-Bench-101 network of ``arch`` (an architecture or its cell string; the registered
+    ``ecnas`` space, found through :mod:`hynas.core.lookup`, reads it and gives its pruned cell)."""
+    space: Any = lookup.space("ecnas")  # an ECNASSpace: spec() is its own
     if isinstance(arch, str):
         arch = space.parse(arch)
     matrix, labels = space.spec(arch)

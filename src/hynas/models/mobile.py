@@ -1,9 +1,10 @@
-"""MBConv mobile networks for :class:`hynas.spaces.mobile.MobileSpace` configurations, in plain PyTorch.
+"""MBConv mobile networks for :class:`~hynas.models.mobile_config.MobileConfig` descriptions (what a
+:class:`hynas.spaces.mobile.MobileSpace` architecture decodes to), in plain PyTorch.
 
 Inverted residual blocks (Sandler et al., "MobileNetV2", CVPR 2018) with squeeze-and-excitation and
 h-swish (Howard et al., "Searching for MobileNetV3", ICCV 2019), arranged as the once-for-all
 MobileNetV3 network (Cai et al., "Once-for-All", ICLR 2020). The stem, the blocks and the head are
-read from a :class:`~hynas.spaces.mobile.MobileConfig`, the same object the analytic cost model reads.
+read from a :class:`~hynas.models.mobile_config.MobileConfig`, the same object the analytic cost model reads.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from hynas.core.errors import HynasError
-from hynas.spaces.mobile import MBBlock, MobileConfig
+from hynas.models.mobile_config import MBBlock, MobileConfig
 
 __all__ = ["MBConv", "MobileNet", "SqueezeExcite", "build_mobile"]
 

@@ -22,13 +22,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from hynas.core import lookup
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
+from hynas.models.nb201_cell import EDGES, OPS
 
 __all__ = ["NB201Cell", "NB201Net", "ReLUConvBN", "ResNetBasicBlock", "Zero", "build_nb201", "nb201_op"]
-
-OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 
 
 class Zero(nn.Module):
@@ -130,10 +129,9 @@ class NB201Net(nn.Module):
 
 
 def build_nb201(arch: Architecture | str, num_classes: int = 10, C: int = 16, N: int = 5) -> nn.Module:
-    """The NAS-Bench-201 network of ``arch`` (an architecture or its cell string)."""
-    from hynas.spaces import get_space
-
-    space = get_space("nb201")
+    """The NAS-Bench-201 network of ``arch`` (an architecture or its cell string; the registered
+    ``nb201`` space, found through :mod:`hynas.core.lookup`, reads and checks it)."""
+    space = lookup.space("nb201")
     if isinstance(arch, str):
         arch = space.parse(arch)
     space.validate(arch)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from hynas.core.arch import Architecture
 from hynas.core.opgraph import OpGraph
+from hynas.models.nb101_graph import SHORT_OPS, vertex_channels
 
 if TYPE_CHECKING:
     from hynas.spaces.ecnas import ECNASSpace
@@ -26,8 +27,6 @@ def op_graph(
 ) -> None:
     """Fill ``g`` with the NAS-Bench-101 network of ``arch``. A truncated input (the first channels
     of an interior vertex) is a view, not a kernel: the sum that reads it is charged its full size."""
-    from hynas.spaces.ecnas import SHORT_OPS, vertex_channels
-
     matrix, labels = space.spec(arch)
     n = len(labels)
     if channels < 3 or min(num_classes, num_stacks, cells_per_stack) < 1:

@@ -9,7 +9,7 @@ Transformers", 2022). Per-layer heads and widths make the stack heterogeneous (T
 "FlexiBERT", 2023).
 
 Two things are here: the *layer-spec language* (:class:`LayerSpec`, :class:`LMConfig`,
-:func:`parse_config`, :func:`format_config`; defined in :mod:`hynas.spaces.lm_spec`, re-exported)
+:func:`parse_config`, :func:`format_config`; defined in :mod:`hynas.models.lm_spec`, re-exported)
 shared by the model builder and the cost model, and the
 :class:`HybridLMSpace` search space whose canonical string is a spec in that language, e.g.::
 
@@ -27,7 +27,7 @@ from typing import Any
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.space import Dim, SearchSpace, SpaceDefaults
-from hynas.spaces.lm_spec import (
+from hynas.models.lm_spec import (
     CHANNEL_KINDS,
     MIXER_KINDS,
     LayerSpec,

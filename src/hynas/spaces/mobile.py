@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,77 +39,33 @@ import numpy as np
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.space import Dim, SearchSpace, SpaceDefaults
+from hynas.models.mobile_config import (
+    FEATURE_MIX,
+    FINAL_EXPAND,
+    STAGES,
+    STEM_WIDTH,
+    MBBlock,
+    MobileConfig,
+    make_divisible,
+)
 
 if TYPE_CHECKING:
     from hynas.core.opgraph import OpGraph
 
-__all__ = ["MBBlock", "MobileConfig", "MobileSpace", "make_divisible"]
+#: the network's description lives in :mod:`hynas.models.mobile_config`; its names are re-exported here
+__all__ = [
+    "FEATURE_MIX",
+    "FINAL_EXPAND",
+    "STAGES",
+    "STEM_WIDTH",
+    "MBBlock",
+    "MobileConfig",
+    "MobileSpace",
+    "make_divisible",
+]
 
-#: the once-for-all MobileNetV3 stages: (width, first stride, activation, squeeze-excite)
-STAGES: tuple[tuple[int, int, str, bool], ...] = (
-    (24, 2, "relu", False),
-    (40, 2, "relu", True),
-    (80, 2, "hswish", False),
-    (112, 1, "hswish", True),
-    (160, 2, "hswish", True),
-)
-STEM_WIDTH = 16
-FINAL_EXPAND = 960
-FEATURE_MIX = 1280
 _STAGE_RE = re.compile(r"k(\d+)e(\d+)")
 _HINT = "expected e.g. 'r192|k3e4-k5e6|k3e3-k3e3-k5e4|k7e6-k7e6|k3e4-k3e4-k3e4-k3e4|k5e6-k5e6'"
-
-
-def make_divisible(v: float, divisor: int = 8) -> int:
-    """Round channels to a multiple of ``divisor``, never below 90% of ``v`` (MobileNet rule)."""
-    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    if new < 0.9 * v:
-        new += divisor
-    return new
-
-
-@dataclass(frozen=True)
-class MBBlock:
-    """One inverted-residual block: 1x1 expand (skipped when expand=1), k×k depthwise, SE, 1x1 project."""
-
-    c_in: int
-    c_out: int
-    kernel: int
-    expand: int
-    stride: int
-    act: str
-    se: bool
-
-    @property
-    def c_mid(self) -> int:
-        return make_divisible(self.c_in * self.expand) if self.expand != 1 else self.c_in
-
-    @property
-    def c_se(self) -> int:
-        return make_divisible(self.c_mid // 4)
-
-    @property
-    def residual(self) -> bool:
-        return self.stride == 1 and self.c_in == self.c_out
-
-    def key(self) -> str:
-        """Shape key without the input size (the lookup table adds it)."""
-        return (
-            f"i{self.c_in}_o{self.c_out}_k{self.kernel}_e{self.expand}_s{self.stride}_"
-            f"{self.act}{'_se' if self.se else ''}"
-        )
-
-
-@dataclass(frozen=True)
-class MobileConfig:
-    """A whole mobile network: input resolution and the ordered MBConv blocks after the stem."""
-
-    resolution: int
-    blocks: tuple[MBBlock, ...]
-    stem: int = STEM_WIDTH
-    final_expand: int = FINAL_EXPAND
-    feature_mix: int = FEATURE_MIX
-    num_classes: int = 1000
 
 
 class MobileSpace(SearchSpace):

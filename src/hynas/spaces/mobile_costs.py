@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hynas.core.arch import Architecture
 from hynas.core.opgraph import OpGraph, conv_out
+from hynas.models.mobile_config import STAGES
 
 if TYPE_CHECKING:
     from hynas.spaces.mobile import MobileSpace
@@ -116,8 +117,6 @@ def op_graph(
 def lut_networks(space: MobileSpace) -> list[Architecture]:
     """Deepest networks at every resolution with one kernel and one expansion everywhere: every
     block shape of the space appears in one of them."""
-    from hynas.spaces.mobile import STAGES
-
     deepest = space.depths.index(max(space.depths))
     out = []
     for r in range(len(space.resolutions)):

@@ -23,15 +23,13 @@ import numpy as np
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.space import Dim, SearchSpace, SpaceDefaults
+from hynas.models.nb201_cell import EDGES, OPS
 
 if TYPE_CHECKING:
     from hynas.core.opgraph import OpGraph
 
 __all__ = ["EDGES", "OPS", "NB201Space"]
 
-OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-#: edges in the order of the official string: (to_node, from_node)
-EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 #: the input-to-output paths, as lists of edge positions
 PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))
 _LIVE_OPS = OPS[1:]

@@ -16,6 +16,7 @@ import numpy as np
 from hynas.core.arch import Architecture
 from hynas.core.opgraph import OpGraph, conv_out
 from hynas.core.space import SearchSpace
+from hynas.models.nb201_cell import EDGES, OPS
 
 __all__ = ["connected", "latency_samples", "lut_modules", "lut_standalone", "op_graph"]
 
@@ -24,8 +25,6 @@ def op_graph(
     g: OpGraph, arch: Architecture, resolution: int | None, C: int = 16, N: int = 5, num_classes: int = 10
 ) -> None:
     """Fill ``g`` with the operators of the NB201 network of ``arch``."""
-    from hynas.spaces.nb201 import EDGES, OPS
-
     ops = [OPS[x] for x in arch.genes]
     h = resolution or 32
     x = g.fmap("input", 3, h)
@@ -105,7 +104,7 @@ def op_graph(
 
 def lut_modules(model: Any) -> dict[str, Any]:
     """Operator name (as in :func:`op_graph`) -> the module of the built NB201 ``model`` that runs it."""
-    from hynas.models.nb201 import EDGES, NB201Cell, ResNetBasicBlock
+    from hynas.models.nb201 import NB201Cell, ResNetBasicBlock
 
     out: dict[str, Any] = {"stem": model.stem}
     stage, cell = 0, 0
@@ -158,8 +157,6 @@ def latency_samples(
 
 def connected(genes: tuple[int, ...]) -> float:
     """1 if some input-to-output path of the cell has no ``none`` edge (NB201 op 0 is ``none``)."""
-    from hynas.spaces.nb201 import EDGES
-
     reach = {0}
     for gene, (to, frm) in zip(genes, EDGES, strict=True):
         if gene != 0 and frm in reach:

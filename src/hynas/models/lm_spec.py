@@ -1,14 +1,15 @@
 """The layer-spec language of hybrid causal LMs: :class:`LayerSpec`, :class:`LMConfig`,
-:func:`parse_config`, :func:`format_config`.
+:func:`parse_config`, :func:`format_config`; and :func:`expert_capacity`, the MoE buffer size.
 
-Shared by the :class:`~hynas.spaces.hybrid_lm.HybridLMSpace` search space (whose canonical string
-is a spec in this language), the model builder (:mod:`hynas.models.hybrid_lm`) and the long-context
-cost model (:mod:`hynas.hw.lm_costs`); the grammar is described in :mod:`hynas.spaces.hybrid_lm`.
-Moved out of that module unchanged (it re-exports every name).
+No torch. Shared by the :class:`~hynas.spaces.hybrid_lm.HybridLMSpace` search space (whose canonical
+string is a spec in this language; it re-exports every name), the model (:mod:`hynas.models.hybrid_lm`)
+and the long-context cost model (:mod:`hynas.hw.lm_costs`); the grammar is described in
+:mod:`hynas.spaces.hybrid_lm`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "MIXER_KINDS",
     "LMConfig",
     "LayerSpec",
+    "expert_capacity",
     "format_config",
     "parse_config",
     "parse_layer",
@@ -160,6 +162,11 @@ class LMConfig:
 
     def count(self, mixer: str) -> int:
         return sum(1 for layer in self.layers if layer.mixer == mixer)
+
+
+def expert_capacity(tokens: int, experts: int, top_k: int, factor: float) -> int:
+    """Slots per expert: ``ceil(factor × tokens × top_k / experts)``, at most ``tokens``."""
+    return max(1, min(tokens, math.ceil(factor * tokens * top_k / experts)))
 
 
 _HEADER = re.compile(r"d(\d+)\.hd(\d+)(?:\.v(\d+))?")

@@ -1,9 +1,9 @@
-"""NAS-Bench-101 cell graphs (Ying et al., ICML 2019): the graph fingerprint, pruning to the
-input-to-output paths and the channel split of a cell's vertices.
+"""NAS-Bench-101 cell graphs (Ying et al., ICML 2019): the vertex operations, the graph
+fingerprint, pruning to the input-to-output paths and the channel split of a cell's vertices.
 
-Shared by the ``ecnas`` space (:mod:`hynas.spaces.ecnas`, which re-exports these names and
-describes the fingerprint), its model builder and its operator graph; moved out of that module
-unchanged.
+No torch. Shared by the ``ecnas`` space (:mod:`hynas.spaces.ecnas`, which re-exports these names and
+describes the fingerprint), its network (:mod:`hynas.models.ecnas`) and its operator graph
+(:mod:`hynas.spaces.ecnas_costs`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-__all__ = ["Matrix", "module_hash", "prune", "vertex_channels"]
+__all__ = ["OPS", "SHORT_OPS", "Matrix", "module_hash", "prune", "vertex_channels"]
 
+#: the operations of interior vertices, by NAS-Bench-101 label 0, 1, 2 (input -1, output -2)
+OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+#: their names in the canonical string and in operator graphs
+SHORT_OPS = ("conv3x3", "conv1x1", "maxpool3x3")
 Matrix = tuple[tuple[int, ...], ...]
 
 
