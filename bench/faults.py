@@ -378,9 +378,15 @@ def _search_args(store: str, budget: int, seed: int = 0, workers: int = 1, delay
     return args
 
 
-def _rerun(
-    t: Tally, label: str, args: list[str], cwd: str, store: str, before: list[Row], budget: int
+def _after_kill(
+    t: Tally, label: str, stderr: str, args: list[str], cwd: str, store: str, budget: int
 ) -> None:
+    """A killed run printed no traceback, and running it again on its store finishes the run with
+    nothing lost or duplicated."""
+    if has_traceback(stderr):
+        t.tracebacks += 1
+        t.note("traceback", label + " (killed run)", stderr)
+    before = read_trials(store) or []
     res = hynas(args, cwd)
     t.process(label + " rerun", "ok", res)
     t.trials(label, before, read_trials(store), budget)
@@ -417,11 +423,7 @@ def kills(tmp: Path, cases: int, rng: random.Random, budget: int = 30) -> Tally:
         if res.rc == 0:
             t.count("run had ended before the kill")
         t.count(f"{kind}: store existed at the kill", int(os.path.exists(store)))
-        if has_traceback(res.stderr):
-            t.tracebacks += 1
-            t.note("traceback", label + " (killed run)", res.stderr)
-        before = read_trials(store) or []
-        _rerun(t, label, args, str(tmp), store, before, budget)
+        _after_kill(t, label, res.stderr, args, str(tmp), store, budget)
     return t
 
 
@@ -461,11 +463,7 @@ def pool_driver(tmp: Path, cases: int, rng: random.Random, budget: int = 40) -> 
             t.count("workers left after 5 s", len(left))
             t.note("workers left", label)
         _kill_group(p)  # what it left behind (its own process group only)
-        if has_traceback(err):
-            t.tracebacks += 1
-            t.note("traceback", label + " (killed run)", err)
-        before = read_trials(store) or []
-        _rerun(t, label, args, str(tmp), store, before, budget)
+        _after_kill(t, label, err, args, str(tmp), store, budget)
     return t
 
 
