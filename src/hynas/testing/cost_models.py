@@ -14,12 +14,17 @@ search does (:func:`hynas.core.metrics.resolve_cost_model`) and checks:
   from a network to a ``larger`` one: ``larger=(small, big)`` names such a pair;
 - **stored values**: where ``stored_values()`` gives every architecture's value, those are the
   computed ones.
+
+``built_lm_counts(cfg, context)`` counts what the analytic language-model costs
+(:mod:`hynas.hw.lm_costs`) predict on the built network itself, on PyTorch's meta device: the
+ground truth their tests and ``bench/hybrid.py`` compare with.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from hynas.core.arch import Architecture
 from hynas.core.metrics import CostModel, resolve_cost_model
@@ -27,7 +32,7 @@ from hynas.core.space import SearchSpace
 from hynas.core.strategy import Candidate
 from hynas.testing._assert import expect
 
-__all__ = ["check_cost_model", "resolve"]
+__all__ = ["built_lm_counts", "check_cost_model", "resolve"]
 
 
 def resolve(name: str, space: SearchSpace) -> CostModel:
@@ -88,3 +93,27 @@ def _check_direction(
         loss == (value if direction == "min" else -value),
         f"{where}: {value} ({direction}) reaches the strategy as loss {loss}",
     )
+
+
+def built_lm_counts(cfg: Any, context: int, dtype: Any = None) -> tuple[int, int, int, int]:
+    """(parameters, prefill FLOPs, cache bytes, decode FLOPs per token) of the hybrid LM built from
+    ``cfg`` (an :class:`~hynas.spaces.hybrid_lm.LMConfig`) for one sequence of ``context`` tokens,
+    counted by PyTorch's FLOP counter on the meta device (nothing is allocated or computed);
+    ``dtype`` defaults to float32."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from hynas.models.hybrid_lm import HybridLM
+
+    with torch.device("meta"):
+        model = HybridLM(cfg, ssm_mode="parallel").to(dtype or torch.float32)
+    params = sum(p.numel() for p in model.parameters())
+    idx = torch.zeros(1, context, dtype=torch.long, device="meta")
+    cache = model.new_cache()
+    with FlopCounterMode(display=False) as fc:
+        model(idx, cache)
+    prefill = fc.get_total_flops()
+    cache_bytes = cache.nbytes()
+    with FlopCounterMode(display=False) as fc:
+        model(idx[:, :1], cache)
+    return params, prefill, cache_bytes, fc.get_total_flops()
