@@ -53,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,18 +129,15 @@ def driver_kills(tmp: Path, seed: int, kills: int, budget: int) -> dict[str, Any
     }
 
 
-def worker_kills(tmp: Path, budget: int, seed: int) -> dict[str, Any]:
-    cfg = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=budget, seed=seed)
-    exp = Experiment(cfg)
-    exp.evaluator = FaultyEvaluator(
-        exp.evaluator, seed=seed, error=0.05, nan=0.05, hang=0.03, die=0.05, hang_s=60, delay_s=0.05
-    )
+@contextlib.contextmanager
+def killing_workers(rng: random.Random, wait: tuple[float, float]) -> Iterator[list[int]]:
+    """While the block runs, a thread SIGKILLs one random child process of this process (the pool
+    workers) every ``uniform(*wait)`` seconds; yields the list of killed pids."""
     done = threading.Event()
-    kills = []
-    rng = random.Random(seed)
+    kills: list[int] = []
 
     def killer() -> None:
-        while not done.wait(rng.uniform(0.1, 0.4)):
+        while not done.wait(rng.uniform(*wait)):
             kids = mp.active_children()
             if kids:
                 victim = rng.choice(kids)
@@ -151,14 +149,26 @@ def worker_kills(tmp: Path, budget: int, seed: int) -> dict[str, Any]:
 
     t = threading.Thread(target=killer)
     t.start()
-    t0 = time.perf_counter()
     try:
-        with open_store(str(tmp / f"pool{seed}.db")) as st:
-            recs = run(exp, st, options=RunOptions(workers=2, timeout_s=2, retries=1, max_requeues=20))
-            running = [s for s in st.schedule() if s.told_seq is None]
+        yield kills
     finally:
         done.set()
         t.join()
+
+
+def worker_kills(tmp: Path, budget: int, seed: int) -> dict[str, Any]:
+    cfg = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=budget, seed=seed)
+    exp = Experiment(cfg)
+    exp.evaluator = FaultyEvaluator(
+        exp.evaluator, seed=seed, error=0.05, nan=0.05, hang=0.03, die=0.05, hang_s=60, delay_s=0.05
+    )
+    t0 = time.perf_counter()
+    with (
+        killing_workers(random.Random(seed), (0.1, 0.4)) as kills,
+        open_store(str(tmp / f"pool{seed}.db")) as st,
+    ):
+        recs = run(exp, st, options=RunOptions(workers=2, timeout_s=2, retries=1, max_requeues=20))
+        running = [s for s in st.schedule() if s.told_seq is None]
     numbers = [r.number for r in recs]
     return {
         "seed": seed,
