@@ -76,13 +76,14 @@ def _driver(path: str, cfg: ExperimentConfig) -> None:
         run(Experiment(cfg), st, trial_delay=0.01)
 
 
-def _count(path: str) -> int:
+def count_rows(path: str, table: str = "trials") -> int:
+    """Rows of ``table`` in the SQLite store at ``path`` (0 while it does not exist yet)."""
     if not os.path.exists(path):
         return 0
     try:
         db = sqlite3.connect(path, timeout=5)
         try:
-            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
         finally:
             db.close()
     except sqlite3.OperationalError:
@@ -104,7 +105,7 @@ def driver_kills(tmp: Path, seed: int, kills: int, budget: int) -> dict[str, Any
         p = ctx.Process(target=_driver, args=(path, cfg))
         p.start()
         deadline = time.time() + 30
-        while _count(path) < target and time.time() < deadline and p.is_alive():
+        while count_rows(path) < target and time.time() < deadline and p.is_alive():
             time.sleep(0.002)
         time.sleep(rng.uniform(0, 0.012))
         os.kill(p.pid, signal.SIGKILL)
@@ -353,7 +354,8 @@ def hynas(args: list[str], cwd: str, timeout: float = 120) -> Proc:
     return _finish(_start(args, cwd), timeout)
 
 
-def _stat(pid: int) -> tuple[str, int, int] | None:
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start time) of a process, or None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             f = fh.read().rsplit(")", 1)[1].split()
@@ -362,19 +364,23 @@ def _stat(pid: int) -> tuple[str, int, int] | None:
     return f[0], int(f[1]), int(f[19])
 
 
-def _children(pid: int) -> dict[int, int]:
+def children(pid: int) -> dict[int, int]:
+    """{pid: start time} of the live children of ``pid``."""
     out = {}
     for e in os.listdir("/proc"):
         if e.isdigit():
-            st = _stat(int(e))
+            st = proc_stat(int(e))
             if st is not None and st[1] == pid and st[0] != "Z":
                 out[int(e)] = st[2]
     return out
 
 
-def _alive(procs: dict[int, int]) -> list[int]:
+def alive(procs: dict[int, int]) -> list[int]:
+    """Those of ``procs`` still running (a zombie or a new process under a reused pid is gone)."""
     return [
-        p for p, start in procs.items() if (st := _stat(p)) is not None and st[0] != "Z" and st[2] == start
+        p
+        for p, start in procs.items()
+        if (st := proc_stat(p)) is not None and st[0] != "Z" and st[2] == start
     ]
 
 
@@ -450,7 +456,7 @@ def pool_driver(tmp: Path, cases: int, rng: random.Random, budget: int = 40) -> 
         deadline = time.monotonic() + 60
         workers: dict[int, int] = {}
         while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
-            workers = _children(p.pid)
+            workers = children(p.pid)
             time.sleep(0.01)
         time.sleep(rng.uniform(0, 1.5))
         with contextlib.suppress(ProcessLookupError):
@@ -466,9 +472,9 @@ def pool_driver(tmp: Path, cases: int, rng: random.Random, budget: int = 40) -> 
             p.wait()
             err = ""
         t_gone = time.monotonic() + 5
-        while _alive(workers) and time.monotonic() < t_gone:
+        while alive(workers) and time.monotonic() < t_gone:
             time.sleep(0.05)
-        left = _alive(workers)
+        left = alive(workers)
         if left:
             t.count("workers left after 5 s", len(left))
             t.note("workers left", label)
