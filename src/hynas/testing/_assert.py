@@ -3,10 +3,17 @@
 
 from __future__ import annotations
 
-__all__ = ["expect"]
+import math
+
+__all__ = ["expect", "finite"]
 
 
 def expect(ok: object, what: str) -> None:
     """Fail with ``what`` (the rule broken, and by whom) unless ``ok``."""
     if not ok:
         raise AssertionError(what)
+
+
+def finite(v: object) -> bool:
+    """Whether ``v`` is a finite real number (not a bool)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)

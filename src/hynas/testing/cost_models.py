@@ -22,7 +22,6 @@ ground truth their tests and ``bench/hybrid.py`` compare with.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +29,7 @@ from hynas.core.arch import Architecture
 from hynas.core.metrics import CostModel, resolve_cost_model
 from hynas.core.space import SearchSpace
 from hynas.core.strategy import Candidate
-from hynas.testing._assert import expect
+from hynas.testing._assert import expect, finite
 
 __all__ = ["built_lm_counts", "check_cost_model", "resolve"]
 
@@ -60,7 +59,7 @@ def check_cost_model(
     expect(info.direction in ("min", "max"), f"{where} has direction {info.direction!r}")
     values = [model(a) for a in archs]
     for a, v in zip(archs, values, strict=True):
-        expect(isinstance(v, float) and math.isfinite(v), f"{where}: {v!r} for {a} is not a finite number")
+        expect(finite(v), f"{where}: {v!r} for {a} is not a finite number")
     expect([model(a) for a in archs] == values, f"{where}: asked twice, the values differ")
     if not measured:
         again = resolve(name, space)

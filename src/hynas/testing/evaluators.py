@@ -21,7 +21,6 @@ Evaluators that train keep the call cheap with small options (``steps``, ``batch
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,7 +31,7 @@ from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator
 from hynas.core.experiment import ExperimentConfig
 from hynas.core.strategy import Candidate
-from hynas.testing._assert import expect
+from hynas.testing._assert import expect, finite
 
 __all__ = ["check_evaluator"]
 
@@ -58,10 +57,7 @@ def _check_values(name: str, ev: Evaluator, e: Evaluation, arch: Architecture) -
         f"evaluator {name!r} returned hidden {sorted(e.hidden)}, declared {sorted(set(declared) - visible)}",
     )
     for key, v in {**e.metrics, **e.hidden, "cost_s": e.cost_s}.items():
-        expect(
-            isinstance(v, float) and math.isfinite(v),
-            f"evaluator {name!r}: {key}={v!r} for {arch} is not finite",
-        )
+        expect(finite(v), f"evaluator {name!r}: {key}={v!r} for {arch} is not finite")
     expect(e.cost_s >= 0, f"evaluator {name!r}: negative cost_s {e.cost_s} for {arch}")
 
 
@@ -74,9 +70,9 @@ def check_evaluator(
 ) -> None:
     """Every rule of the module docstring on ``archs``: these architectures, or that many drawn
     with ``seed``."""
-    options = dict(options or {})
     from hynas.evaluators import make_evaluator
 
+    options = dict(options or {})
     ev = make_evaluator(space, name, **options)
     again = make_evaluator(space, name, **options)
     declared = ev.metrics()
