@@ -17,14 +17,13 @@ from pathlib import Path
 
 from fault_harness import (
     Tally,
-    _alive,
-    _children,
+    _after_kill,
     _finish,
     _kill_group,
-    _rerun,
     _search_args,
     _start,
-    has_traceback,
+    alive,
+    children,
     hynas,
     read_trials,
     trial_changes,
@@ -62,11 +61,7 @@ def kills(tmp: Path, cases: int, rng: random.Random, budget: int = 30) -> Tally:
         if res.rc == 0:
             t.count("run had ended before the kill")
         t.count(f"{kind}: store existed at the kill", int(os.path.exists(store)))
-        if has_traceback(res.stderr):
-            t.tracebacks += 1
-            t.note("traceback", label + " (killed run)", res.stderr)
-        before = read_trials(store) or []
-        _rerun(t, label, args, str(tmp), store, before, budget)
+        _after_kill(t, label, res.stderr, args, str(tmp), store, budget)
     return t
 
 
@@ -83,7 +78,7 @@ def pool_driver(tmp: Path, cases: int, rng: random.Random, budget: int = 40) -> 
         deadline = time.monotonic() + 60
         workers: dict[int, int] = {}
         while len(workers) < 2 and time.monotonic() < deadline and p.poll() is None:
-            workers = _children(p.pid)
+            workers = children(p.pid)
             time.sleep(0.01)
         time.sleep(rng.uniform(0, 1.5))
         with contextlib.suppress(ProcessLookupError):
@@ -99,18 +94,14 @@ def pool_driver(tmp: Path, cases: int, rng: random.Random, budget: int = 40) -> 
             p.wait()
             err = ""
         t_gone = time.monotonic() + 5
-        while _alive(workers) and time.monotonic() < t_gone:
+        while alive(workers) and time.monotonic() < t_gone:
             time.sleep(0.05)
-        left = _alive(workers)
+        left = alive(workers)
         if left:
             t.count("workers left after 5 s", len(left))
             t.note("workers left", label)
         _kill_group(p)  # what it left behind (its own process group only)
-        if has_traceback(err):
-            t.tracebacks += 1
-            t.note("traceback", label + " (killed run)", err)
-        before = read_trials(store) or []
-        _rerun(t, label, args, str(tmp), store, before, budget)
+        _after_kill(t, label, err, args, str(tmp), store, budget)
     return t
 
 

@@ -188,7 +188,8 @@ def hynas(args: list[str], cwd: str, timeout: float = 120) -> Proc:
     return _finish(_start(args, cwd), timeout)
 
 
-def _stat(pid: int) -> tuple[str, int, int] | None:
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start time) of a process, or None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             f = fh.read().rsplit(")", 1)[1].split()
@@ -197,19 +198,23 @@ def _stat(pid: int) -> tuple[str, int, int] | None:
     return f[0], int(f[1]), int(f[19])
 
 
-def _children(pid: int) -> dict[int, int]:
+def children(pid: int) -> dict[int, int]:
+    """{pid: start time} of the live children of ``pid``."""
     out = {}
     for e in os.listdir("/proc"):
         if e.isdigit():
-            st = _stat(int(e))
+            st = proc_stat(int(e))
             if st is not None and st[1] == pid and st[0] != "Z":
                 out[int(e)] = st[2]
     return out
 
 
-def _alive(procs: dict[int, int]) -> list[int]:
+def alive(procs: dict[int, int]) -> list[int]:
+    """Those of ``procs`` still running (a zombie or a new process under a reused pid is gone)."""
     return [
-        p for p, start in procs.items() if (st := _stat(p)) is not None and st[0] != "Z" and st[2] == start
+        p
+        for p, start in procs.items()
+        if (st := proc_stat(p)) is not None and st[0] != "Z" and st[2] == start
     ]
 
 
@@ -223,9 +228,15 @@ def _search_args(store: str, budget: int, seed: int = 0, workers: int = 1, delay
     return args
 
 
-def _rerun(
-    t: Tally, label: str, args: list[str], cwd: str, store: str, before: list[Row], budget: int
+def _after_kill(
+    t: Tally, label: str, stderr: str, args: list[str], cwd: str, store: str, budget: int
 ) -> None:
+    """A killed run printed no traceback, and running it again on its store finishes the run with
+    nothing lost or duplicated."""
+    if has_traceback(stderr):
+        t.tracebacks += 1
+        t.note("traceback", label + " (killed run)", stderr)
+    before = read_trials(store) or []
     res = hynas(args, cwd)
     t.process(label + " rerun", "ok", res)
     t.trials(label, before, read_trials(store), budget)

@@ -40,6 +40,7 @@ are here; parts 3-7 are in bench/fault_cases.py, their process harness in bench/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -51,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +69,12 @@ from fault_cases import _offsets, damaged, fuzz, fuzz_case, kills, pool_driver, 
 from fault_harness import (
     Proc,
     Tally,
+    alive,
+    children,
     complete,
     error_lines,
     has_traceback,
+    proc_stat,
     read_trials,
     trial_changes,
     wrong_exit,
@@ -80,10 +85,16 @@ __all__ = [
     "Proc",
     "Tally",
     "_offsets",
+    "alive",
+    "children",
     "complete",
+    "count_rows",
+    "driver_kills",
     "error_lines",
     "fuzz_case",
     "has_traceback",
+    "killing_workers",
+    "proc_stat",
     "read_trials",
     "trial_changes",
     "wrong_exit",
@@ -101,13 +112,14 @@ def _driver(path: str, cfg: ExperimentConfig) -> None:
         run(Experiment(cfg), st, trial_delay=0.01)
 
 
-def _count(path: str) -> int:
+def count_rows(path: str, table: str = "trials") -> int:
+    """Rows of ``table`` in the SQLite store at ``path`` (0 while it does not exist yet)."""
     if not os.path.exists(path):
         return 0
     try:
         db = sqlite3.connect(path, timeout=5)
         try:
-            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
         finally:
             db.close()
     except sqlite3.OperationalError:
@@ -129,7 +141,7 @@ def driver_kills(tmp: Path, seed: int, kills: int, budget: int) -> dict[str, Any
         p = ctx.Process(target=_driver, args=(path, cfg))
         p.start()
         deadline = time.time() + 30
-        while _count(path) < target and time.time() < deadline and p.is_alive():
+        while count_rows(path) < target and time.time() < deadline and p.is_alive():
             time.sleep(0.002)
         time.sleep(rng.uniform(0, 0.012))
         os.kill(p.pid, signal.SIGKILL)
@@ -160,31 +172,13 @@ def worker_kills(tmp: Path, budget: int, seed: int) -> dict[str, Any]:
     exp.evaluator = FaultyEvaluator(
         exp.evaluator, seed=seed, error=0.05, nan=0.05, hang=0.03, die=0.05, hang_s=60, delay_s=0.05
     )
-    done = threading.Event()
-    kills = []
-    rng = random.Random(seed)
-
-    def killer() -> None:
-        while not done.wait(rng.uniform(0.1, 0.4)):
-            kids = mp.active_children()
-            if kids:
-                victim = rng.choice(kids)
-                try:
-                    os.kill(victim.pid, signal.SIGKILL)
-                    kills.append(victim.pid)
-                except ProcessLookupError:
-                    pass
-
-    t = threading.Thread(target=killer)
-    t.start()
     t0 = time.perf_counter()
-    try:
-        with open_store(str(tmp / f"pool{seed}.db")) as st:
-            recs = run(exp, st, options=RunOptions(workers=2, timeout_s=2, retries=1, max_requeues=20))
-            running = [s for s in st.schedule() if s.told_seq is None]
-    finally:
-        done.set()
-        t.join()
+    with (
+        killing_workers(random.Random(seed), (0.1, 0.4)) as kills,
+        open_store(str(tmp / f"pool{seed}.db")) as st,
+    ):
+        recs = run(exp, st, options=RunOptions(workers=2, timeout_s=2, retries=1, max_requeues=20))
+        running = [s for s in st.schedule() if s.told_seq is None]
     numbers = [r.number for r in recs]
     return {
         "seed": seed,
@@ -197,6 +191,33 @@ def worker_kills(tmp: Path, budget: int, seed: int) -> dict[str, Any]:
         "lost": budget - len(set(numbers)) + len(running),
         "wall_s": time.perf_counter() - t0,
     }
+
+
+@contextlib.contextmanager
+def killing_workers(rng: random.Random, wait: tuple[float, float]) -> Iterator[list[int]]:
+    """While the block runs, a thread SIGKILLs one random child process of this process (the pool
+    workers) every ``uniform(*wait)`` seconds; yields the list of killed pids."""
+    done = threading.Event()
+    kills: list[int] = []
+
+    def killer() -> None:
+        while not done.wait(rng.uniform(*wait)):
+            kids = mp.active_children()
+            if kids:
+                victim = rng.choice(kids)
+                try:
+                    os.kill(victim.pid, signal.SIGKILL)
+                    kills.append(victim.pid)
+                except ProcessLookupError:
+                    pass
+
+    t = threading.Thread(target=killer)
+    t.start()
+    try:
+        yield kills
+    finally:
+        done.set()
+        t.join()
 
 
 PARTS = ("driver", "workers", "kills", "pool-driver", "two", "damaged", "fuzz")

@@ -32,16 +32,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from hynas.core.errors import HynasError
 from hynas.core.experiment import ExperimentConfig
 from hynas.hw.lm_costs import PRESETS, decode_latency, lm_cost, prefill_latency
-from hynas.models.hybrid_lm import HybridLM
 from hynas.report.analysis import run_front
 from hynas.runners import run
 from hynas.spaces import get_space
 from hynas.stores import open_store
+from hynas.testing.cost_models import built_lm_counts
 from hynas.wiring import Experiment
 
 RESULTS = Path(__file__).parent / "results"
@@ -67,18 +66,7 @@ def part1(n_archs: int, seed: int) -> dict[str, Any]:
         arch = space.sample(rng)
         cfg = space.config(arch)
         ctx = CONTEXTS[i % len(CONTEXTS)]
-        with torch.device("meta"):
-            model = HybridLM(cfg, ssm_mode="parallel")  # log2(T) scan steps on the meta device
-        params = sum(p.numel() for p in model.parameters())
-        idx = torch.zeros(1, ctx, dtype=torch.long, device="meta")
-        cache = model.new_cache()
-        with FlopCounterMode(display=False) as fc:
-            model(idx, cache)
-        prefill = fc.get_total_flops()
-        cache_bytes = cache.nbytes()
-        with FlopCounterMode(display=False) as fc:
-            model(idx[:, :1], cache)
-        decode = fc.get_total_flops()
+        params, prefill, cache_bytes, decode = built_lm_counts(cfg, ctx)  # on the meta device
         c = lm_cost(cfg, ctx, batch=1, dtype="fp32")
         weights = 4 * params
         rows.append(

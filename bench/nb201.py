@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from hynas.benchmarks.nb201 import DEVICES  # the HW-NAS-Bench devices
 from hynas.core.experiment import ExperimentConfig
 from hynas.report.analysis import run_front, true_front
 from hynas.runners import run
@@ -41,7 +42,6 @@ BUDGETS = (50, 100, 150, 300)
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 SO_STRATEGIES = ("random", "rea", "local", "nsga2", "optuna-tpe")
 MO_STRATEGIES = ("nsga2", "optuna-nsga2", "optuna-tpe", "random")
-DEVICES = ("eyeriss", "fpga", "pixel3", "raspi4")
 #: ../shared/REFERENCE.md, NAS-Bench-201 paper as commonly quoted (test accuracy)
 PUBLISHED = {
     "REA": {"cifar10": "93.92 ± 0.30", "cifar100": "71.84 ± 0.99", "imagenet16-120": "45.54 ± 1.03"},

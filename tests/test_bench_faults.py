@@ -4,25 +4,17 @@ duplicated trial, an unusable store; reading a store never changes it."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
+from bench_util import load_bench
 from hynas.core.experiment import ExperimentConfig
 from hynas.runners import run
 from hynas.stores import open_store
 from hynas.wiring import Experiment
 
-_spec = importlib.util.spec_from_file_location(
-    "bench_faults", Path(__file__).resolve().parents[1] / "bench" / "faults.py"
-)
-assert _spec is not None and _spec.loader is not None
-bf = importlib.util.module_from_spec(_spec)
-sys.modules["bench_faults"] = bf  # dataclasses look their module up while it loads
-_spec.loader.exec_module(bf)
+bf = load_bench("faults")
 
 
 def test_traceback_and_error_lines():

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from bench_util import load_bench
 from cli_util import popen_cli
 
 ARGS = ["search", "--strategy", "rea", "--objective", "accuracy", "--budget", "80", "--seed", "7", "--quiet"]
@@ -20,14 +21,7 @@ def _cli(*args: str, **kw) -> subprocess.Popen:
     return popen_cli(*args, **kw)
 
 
-def _count(path: str) -> int:
-    if not os.path.exists(path):
-        return 0
-    try:
-        with sqlite3.connect(path, timeout=5) as db:
-            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+_count = load_bench("faults").count_rows  # trials stored so far (shared with bench/faults.py)
 
 
 def _trials(path: str) -> list[tuple]:

@@ -4,16 +4,14 @@ worker process killed mid-trial, the driver SIGKILLed at random points, a second
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import random
-import signal
 import socket
-import threading
 import time
 
 import pytest
 
+from bench_util import load_bench
 from hynas.core.errors import HynasError
 from hynas.core.experiment import ExperimentConfig
 from hynas.runners import RunOptions, run
@@ -102,29 +100,10 @@ def test_workers_killed_at_random_lose_no_trial(store_path):
     """A killer thread SIGKILLs this run's own worker processes at random moments."""
     cfg = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=50, seed=3)
     exp = _exp(cfg, delay_s=0.1)
-    done = threading.Event()
-    kills = []
-    rng = random.Random(0)
-
-    def killer() -> None:
-        while not done.wait(rng.uniform(0.05, 0.2)):
-            kids = mp.active_children()  # this test process has no children but the pool workers
-            if kids:
-                victim = rng.choice(kids)
-                try:
-                    os.kill(victim.pid, signal.SIGKILL)
-                    kills.append(victim.pid)
-                except ProcessLookupError:
-                    pass
-
-    t = threading.Thread(target=killer)
-    t.start()
-    try:
-        with open_store(store_path) as st:
-            recs = run(exp, st, options=RunOptions(workers=2, max_requeues=50))
-    finally:
-        done.set()
-        t.join()
+    # this test process has no children but the pool workers
+    killing = load_bench("faults").killing_workers(random.Random(0), (0.05, 0.2))
+    with killing as kills, open_store(store_path) as st:
+        recs = run(exp, st, options=RunOptions(workers=2, max_requeues=50))
     assert len(kills) >= 5
     assert sorted(r.number for r in recs) == list(range(50))  # every trial ended, none lost or twice
     assert all(r.status in ("completed", "failed") for r in recs)
@@ -133,70 +112,23 @@ def test_workers_killed_at_random_lose_no_trial(store_path):
         assert not [s for s in st.schedule() if s.told_seq is None]  # nothing left running
 
 
-def _driver(path: str, cfg: ExperimentConfig, delay: float) -> None:
-    with open_store(path) as st:
-        run(Experiment(cfg), st, trial_delay=delay)
-
-
-def _count(path: str) -> int:
-    import sqlite3
-
-    if not os.path.exists(path):
-        return 0
-    try:
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.OperationalError:
-        return 0
-
-
-def kill_driver_at_random_points(tmp_path, kills: int, budget: int, seed: int = 0) -> dict:
-    """SIGKILL a forked driver ``kills`` times at random moments, resume, compare with a clean run."""
-    cfg = ExperimentConfig(strategy="rea", objectives=("accuracy",), budget=budget, seed=7)
-    with open_store(str(tmp_path / "ref.db")) as st:
-        ref = run(Experiment(cfg), st)
-    path = str(tmp_path / "killed.db")
-    rng = random.Random(seed)
-    ctx = mp.get_context("fork")
-    seen: list[tuple] = []
-    counts = []
-    for _ in range(kills):
-        target = min(budget - 1, _count(path) + rng.randint(1, max(1, budget // kills)))
-        p = ctx.Process(target=_driver, args=(path, cfg, 0.01))
-        p.start()
-        deadline = time.time() + 30
-        while _count(path) < target and time.time() < deadline and p.is_alive():
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.012))  # anywhere: mid-evaluation, mid-commit, between trials
-        os.kill(p.pid, signal.SIGKILL)
-        p.join()
-        with open_store(path) as st:
-            now = [(r.number, r.arch, r.status, r.metrics, r.cost_s) for r in st.trials()]
-        assert now[: len(seen)] == seen  # nothing committed was lost or rewritten by a later kill
-        seen = now
-        counts.append(len(now))
-    with open_store(path) as st:
-        final = run(Experiment(cfg), st)
-        recs = st.trials()
-    return {"ref": ref, "final": final, "stored": recs, "counts": counts}
+def _driver_kills_lose_nothing(tmp_path, kills: int, budget: int, seed: int) -> list[int]:
+    """SIGKILL a forked driver at ``kills`` random points (bench/faults.py), resume; nothing
+    committed is lost, nothing is duplicated or missing, and the result is an uninterrupted run's."""
+    out = load_bench("faults").driver_kills(tmp_path, seed, kills, budget)
+    assert out["completed_lost"] == out["duplicated"] == out["missing"] == 0, out
+    assert out["same_as_uninterrupted"], out
+    return out["kill_points"]
 
 
 def test_driver_killed_at_random_points_loses_and_duplicates_nothing(tmp_path):
-    out = kill_driver_at_random_points(tmp_path, kills=4, budget=40)
-    assert [r.number for r in out["stored"]] == list(range(40))
-    assert _key(out["stored"]) == _key(out["ref"]) == _key(out["final"])
-    assert len(set(out["counts"])) > 1
+    assert len(set(_driver_kills_lose_nothing(tmp_path, kills=4, budget=40, seed=0))) > 1
 
 
 @pytest.mark.slow
 def test_driver_killed_at_20_random_points(tmp_path):
-    out = kill_driver_at_random_points(tmp_path, kills=20, budget=120, seed=1)
-    assert [r.number for r in out["stored"]] == list(range(120))
-    assert _key(out["stored"]) == _key(out["ref"])
-    assert min(out["counts"]) < 120 and len(set(out["counts"])) >= 10
+    points = _driver_kills_lose_nothing(tmp_path, kills=20, budget=120, seed=1)
+    assert min(points) < 120 and len(set(points)) >= 10
 
 
 def test_trial_left_running_by_a_dead_driver_is_requeued_exactly_once(store_path):

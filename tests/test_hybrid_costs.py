@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from hynas.core.errors import HynasError
 from hynas.core.metrics import resolve_cost_model
@@ -16,27 +15,11 @@ from hynas.hw.lm_costs import (
     lm_params,
     prefill_latency,
 )
-from hynas.models.hybrid_lm import HybridLM
 from hynas.spaces import get_space
 from hynas.spaces.hybrid_lm import parse_config
+from hynas.testing.cost_models import built_lm_counts
 
 SPACE = get_space("hybrid-lm")
-
-
-def measure(cfg, context: int, dtype: torch.dtype = torch.float32):
-    """(params, prefill FLOPs, cache bytes, decode FLOPs) of the built model, on the meta device."""
-    with torch.device("meta"):
-        model = HybridLM(cfg, ssm_mode="parallel").to(dtype)
-    params = sum(p.numel() for p in model.parameters())
-    idx = torch.zeros(1, context, dtype=torch.long, device="meta")
-    cache = model.new_cache()
-    with FlopCounterMode(display=False) as fc:
-        model(idx, cache)
-    prefill = fc.get_total_flops()
-    cache_bytes = cache.nbytes()
-    with FlopCounterMode(display=False) as fc:
-        model(idx[:, :1], cache)
-    return params, prefill, cache_bytes, fc.get_total_flops()
 
 
 @pytest.mark.parametrize("context", [256, 1024, 4096, 16384])
@@ -44,7 +27,7 @@ def test_built_models_match_the_analytical_model_within_5_percent(context):
     rng = np.random.default_rng(context)
     for _ in range(4):
         cfg = SPACE.config(SPACE.sample(rng))
-        params, prefill, cache_bytes, decode = measure(cfg, context)
+        params, prefill, cache_bytes, decode = built_lm_counts(cfg, context)
         c = lm_cost(cfg, context, batch=1, dtype="fp32")
         assert params == c.params == lm_params(cfg)
         assert abs(prefill / c.prefill_matmul_flops - 1) < 0.05
@@ -58,7 +41,7 @@ def test_built_models_match_the_analytical_model_within_5_percent(context):
 
 def test_half_precision_memory_and_sliding_window_cache_size():
     cfg = parse_config("d64.hd16:swa-h4-kv2-w512-s4/mlp-f128,attn-h4-kv1/none,ssm-n16/none")
-    _, _, cache_bytes, _ = measure(cfg, 2048, torch.float16)
+    _, _, cache_bytes, _ = built_lm_counts(cfg, 2048, torch.float16)
     c = lm_cost(cfg, 2048, dtype="fp16")
     assert cache_bytes == c.cache_bytes
     # window cache: 2·kv·hd·(512 + 4); full: 2·1·16·2048; ssm: 128·(16 + 3)

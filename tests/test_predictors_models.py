@@ -1,4 +1,5 @@
-"""Predictors: fit/predict contract, rank quality on a known function, errors, and the eval CLI."""
+"""Predictors: errors, the ensemble's spread, and the eval CLI (the contract every predictor keeps:
+``tests/test_predictor_contract.py``)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
 from hynas.core.errors import HynasError
 from hynas.predictors import PREDICTORS
 from hynas.predictors.evaluate import evaluate_predictor, space_data
-
-
-def _data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 2, size=(n, 12)).astype(float)
-    w = np.linspace(-1, 2, 12)
-    return x, x @ w + 0.5 * x[:, 0] * x[:, 1]
-
-
-@pytest.mark.parametrize("name", PREDICTORS.names())
-def test_predictor_ranks_a_known_function(name):
-    x, y = _data(160)
-    model = PREDICTORS.create(name, seed=0).fit(x[:100], y[:100])
-    mean, std = model.predict(x[100:])
-    assert mean.shape == std.shape == (60,)
-    assert np.all(std >= 0)
-    assert spearmanr(mean, y[100:])[0] > 0.8
-
-
-@pytest.mark.parametrize("name", PREDICTORS.names())
-def test_predictor_is_deterministic_under_seed(name):
-    x, y = _data(60)
-    a = PREDICTORS.create(name, seed=3).fit(x[:40], y[:40]).predict(x[40:])[0]
-    b = PREDICTORS.create(name, seed=3).fit(x[:40], y[:40]).predict(x[40:])[0]
-    np.testing.assert_allclose(a, b)
+from hynas.testing.predictors import known_function
 
 
 def test_predictor_errors():
@@ -56,7 +32,7 @@ def test_predictor_errors():
 
 
 def test_mlp_ensemble_spread_is_larger_far_from_data():
-    x, y = _data(60)
+    x, y = known_function(60)
     p = PREDICTORS.create("mlp-ensemble", seed=0).fit(x[:, :6][x[:, 0] == 0], y[x[:, 0] == 0])
     _, std_in = p.predict(x[:, :6][x[:, 0] == 0])
     _, std_out = p.predict(np.full((5, 6), 5.0))

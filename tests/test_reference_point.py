@@ -59,24 +59,21 @@ def _invoke(*args: str):  # type: ignore[no-untyped-def]
     return r
 
 
+def _search(store: str, budget: int, *extra: str, objectives=("accuracy", "fake@count")):  # type: ignore[no-untyped-def]
+    """``hynas search`` of the objectives into ``store``, with ``extra`` options."""
+    objs = [a for o in objectives for a in ("--objective", o)]
+    return _invoke("search", *objs, "--budget", str(budget), "--store", store, *extra)
+
+
+def _search_json(store: str, budget: int, *extra: str) -> dict:
+    r = _search(store, budget, *extra, "--json")
+    return json.loads(r.stdout[r.stdout.index("{") :])
+
+
 @pytest.mark.parametrize("space", ["nb201", "ecnas"])
 def test_search_show_report_evaluate_a_computed_objective_only_on_queried_cells(space, counting, tmp_path):
     store = str(tmp_path / "s.db")
-    r = _invoke(
-        "search",
-        "--space",
-        space,
-        "--objective",
-        "accuracy",
-        "--objective",
-        "fake@count",
-        "--budget",
-        "4",
-        "--store",
-        store,
-        "--json",
-    )
-    summary = json.loads(r.stdout[r.stdout.index("{") :])
+    summary = _search_json(store, 4, "--space", space)
     with open_store(store, create=False) as st:
         archs = [t.arch for t in st.trials()]
     assert len(archs) == 4 and sorted(counting) == sorted(archs)  # once per queried cell, no more
@@ -96,50 +93,10 @@ def test_search_show_report_evaluate_a_computed_objective_only_on_queried_cells(
 
 
 def test_observed_reference_is_fixed_stored_and_the_same_after_resume(counting, tmp_path):
-    objs = ("accuracy", "fake@count")
     one, two = str(tmp_path / "one.db"), str(tmp_path / "two.db")
-    full = json.loads(
-        _invoke(
-            "search",
-            "--objective",
-            objs[0],
-            "--objective",
-            objs[1],
-            "--budget",
-            "30",
-            "--store",
-            one,
-            "--json",
-        ).stdout
-    )
-    part = json.loads(
-        _invoke(
-            "search",
-            "--objective",
-            objs[0],
-            "--objective",
-            objs[1],
-            "--budget",
-            "12",
-            "--store",
-            two,
-            "--json",
-        ).stdout
-    )
-    resumed = json.loads(
-        _invoke(
-            "search",
-            "--objective",
-            objs[0],
-            "--objective",
-            objs[1],
-            "--budget",
-            "30",
-            "--store",
-            two,
-            "--json",
-        ).stdout
-    )
+    full = _search_json(one, 30)
+    part = _search_json(two, 12)
+    resumed = _search_json(two, 30)
     with open_store(one, create=False) as a, open_store(two, create=False) as b:
         ref_a, ref_b, recs = a.reference(), b.reference(), a.trials()
     assert ref_a is not None and ref_a == ref_b and set(ref_a) == {"fake@count"}
@@ -154,18 +111,7 @@ def test_observed_reference_is_fixed_stored_and_the_same_after_resume(counting, 
 
 def test_a_stored_reference_point_wins_over_recomputation(counting, tmp_path):
     store = str(tmp_path / "s.db")
-    _invoke(
-        "search",
-        "--objective",
-        "accuracy",
-        "--objective",
-        "fake@count",
-        "--budget",
-        "12",
-        "--store",
-        store,
-        "-q",
-    )
+    _search(store, 12, "-q")
     with open_store(store) as st:
         st._set_meta("reference_point", json.dumps({"fake@count": 5000.0}))  # type: ignore[attr-defined]
     out = tmp_path / "rep"
@@ -229,19 +175,7 @@ def test_progress_display_computes_the_hypervolume_only_when_the_front_changes(t
     monkeypatch.setattr(P, "hypervolume", counting_hv)
     monkeypatch.setattr(A, "hypervolume", counting_hv)
     store = str(tmp_path / "s.db")
-    _invoke(
-        "search",
-        "--strategy",
-        "random",
-        "--objective",
-        "accuracy",
-        "--objective",
-        "latency@raspi4",
-        "--budget",
-        "300",
-        "--store",
-        store,
-    )
+    _search(store, 300, "--strategy", "random", objectives=("accuracy", "latency@raspi4"))
     with open_store(store, create=False) as st:
         recs = st.trials()
     exp = Experiment(
@@ -255,11 +189,8 @@ def test_progress_display_computes_the_hypervolume_only_when_the_front_changes(t
 
 
 def test_python_search_stores_the_observed_reference_like_the_cli(counting, tmp_path):
-    objs = ("accuracy", "fake@count")
     cli_store, py_store = str(tmp_path / "cli.db"), str(tmp_path / "py.db")
-    _invoke(
-        "search", "--objective", objs[0], "--objective", objs[1], "--budget", "12", "--store", cli_store, "-q"
-    )
-    hynas.search(objectives=objs, budget=12, store=py_store)
+    _search(cli_store, 12, "-q")
+    hynas.search(objectives=("accuracy", "fake@count"), budget=12, store=py_store)
     with open_store(cli_store, create=False) as a, open_store(py_store, create=False) as b:
         assert a.reference() is not None and a.reference() == b.reference()

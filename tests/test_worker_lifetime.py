@@ -9,13 +9,13 @@ import contextlib
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
+from bench_util import load_bench
 from cli_util import popen_cli
 from hynas.stores import open_store
 
@@ -29,25 +29,9 @@ def _cli(*args: str, **kw) -> subprocess.Popen:
     return popen_cli(*args, **kw)
 
 
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, parent pid, start time) of a process, or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return fields[0], int(fields[1]), int(fields[19])
-
-
-def _children(pid: int) -> dict[int, int]:
-    """{pid: start time} of the live children of ``pid``."""
-    out = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            st = _stat(int(entry))
-            if st is not None and st[1] == pid and st[0] != "Z":
-                out[int(entry)] = st[2]
-    return out
+#: process and store probes shared with bench/faults.py
+_BF = load_bench("faults")
+_stat, _children, _alive, _count = _BF.proc_stat, _BF.children, _BF.alive, _BF.count_rows
 
 
 def _wait_workers(pid: int, n: int, timeout: float = 60) -> dict[int, int]:
@@ -58,16 +42,6 @@ def _wait_workers(pid: int, n: int, timeout: float = 60) -> dict[int, int]:
             return kids
         time.sleep(0.02)
     raise AssertionError(f"the driver started {len(_children(pid))} workers, not {n}")
-
-
-def _alive(procs: dict[int, int]) -> list[int]:
-    """Those of ``procs`` still running (a zombie or a new process under a reused pid is gone)."""
-    out = []
-    for pid, start in procs.items():
-        st = _stat(pid)
-        if st is not None and st[0] != "Z" and st[2] == start:
-            out.append(pid)
-    return out
 
 
 def _wait_gone(procs: dict[int, int], timeout: float) -> list[int]:
@@ -82,19 +56,6 @@ def _reap(procs: dict[int, int]) -> None:
     for pid in _alive(procs):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-def _count(path: str, table: str = "trials") -> int:
-    if not os.path.exists(path):
-        return 0
-    try:
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.OperationalError:
-        return 0
 
 
 def _wait_count(path: str, n: int, p: subprocess.Popen, table: str = "trials", timeout: float = 60) -> None:

@@ -12,9 +12,8 @@ through a fresh strategy instead of pickling state.
 
 from __future__ import annotations
 
-import abc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -194,8 +193,9 @@ WARM_START_OPTIONS = (
 )  # fmt: skip
 
 
-class Strategy(abc.ABC):
-    """Base class of black-box search strategies."""
+class Strategy:
+    """Base class of black-box search strategies: implement :meth:`propose` (one new
+    architecture at a time) or :meth:`ask`, and optionally :meth:`reset` and :meth:`tell`."""
 
     name: str = ""
     #: how many objectives the strategy handles (``None``: any number)
@@ -237,15 +237,29 @@ class Strategy(abc.ABC):
         self.rng = np.random.default_rng(seed)
         self.seen: set[Architecture] = set()  # asked (pending or told)
         self.history: list[Result] = []
+        self.asked = 0  # candidates handed out by ask()
         self._setup_warm_start(None, 1, 1)  # strategies with a warm_start option set it in reset()
         self.reset()
 
-    def reset(self) -> None:  # noqa: B027 - optional hook
+    def reset(self) -> None:
         """Initialise strategy-specific state (called at the end of :meth:`setup`)."""
 
-    @abc.abstractmethod
     def ask(self, n: int = 1) -> list[Candidate]:
-        """Propose ``n`` candidates to evaluate next."""
+        """Propose ``n`` candidates to evaluate next.
+
+        The default asks :meth:`propose` for one unseen architecture at a time, counts it in
+        ``asked`` and claims it at the evaluator's default fidelity; strategies that choose
+        fidelities or talk to another library override ``ask`` itself."""
+        out = []
+        for _ in range(n):
+            arch = self.propose()
+            self.asked += 1
+            out.append(self._claim(arch))
+        return out
+
+    def propose(self) -> Architecture:
+        """The next architecture to ask, one not asked before (used by the default :meth:`ask`)."""
+        raise NotImplementedError(f"strategy {type(self).__name__} implements neither ask() nor propose()")
 
     def tell(self, results: Sequence[Result]) -> None:
         """Receive results of earlier proposals (in any order, possibly failed)."""
@@ -255,13 +269,23 @@ class Strategy(abc.ABC):
     def _fresh(self, arch: Architecture) -> bool:
         return arch not in self.seen
 
-    def _pop_fresh(self, stack: list[Architecture]) -> Architecture | None:
-        """Pop from the end of ``stack`` until an architecture not asked yet; ``None`` if none."""
-        while stack:
-            a = stack.pop()
-            if self._fresh(a):
+    def _first_fresh(self, draws: Iterable[Architecture | None]) -> Architecture | None:
+        """The first of ``draws`` not asked yet, ``None`` if none is. ``draws`` is consumed lazily
+        (a generator draws only until it hits a fresh one, so the random stream does not depend on
+        how many draws were allowed); a ``None`` draw is an invalid one and counts as a try."""
+        for a in draws:
+            if a is not None and self._fresh(a):
                 return a
         return None
+
+    def _pop_fresh(self, stack: list[Architecture]) -> Architecture | None:
+        """Pop from the end of ``stack`` until an architecture not asked yet; ``None`` if none."""
+        return self._first_fresh(stack.pop() for _ in range(len(stack)))
+
+    def _arch_of(self, genes: Iterable[Any]) -> Architecture | None:
+        """The architecture of ``genes`` (canonicalised), ``None`` if the space's rules reject it."""
+        g = self.space.canonicalize(tuple(int(x) for x in genes))
+        return Architecture(self.space.name, g) if self.space.is_valid(g) else None
 
     def _uniform_crossover(self, a: Architecture, b: Architecture) -> np.ndarray:
         """Uniform crossover: each gene from ``b`` with probability 1/2, else from ``a``."""
@@ -274,10 +298,9 @@ class Strategy(abc.ABC):
         return Candidate(arch, fidelity)
 
     def _random_fresh(self, tries: int = 1000) -> Architecture:
-        for _ in range(tries):
-            a = self.space.sample(self.rng)
-            if self._fresh(a):
-                return a
+        a = self._first_fresh(self.space.sample(self.rng) for _ in range(tries))
+        if a is not None:
+            return a
         raise HynasError(f"strategy {self.name!r}: the space looks exhausted (no unseen architecture found)")
 
     def _setup_warm_start(self, metric: str | None, pool: int, k: int) -> None:

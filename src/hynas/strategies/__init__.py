@@ -1,7 +1,7 @@
 """Search strategies, by name: ``STRATEGIES.create("rea", population=20)``.
 
 Every strategy speaks ask/tell (:class:`hynas.core.strategy.Strategy`) and passes the contract
-tests in ``tests/test_strategy_contract.py``.
+suite :mod:`hynas.testing.strategies` (``tests/test_strategy_contract.py`` runs it on every name).
 """
 
 from __future__ import annotations
@@ -42,14 +42,24 @@ _CLASSES: dict[str, type[Strategy]] = {
 }
 
 
+def _class(name: str) -> type[Strategy] | None:
+    """The class behind ``name``: one of ours, or a registered third-party ``Strategy`` subclass
+    (``None`` for a third-party factory function, whose options the factory checks itself)."""
+    factory = STRATEGIES.factory(name)  # an unknown name: one clear error listing the valid ones
+    if name in _CLASSES:
+        return _CLASSES[name]
+    return factory if isinstance(factory, type) and issubclass(factory, Strategy) else None
+
+
 def option_schema(name: str) -> tuple[Option, ...]:
     """The declared options of the strategy registered as ``name`` (types, defaults, ranges)."""
-    STRATEGIES.factory(name)  # an unknown name: one clear error listing the valid ones
-    return _CLASSES[name].option_schema(name)
+    cls = _class(name)
+    return () if cls is None else cls.option_schema(name)
 
 
 def _check(name: str, kwargs: dict[str, Any]) -> None:
-    check_options(name, option_schema(name), kwargs)
+    if _class(name) is not None:
+        check_options(name, option_schema(name), kwargs)
 
 
 STRATEGIES: Registry[Strategy] = Registry("strategy", Strategy, check=_check)

@@ -64,7 +64,7 @@ import numpy as np
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.pareto import hypervolume, non_dominated_sort, pareto_mask
-from hynas.core.strategy import WARM_START_OPTIONS, Candidate, Option, Result, Strategy
+from hynas.core.strategy import WARM_START_OPTIONS, Option, Result, Strategy
 
 __all__ = ["ACQUISITIONS", "MULTI", "Bananas", "chebyshev", "hv_improvement"]
 
@@ -211,7 +211,6 @@ class Bananas(Strategy):
             (100 if m > 1 else 0) if self.crossover_candidates is None else self.crossover_candidates
         )
         self._enc_cache: dict[tuple[str, ...], dict[Architecture, np.ndarray]] = {}
-        self.asked = 0
         self.fits = 0
         self.queue: list[Architecture] = []
         self.told: list[Result] = []
@@ -288,13 +287,9 @@ class Bananas(Strategy):
         if len(parents) > 1:
             for _ in range(self._crossover):  # uniform crossover of two parents
                 i, j = self.rng.choice(len(parents), size=2, replace=False)
-                g = self.space.canonicalize(
-                    tuple(int(x) for x in self._uniform_crossover(parents[i], parents[j]))
-                )
-                if self.space.is_valid(g):
-                    a = Architecture(self.space.name, g)
-                    if self._fresh(a) and a not in pool:
-                        pool[a] = None
+                child = self._arch_of(self._uniform_crossover(parents[i], parents[j]))
+                if child is not None and self._fresh(child) and child not in pool:
+                    pool[child] = None
         for _ in range(n_random):
             a = self.space.sample(self.rng)
             if self._fresh(a) and a not in pool:
@@ -379,7 +374,7 @@ class Bananas(Strategy):
         return np.asarray(mean + std * self.rng.standard_normal(np.shape(mean)))
 
     # -- ask / tell ---------------------------------------------------------------------------
-    def _next(self) -> Architecture:
+    def propose(self) -> Architecture:
         a = self._pop_fresh(self._warm_stack())
         if a is not None:
             return a
@@ -392,14 +387,6 @@ class Bananas(Strategy):
             self._refill()
             if not self.queue:
                 return self._random_fresh()
-
-    def ask(self, n: int = 1) -> list[Candidate]:
-        out = []
-        for _ in range(n):
-            arch = self._next()
-            self.asked += 1
-            out.append(self._claim(arch))
-        return out
 
     def tell(self, results: Sequence[Result]) -> None:
         super().tell(results)

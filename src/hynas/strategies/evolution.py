@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from hynas.core.arch import Architecture
-from hynas.core.strategy import WARM_START_OPTIONS, Candidate, Option, Result, Strategy
+from hynas.core.strategy import WARM_START_OPTIONS, Option, Result, Strategy
 
 __all__ = ["RegularizedEvolution"]
 
@@ -43,33 +43,23 @@ class RegularizedEvolution(Strategy):
 
     def reset(self) -> None:
         self.population: deque[Result] = deque()
-        self.asked = 0
         self._setup_warm_start(self.warm_start, self.warm_pool, self.population_size)
 
-    def ask(self, n: int = 1) -> list[Candidate]:
-        out = []
-        for _ in range(n):
-            warm = self._pop_fresh(self._warm_stack())
-            if warm is not None:
-                arch = warm
-            elif self.asked < self.population_size or not self.population:
-                arch = self._random_fresh()
-            else:
-                idx = self.rng.choice(
-                    len(self.population), size=min(self.sample_size, len(self.population)), replace=False
-                )
-                parent = min((self.population[i] for i in idx), key=self.fitness_key)
-                arch = self._mutate_fresh(parent.arch)
-            self.asked += 1
-            out.append(self._claim(arch))
-        return out
+    def propose(self) -> Architecture:
+        warm = self._pop_fresh(self._warm_stack())
+        if warm is not None:
+            return warm
+        if self.asked < self.population_size or not self.population:
+            return self._random_fresh()
+        idx = self.rng.choice(
+            len(self.population), size=min(self.sample_size, len(self.population)), replace=False
+        )
+        parent = min((self.population[i] for i in idx), key=self.fitness_key)
+        return self._mutate_fresh(parent.arch)
 
     def _mutate_fresh(self, arch: Architecture) -> Architecture:
-        for _ in range(50):
-            child = self.space.mutate(arch, self.rng)
-            if self._fresh(child):
-                return child
-        return self._random_fresh()
+        child = self._first_fresh(self.space.mutate(arch, self.rng) for _ in range(50))
+        return child if child is not None else self._random_fresh()
 
     def tell(self, results: Sequence[Result]) -> None:
         super().tell(results)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hynas.core.arch import Architecture
-from hynas.core.strategy import Candidate, Option, Result, Strategy
+from hynas.core.strategy import Option, Result, Strategy
 
 __all__ = ["LocalSearch"]
 
@@ -33,7 +33,6 @@ class LocalSearch(Strategy):
         self.first_improvement = first_improvement
 
     def reset(self) -> None:
-        self.asked = 0
         self.best: Result | None = None
         self.current: Result | None = None
         self.queue: list[Architecture] = []
@@ -48,7 +47,7 @@ class LocalSearch(Strategy):
         order = self.rng.permutation(len(nbrs))
         self.queue = [nbrs[i] for i in order[::-1]]  # popped from the end
 
-    def _next(self) -> Architecture:
+    def propose(self) -> Architecture:
         if self.asked < self.init or self.best is None:
             return self._random_fresh()
         if self.current is None:
@@ -63,14 +62,6 @@ class LocalSearch(Strategy):
             # local optimum: restart from a random architecture
             self.restart_point = self._random_fresh()
             return self.restart_point
-
-    def ask(self, n: int = 1) -> list[Candidate]:
-        out = []
-        for _ in range(n):
-            arch = self._next()
-            self.asked += 1
-            out.append(self._claim(arch))
-        return out
 
     def tell(self, results: Sequence[Result]) -> None:
         super().tell(results)

@@ -257,14 +257,7 @@ class MultiFidelity(Strategy):
             draws.append(g)
         x = np.array(draws)
         score = self._log_density(x, good, card) - self._log_density(x, bad, card)
-        for i in np.argsort(-score, kind="stable"):
-            genes = tuple(int(v) for v in x[i])
-            if not self.space.is_valid(genes):
-                continue
-            arch = Architecture(self.space.name, self.space.canonicalize(genes))
-            if self._fresh(arch):
-                return arch
-        return None
+        return self._first_fresh(self._arch_of(x[i]) for i in np.argsort(-score, kind="stable"))
 
     def _log_density(self, x: np.ndarray, data: np.ndarray, card: np.ndarray) -> np.ndarray:
         """Product of Aitchison–Aitken kernels, averaged over ``data`` rows (log scale)."""

@@ -10,13 +10,13 @@ offspring have been told, parents and offspring are merged and the best ``popula
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.pareto import crowding_distance, non_dominated_sort
-from hynas.core.strategy import Candidate, Option, Result, Strategy
+from hynas.core.strategy import Option, Result, Strategy
 
 __all__ = ["NSGA2"]
 
@@ -39,7 +39,6 @@ class NSGA2(Strategy):
         self.mutation_prob = mutation  # per decision; default 1 / number of decisions
 
     def reset(self) -> None:
-        self.asked = 0
         self.parents: list[Result] = []
         self.offspring: list[Result] = []
         self._rank = np.zeros(0, dtype=int)
@@ -69,10 +68,12 @@ class NSGA2(Strategy):
         return self.parents[i if a <= b else j].arch
 
     # -- variation ----------------------------------------------------------------------------
-    def _child(self) -> Architecture:
+    def _children(self, tries: int = 100) -> Iterator[Architecture]:
+        """Up to ``tries`` bred children, each followed by a mutant of it (drawn only when the
+        child was asked before)."""
         n = len(self.space.dims)
         pm = self.mutation_prob if self.mutation_prob is not None else 1.0 / n
-        for _ in range(100):
+        for _ in range(tries):
             a, b = self._tournament(), self._tournament()
             genes = (
                 self._uniform_crossover(a, b)
@@ -82,26 +83,16 @@ class NSGA2(Strategy):
             for k in range(n):
                 if self.rng.random() < pm:
                     genes[k] = self.rng.integers(len(self.space.dims[k]))
-            g = self.space.canonicalize(tuple(int(x) for x in genes))
-            if self.space.is_valid(g):
-                arch = Architecture(self.space.name, g)
-                if self._fresh(arch):
-                    return arch
-                mutant = self.space.mutate(arch, self.rng)
-                if self._fresh(mutant):
-                    return mutant
-        return self._random_fresh()
+            arch = self._arch_of(genes)
+            if arch is not None:
+                yield arch
+                yield self.space.mutate(arch, self.rng)
 
-    def ask(self, n: int = 1) -> list[Candidate]:
-        out = []
-        for _ in range(n):
-            if self.asked < self.population_size or not self.parents:
-                arch = self._random_fresh()
-            else:
-                arch = self._child()
-            self.asked += 1
-            out.append(self._claim(arch))
-        return out
+    def propose(self) -> Architecture:
+        if self.asked < self.population_size or not self.parents:
+            return self._random_fresh()
+        child = self._first_fresh(self._children())
+        return child if child is not None else self._random_fresh()
 
     def tell(self, results: Sequence[Result]) -> None:
         super().tell(results)

@@ -137,11 +137,10 @@ class OptunaStrategy(Strategy):
         genes = [
             trial.suggest_categorical(dim.name, list(range(len(dim.choices)))) for dim in self.space.dims
         ]
-        g = self.space.canonicalize(tuple(int(x) for x in genes))
-        if not self.space.is_valid(g):
+        arch = self._arch_of(genes)
+        if arch is None:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return None
-        arch = Architecture(self.space.name, g)
         if arch in self.known:
             self._tell_optuna(trial, self.known[arch])
             return None
@@ -157,11 +156,8 @@ class OptunaStrategy(Strategy):
             self.study.enqueue_trial(self._params(warm.pop()))
         out = []
         for _ in range(n):
-            arch = None
-            for _ in range(self.max_retries):
-                arch = self._suggest()
-                if arch is not None:
-                    break
+            # _suggest returns only architectures neither told nor pending, i.e. not asked yet
+            arch = self._first_fresh(self._suggest() for _ in range(self.max_retries))
             if arch is None:  # Optuna keeps repeating itself: evaluate a fresh random point instead
                 arch = self._random_fresh()
                 self.study.enqueue_trial(self._params(arch))

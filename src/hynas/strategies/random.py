@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hynas.core.strategy import Candidate, Strategy
+from hynas.core.arch import Architecture
+from hynas.core.strategy import Strategy
 
 __all__ = ["RandomSearch"]
 
@@ -12,5 +13,5 @@ class RandomSearch(Strategy):
 
     name = "random"
 
-    def ask(self, n: int = 1) -> list[Candidate]:
-        return [self._claim(self._random_fresh()) for _ in range(n)]
+    def propose(self) -> Architecture:
+        return self._random_fresh()

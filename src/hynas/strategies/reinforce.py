@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hynas.core.arch import Architecture
-from hynas.core.strategy import Candidate, Option, Result, Strategy
+from hynas.core.strategy import Option, Result, Strategy
 
 __all__ = ["Reinforce"]
 
@@ -55,27 +55,24 @@ class Reinforce(Strategy):
             out.append(e / e.sum())
         return out
 
-    def _sample(self) -> Architecture | None:
+    def propose(self) -> Architecture:
+        """A fresh architecture from the policy (``tries`` draws), else a random one; the genes
+        drawn are kept for the policy-gradient step of its result."""
         probs = self.probabilities()
-        for _ in range(self.tries):
-            genes = tuple(int(self.rng.choice(len(p), p=p)) for p in probs)
-            if not self.space.is_valid(genes):
-                continue
-            arch = Architecture(self.space.name, self.space.canonicalize(genes))
-            if self._fresh(arch):
-                self.sampled[arch] = genes
-                return arch
-        return None
+        drawn: dict[Architecture, tuple[int, ...]] = {}
 
-    def ask(self, n: int = 1) -> list[Candidate]:
-        out = []
-        for _ in range(n):
-            arch = self._sample()
-            if arch is None:
-                arch = self._random_fresh()
-                self.sampled[arch] = arch.genes
-            out.append(self._claim(arch))
-        return out
+        def draw() -> Architecture | None:
+            genes = tuple(int(self.rng.choice(len(p), p=p)) for p in probs)
+            arch = self._arch_of(genes)
+            if arch is not None:
+                drawn[arch] = genes
+            return arch
+
+        arch = self._first_fresh(draw() for _ in range(self.tries))
+        if arch is None:
+            arch = self._random_fresh()
+        self.sampled[arch] = drawn.get(arch, arch.genes)
+        return arch
 
     def tell(self, results: Sequence[Result]) -> None:
         super().tell(results)

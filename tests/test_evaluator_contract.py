@@ -1,0 +1,39 @@
+"""Every registered evaluator keeps the evaluator contract (:mod:`hynas.testing.evaluators`):
+declared metrics are the returned ones, values are finite, the same options give the same values,
+fidelities are checked, and each metric's declared direction is what the search optimises.
+
+Evaluators that train get tiny options and one small architecture, so the everyday run stays fast;
+those that need data skip cleanly without it (``tests/fmnist_util.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from fmnist_util import need_fmnist
+from hynas.evaluators import EVALUATORS
+from hynas.testing.evaluators import check_evaluator
+
+_LM = {"steps": (1, 2), "batch": 2, "eval_windows": 4}
+#: evaluator -> (small options, architecture strings); a new evaluator runs with its defaults on 3
+#: random architectures until it is listed here
+CHEAP: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "mobile-fmnist": (
+        {"steps": (1, 2), "eval_images": 50, "bn_images": 20, "batch": 8},
+        ("r128|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3",),
+    ),
+    **{lm: (_LM, ("d32.hd16:attn-h2-kv1/mlp-f32,conv/none",)) for lm in ("lm-stdlib", "mqar", "lm-mqar")},
+}
+#: what an evaluator needs that a machine may lack: the check skips the test without it
+NEEDS: dict[str, Callable[[], None]] = {"mobile-fmnist": need_fmnist}
+
+
+@pytest.mark.parametrize("name", EVALUATORS.names())
+def test_evaluator_contract(name):
+    NEEDS.get(name, lambda: None)()
+    options, texts = CHEAP.get(name, ({}, ()))
+    space = EVALUATORS.create(name, **options).space
+    archs = [space.parse(t) for t in texts] or 3
+    check_evaluator(space.name, name, options, archs)
