@@ -69,9 +69,7 @@ MEASURED = {"latency@local", "latency@onnx:local"}
 #: computed by building and scoring networks: seconds per network
 SLOW = MEASURED | {f"zc@{p}" for p in PROXIES if p != "synflow"}
 #: known breaches of the contract, to fix in the cost model (strict: the test fails once fixed)
-KNOWN = {
-    ("nb201", "zc@naswot"): "NASWOT's log-determinant is -inf for the all-none cell (a singular kernel)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _have_fmnist() -> bool:

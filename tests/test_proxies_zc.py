@@ -125,3 +125,17 @@ def test_image_spaces_are_scored_at_their_own_input_shape():
         seen.append(tuple(x.shape[1:]))
         assert tuple(x.shape[1:]) == space.input_shape(arch, 1)[1:]
     assert len(set(seen)) > 1
+
+
+def test_naswot_is_finite_and_lowest_for_a_network_whose_codes_are_all_equal():
+    """All inputs get one ReLU code (an all-zero network): the kernel is singular; the score is
+    finite and below that of a network that tells its inputs apart."""
+    from hynas.proxies import naswot
+
+    dead = _net()
+    with torch.no_grad():
+        for p in dead.parameters():
+            p.zero_()
+    x, y = make_batch(16, (3, 8, 8))
+    low, high = naswot(dead, x, y), naswot(_net(), x, y)
+    assert np.isfinite(low) and np.isfinite(high) and low < high

@@ -114,8 +114,15 @@ def naswot(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     if not codes:
         raise HynasError("naswot needs a network with nn.ReLU modules; this model has none")
     c = torch.cat(codes, dim=1)
-    kmat = c @ c.T + (1 - c) @ (1 - c).T
-    _sign, logdet = np.linalg.slogdet(kmat.numpy())
+    kmat = (c @ c.T + (1 - c) @ (1 - c).T).numpy()
+    sign, logdet = np.linalg.slogdet(kmat)
+    if sign <= 0 or not np.isfinite(logdet):
+        # a singular kernel (e.g. a cell of zero ops: every input gets the same code) has log|K| =
+        # -inf. A non-singular K is a positive-definite integer matrix, so its log|K| >= 0: the
+        # singular ones score below -1, ordered among themselves by log|K + ridge| (finite)
+        ridge = 1e-6 * float(np.mean(np.diag(kmat)) or 1.0)
+        _sign, ridged = np.linalg.slogdet(kmat + ridge * np.eye(len(kmat)))
+        return float(min(ridged, 0.0) - 1.0)
     return float(logdet)
 
 
