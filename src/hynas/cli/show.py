@@ -96,15 +96,25 @@ def report(
 
 @app.command("list")
 def list_(
-    what: Annotated[str, typer.Argument(help="spaces, strategies, objectives, devices or all")] = "all",
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="spaces, strategies, objectives, devices, evaluators, stores, runners, commands or all"
+        ),
+    ] = "all",
     options: Annotated[
         bool, typer.Option("--options", help="with strategies: each option's type, range and default")
     ] = False,
 ) -> None:
-    """List what can be searched, with what, for what, on which device."""
+    """List what can be searched, with what, for what, on which device (plug-ins included)."""
     from hynas.catalog import catalog, strategy_options
+    from hynas.cli import COMMANDS
 
     sections = catalog()
+    sections["commands"] = (
+        ["command group", "description", "from"],
+        [[f"hynas {n}", e.summary, e.origin] for n, e in sorted(COMMANDS.items())],
+    )
     if options:
         sections["strategy options"] = strategy_options()
         if what == "strategies":

@@ -1,0 +1,78 @@
+"""The example plug-in of ``docs/extending.md`` (``examples/hynas-example-plugin``), installed with
+pip as a user would (offline: no dependencies, no build isolation) into a folder on ``PYTHONPATH``:
+its space and evaluator appear in ``hynas list``, and ``hynas search`` on its space runs end to end
+into a store that ``hynas show`` reads back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli_util import HYNAS
+from plugin_util import env_with
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "hynas-example-plugin"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("setuptools", reason="installing the example builds it with setuptools")
+    target = tmp_path_factory.mktemp("site")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index"]
+    # build in a copy: setuptools writes build/ and *.egg-info next to the sources
+    src = tmp_path_factory.mktemp("src") / EXAMPLE.name
+    subprocess.run(["cp", "-r", str(EXAMPLE), str(src)], check=True)
+    r = subprocess.run([*pip, "--target", str(target), str(src)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return target
+
+
+def _hynas(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*HYNAS, *args], capture_output=True, text=True, timeout=300, env=env_with(site), cwd=cwd
+    )
+
+
+def test_example_plugin_is_listed(site: Path, tmp_path: Path) -> None:
+    spaces = _hynas(site, "list", "spaces", cwd=tmp_path)
+    assert spaces.returncode == 0 and spaces.stderr == "", spaces.stderr
+    row = next(ln for ln in spaces.stdout.splitlines() if "toy-mlp" in ln)
+    assert "36" in row and "hynas-example-plugin" in row
+    evaluators = _hynas(site, "list", "evaluators", cwd=tmp_path)
+    assert "toy-mlp-moons" in evaluators.stdout and "hynas-example-plugin" in evaluators.stdout
+    objectives = _hynas(site, "list", "objectives", cwd=tmp_path)
+    assert any("toy-mlp-moons" in ln and "accuracy" in ln for ln in objectives.stdout.splitlines())
+
+
+def test_example_plugin_searches_into_a_store(site: Path, tmp_path: Path) -> None:
+    store = str(tmp_path / "toy.db")
+    args = ("search", "--space", "toy-mlp", "--strategy", "nsga2", "--budget", "6", "--seed", "1")
+    r = _hynas(site, *args, "--store", store, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    shown = _hynas(site, "show", store, "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert data["config"]["space"] == "toy-mlp" and data["config"]["evaluator"] is None
+    trials = data["trials"]
+    assert len(trials) == 6 and all(t["status"] == "ok" for t in trials)
+    assert all(40 <= t["metrics"]["accuracy"] <= 100 and t["metrics"]["params"] > 0 for t in trials)
+    assert all(t["arch"].split("-")[1] in ("relu", "tanh", "gelu") for t in trials)
+    # the evaluator is deterministic under the seed: a second store gets the same numbers
+    again = _hynas(site, *args, "--store", str(tmp_path / "again.db"), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    trials2 = json.loads(_hynas(site, "show", str(tmp_path / "again.db"), "--json", cwd=tmp_path).stdout)[
+        "trials"
+    ]
+    assert [(t["arch"], t["metrics"]) for t in trials2] == [(t["arch"], t["metrics"]) for t in trials]
+
+
+def test_without_the_plugin_its_space_is_unknown(tmp_path: Path) -> None:
+    r = subprocess.run([*HYNAS, "search", "--space", "toy-mlp", "--store", str(tmp_path / "x.db")],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2 and "unknown space 'toy-mlp'" in r.stderr
