@@ -60,7 +60,7 @@ def test_example_plugin_searches_into_a_store(site: Path, tmp_path: Path) -> Non
     data = json.loads(shown.stdout)
     assert data["config"]["space"] == "toy-mlp" and data["config"]["evaluator"] is None
     trials = data["trials"]
-    assert len(trials) == 6 and all(t["status"] == "ok" for t in trials)
+    assert len(trials) == 6 and all(t["status"] == "completed" for t in trials)
     assert all(40 <= t["metrics"]["accuracy"] <= 100 and t["metrics"]["params"] > 0 for t in trials)
     assert all(t["arch"].split("-")[1] in ("relu", "tanh", "gelu") for t in trials)
     # the evaluator is deterministic under the seed: a second store gets the same numbers
