@@ -59,7 +59,7 @@ def _spaces() -> tuple[Section, list[list[Any]]]:
 
 
 def _named(registry: Any, column: str) -> Section:
-    """A section of name, summary and origin rows (evaluators, stores, runners)."""
+    """A section of name, summary and origin rows (evaluators, predictors, stores, runners)."""
     rows = [[n, e.summary, e.origin] for n, e in sorted(registry.items())]
     return [column, "description", "from"], rows
 
@@ -67,6 +67,7 @@ def _named(registry: Any, column: str) -> Section:
 def catalog() -> dict[str, Section]:
     from hynas.core.metrics import COST_MODELS, DEVICES
     from hynas.evaluators import EVALUATORS
+    from hynas.predictors import PREDICTORS
     from hynas.runners import RUNNERS
     from hynas.stores import STORES
     from hynas.strategies import STRATEGIES
@@ -90,6 +91,7 @@ def catalog() -> dict[str, Section]:
         "objectives": (["metric", "space", "source", "direction", "unit", "description"], objectives),
         "devices": (["device", "metrics", "description", "from"], devices),
         "evaluators": _named(EVALUATORS, "evaluator"),
+        "predictors": _named(PREDICTORS, "predictor"),
         "stores": _named(STORES, "scheme"),
         "runners": _named(RUNNERS, "runner"),
     }

@@ -99,7 +99,7 @@ def list_(
     what: Annotated[
         str,
         typer.Argument(
-            help="spaces, strategies, objectives, devices, evaluators, stores, runners, commands or all"
+            help="spaces, strategies, objectives, devices, evaluators, predictors, stores, runners, commands or all"
         ),
     ] = "all",
     options: Annotated[
