@@ -141,19 +141,19 @@ def test_entry_point_plugins_register_and_broken_ones_warn(tmp_path) -> None:  #
     )
     code = (
         "import warnings; warnings.simplefilter('always')\n"
-        "from hynas.catalog import catalog\n"
+        "from hynas.core.metrics import DEVICES\n"
         "from hynas.core.registry import plugin_errors\n"
+        "from hynas.runners import RUNNERS\n"
         "from hynas.spaces import get_space\n"
-        "c = catalog()\n"
-        "print(sorted(r[0] for r in c['runners'][1] if r[2] == 'good-plugin'))\n"
-        "print([r[1] for r in c['devices'][1] if r[0] == 'toaster'])\n"
+        "print(sorted(n for n, e in RUNNERS.items() if e.origin == 'good-plugin'))\n"
+        "print([DEVICES.meta('toaster')['sources'], DEVICES.get('toaster').origin])\n"
         "print(sorted(e[1] for e in plugin_errors()), type(get_space('nb201')).__name__)\n"
     )
     r = _run(code, tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         "['same']",
-        "['crumbs@toaster']",
+        "['crumbs@toaster', 'good-plugin']",
         "['clash', 'missing', 'raises'] NB201Space",
     ]
     assert (
@@ -183,3 +183,33 @@ def test_importing_hynas_loads_no_plugin(tmp_path) -> None:  # type: ignore[no-u
     assert r.stdout.split() == ["ok"], r.stderr
     r = _run("import hynas.spaces; print(len(hynas.spaces.SPACES.names()) > 0)", tmp_path)
     assert r.stdout.split() == ["LOADED", "True"], r.stderr
+
+
+def test_a_plugin_device_is_modelled_by_the_roofline_cost_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A device a plug-in adds with ``add_device`` works in ``latency@roofline:<name>`` like a
+    catalog device: ten times the bandwidth and compute of raspi4 gives a lower latency."""
+    fake_dist(
+        tmp_path,
+        "npu-plugin",
+        {"npu": "npu_dev"},
+        {
+            "npu_dev.py": "from dataclasses import replace\n"
+            "from hynas.hw.devices import DEVICE_CATALOG, add_device\n"
+            "pi = DEVICE_CATALOG['raspi4']\n"
+            "add_device(replace(pi, name='npu-x', description='a made-up NPU',\n"
+            "    peak_flops={k: 10 * v for k, v in pi.peak_flops.items()}, mem_bw=10 * pi.mem_bw))\n",
+        },
+    )
+    code = (
+        "from hynas.core.metrics import DEVICES, resolve_cost_model\n"
+        "from hynas.spaces import get_space\n"
+        "sp = get_space('nb201'); a = sp.parse(sp.format(sp.sample(__import__('numpy').random.default_rng(0))))\n"
+        "fast = resolve_cost_model('latency@roofline:npu-x', sp)(a)\n"
+        "slow = resolve_cost_model('latency@roofline:raspi4', sp)(a)\n"
+        "print(0 < fast < slow, DEVICES.get('npu-x').summary, DEVICES.get('npu-x').origin)\n"
+        "print(sorted({e.origin for n, e in DEVICES.items() if n != 'npu-x'}))\n"
+    )
+    r = _run(code, tmp_path)
+    assert r.returncode == 0, r.stderr
+    # the plug-in imported hynas.hw first: what hw registered on import stays hynas's
+    assert r.stdout.splitlines() == ["True a made-up NPU npu-plugin", "['hynas']"]

@@ -5,9 +5,11 @@ with the error instead of stopping the listing."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["catalog", "strategy_options"]
+__all__ = ["SECTIONS", "catalog", "strategy_options"]
 
 Section = tuple[list[str], list[list[Any]]]
 
@@ -33,20 +35,28 @@ def _broken(exc: Exception) -> str:
     return f"error: {type(exc).__name__}: {exc}"
 
 
-def _spaces() -> tuple[Section, list[list[Any]]]:
-    from hynas.evaluators import default_evaluator, make_evaluator
+def _spaces() -> Section:
     from hynas.spaces import SPACES, get_space
 
-    spaces: list[list[Any]] = []
-    objectives: list[list[Any]] = []
+    rows: list[list[Any]] = []
     for name, entry in sorted(SPACES.items()):
         try:
             sp = get_space(name)
             size = sp.size()
-            spaces.append([name, f"{size:,}" if size else "huge", len(sp.dims), sp.describe(), entry.origin])
+            rows.append([name, f"{size:,}" if size else "huge", len(sp.dims), sp.describe(), entry.origin])
         except Exception as exc:
-            spaces.append([name, "-", "-", _broken(exc), entry.origin])
-            continue
+            rows.append([name, "-", "-", _broken(exc), entry.origin])
+    return ["space", "size", "decisions", "description", "from"], rows
+
+
+def _objectives() -> Section:
+    """The metrics of each space's default evaluator, then every cost model's catalog rows."""
+    from hynas.core.metrics import COST_MODELS
+    from hynas.evaluators import default_evaluator, make_evaluator
+    from hynas.spaces import SPACES
+
+    rows: list[list[Any]] = []
+    for name in SPACES.names():
         try:
             ev_name = default_evaluator(name)
             ev = make_evaluator(name, ev_name)
@@ -54,44 +64,59 @@ def _spaces() -> tuple[Section, list[list[Any]]]:
             continue
         for m in ev.metrics().values():
             desc = ("report only: " if m.hidden else "") + m.description
-            objectives.append([m.name, name, ev_name, m.direction, m.unit, desc])
-    return (["space", "size", "decisions", "description", "from"], spaces), objectives
-
-
-def _named(registry: Any, column: str) -> Section:
-    """A section of name, summary and origin rows (evaluators, predictors, stores, runners)."""
-    rows = [[n, e.summary, e.origin] for n, e in sorted(registry.items())]
-    return [column, "description", "from"], rows
-
-
-def catalog() -> dict[str, Section]:
-    from hynas.core.metrics import COST_MODELS, DEVICES
-    from hynas.evaluators import EVALUATORS
-    from hynas.predictors import PREDICTORS
-    from hynas.runners import RUNNERS
-    from hynas.stores import STORES
-    from hynas.strategies import STRATEGIES
-
-    spaces, objectives = _spaces()
+            rows.append([m.name, name, ev_name, m.direction, m.unit, desc])
     for _, cm in COST_MODELS.items():
         source = "cost model" if cm.origin == "hynas" else f"cost model ({cm.origin})"
         for pattern, desc, *direction in cm.meta.get("catalog", ()):
-            objectives.append([pattern, "any", source, direction[0] if direction else "min", "", desc])
-    strategies: list[list[Any]] = []
+            rows.append([pattern, "any", source, direction[0] if direction else "min", "", desc])
+    return ["metric", "space", "source", "direction", "unit", "description"], rows
+
+
+def _strategies() -> Section:
+    from hynas.strategies import STRATEGIES
+
+    rows: list[list[Any]] = []
     for name, st in sorted(STRATEGIES.items()):
         try:
             n_obj: Any = STRATEGIES.create(name).max_objectives or "any"
-            strategies.append([name, n_obj, st.summary, st.origin])
+            rows.append([name, n_obj, st.summary, st.origin])
         except Exception as exc:
-            strategies.append([name, "-", _broken(exc), st.origin])
-    devices = [[n, d.meta.get("sources", ""), d.summary, d.origin] for n, d in sorted(DEVICES.items())]
-    return {
-        "spaces": spaces,
-        "strategies": (["strategy", "objectives", "description", "from"], strategies),
-        "objectives": (["metric", "space", "source", "direction", "unit", "description"], objectives),
-        "devices": (["device", "metrics", "description", "from"], devices),
-        "evaluators": _named(EVALUATORS, "evaluator"),
-        "predictors": _named(PREDICTORS, "predictor"),
-        "stores": _named(STORES, "scheme"),
-        "runners": _named(RUNNERS, "runner"),
-    }
+            rows.append([name, "-", _broken(exc), st.origin])
+    return ["strategy", "objectives", "description", "from"], rows
+
+
+def _devices() -> Section:
+    from hynas.core.metrics import DEVICES
+
+    rows = [[n, d.meta.get("sources", ""), d.summary, d.origin] for n, d in sorted(DEVICES.items())]
+    return ["device", "metrics", "description", "from"], rows
+
+
+def _named(module: str, attr: str, column: str) -> Callable[[], Section]:
+    """A section of name, summary and origin rows of registry ``module.attr``."""
+
+    def section() -> Section:
+        registry = getattr(importlib.import_module(module), attr)
+        return [column, "description", "from"], [
+            [n, e.summary, e.origin] for n, e in sorted(registry.items())
+        ]
+
+    return section
+
+
+#: what ``hynas list <section>`` shows, in order
+SECTIONS: dict[str, Callable[[], Section]] = {
+    "spaces": _spaces,
+    "strategies": _strategies,
+    "objectives": _objectives,
+    "devices": _devices,
+    "evaluators": _named("hynas.evaluators", "EVALUATORS", "evaluator"),
+    "predictors": _named("hynas.predictors", "PREDICTORS", "predictor"),
+    "stores": _named("hynas.stores", "STORES", "scheme"),
+    "runners": _named("hynas.runners", "RUNNERS", "runner"),
+}
+
+
+def catalog(only: str | None = None) -> dict[str, Section]:
+    """Every section of ``hynas list`` (or just ``only``, one of :data:`SECTIONS`)."""
+    return {name: build() for name, build in SECTIONS.items() if only in (None, name)}

@@ -99,7 +99,8 @@ def list_(
     what: Annotated[
         str,
         typer.Argument(
-            help="spaces, strategies, objectives, devices, evaluators, predictors, stores, runners, commands or all"
+            help="spaces, strategies, objectives, devices, evaluators, predictors, stores, runners, "
+            "commands or all"
         ),
     ] = "all",
     options: Annotated[
@@ -107,23 +108,23 @@ def list_(
     ] = False,
 ) -> None:
     """List what can be searched, with what, for what, on which device (plug-ins included)."""
-    from hynas.catalog import catalog, strategy_options
+    from hynas.catalog import SECTIONS, catalog, strategy_options
     from hynas.cli import COMMANDS
 
-    sections = catalog()
-    sections["commands"] = (
-        ["command group", "description", "from"],
-        [[f"hynas {n}", e.summary, e.origin] for n, e in sorted(COMMANDS.items())],
-    )
-    if options:
+    if options and what == "strategies":
+        what = "strategy options"
+    valid = [*SECTIONS, "commands", *(["strategy options"] if options else [])]
+    if what != "all" and what not in valid:
+        raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(valid)}")
+    sections = catalog(None if what == "all" else what)  # only what is shown is computed
+    if what in ("all", "commands"):
+        sections["commands"] = (
+            ["command group", "description", "from"],
+            [[f"hynas {n}", e.summary, e.origin] for n, e in sorted(COMMANDS.items())],
+        )
+    if options and what in ("all", "strategy options"):
         sections["strategy options"] = strategy_options()
-        if what == "strategies":
-            what = "strategy options"
-    if what != "all" and what not in sections:
-        raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(sections)}")
     for name, (cols, rows) in sections.items():
-        if what not in ("all", name):
-            continue
         table = Table(title=name)
         for c in cols:
             table.add_column(c)

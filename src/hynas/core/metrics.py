@@ -137,7 +137,7 @@ def register_device(
     old = DEVICES.peek(name)
     if old is not None:  # several modules add their metrics to one device
         DEVICES.unregister(name)
-        srcs = old.meta["sources"] if sources in old.meta["sources"] else f"{old.meta['sources']}, {sources}"
+        srcs = old.meta["sources"] if old.meta["sources"] == sources else f"{old.meta['sources']}, {sources}"
         DEVICES.add(name, old.factory if spec is None else spec, old.summary, sources=srcs)
         return
     DEVICES.add(name, spec or (lambda: None), description, sources=sources)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -100,6 +101,22 @@ def load_plugins() -> None:
         _plugins_state = "loaded"
 
 
+def _registering_origin() -> str:
+    """Who is registering: the plug-in being loaded, unless a hynas module is being imported in
+    between (a plug-in that imports ``hynas.hw`` makes hw register its built-ins, which stay hynas's)."""
+    if _origin == "hynas":
+        return "hynas"
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code is not load_plugins.__code__:
+        if (
+            frame.f_code.co_name == "<module>"
+            and str(frame.f_globals.get("__name__")).split(".")[0] == "hynas"
+        ):
+            return "hynas"
+        frame = frame.f_back  # type: ignore[assignment]
+    return _origin
+
+
 class Registry(Generic[T]):
     """Factories producing ``T``, keyed by a short lowercase name.
 
@@ -153,7 +170,7 @@ class Registry(Generic[T]):
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} registered twice")
         doc = summary or (inspect.getdoc(factory) or "").split("\n")[0]
-        entry = Entry(name, factory, doc, dict(meta), _origin)
+        entry = Entry(name, factory, doc, dict(meta), _registering_origin())
         items = list(self._entries.items())
         items.insert(len(items) if position is None else position, (name, entry))
         self._entries = dict(items)

@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from hynas.core.errors import HynasError
+from hynas.core.metrics import register_device
 
-__all__ = ["DEVICE_CATALOG", "Device", "get_device"]
+__all__ = ["DEVICE_CATALOG", "Device", "add_device", "get_device"]
 
 T = 1e12
 G = 1e9
@@ -136,3 +137,15 @@ def get_device(name: str) -> Device:
         raise HynasError(
             f"unknown device {name!r}; valid devices: {', '.join(sorted([*DEVICE_CATALOG, 'local']))}"
         ) from None
+
+
+def add_device(device: Device) -> Device:
+    """Register a device of a plug-in: ``latency@roofline:<name>`` and the hybrid-lm roofline
+    latencies (``prefill_latency``/``decode_latency@<ctx>:<name>``) model it like a catalog device,
+    and ``hynas list devices`` shows it (see docs/extending.md)."""
+    if device.name in DEVICE_CATALOG or device.name == "local":
+        raise ValueError(f"device {device.name!r} registered twice")
+    DEVICE_CATALOG[device.name] = device
+    sources = f"latency@roofline:{device.name}, prefill_latency/decode_latency@<ctx>:{device.name}"
+    register_device(device.name, sources, device.description, spec=lambda: device)
+    return device
