@@ -129,5 +129,5 @@ def list_(
         for c in cols:
             table.add_column(c)
         for row in rows:
-            table.add_row(*[str(x) for x in row])
+            table.add_row(*[escape(str(x)) for x in row])  # a plug-in summary is text, not markup
         common.wide().print(table)
