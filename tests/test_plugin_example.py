@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli_util import HYNAS
-from plugin_util import env_with
+from plugin_util import env_with, fake_dist
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "hynas-example-plugin"
 
@@ -33,20 +33,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def _hynas(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _hynas(*args: str, cwd: Path, sites: tuple[Path, ...]) -> subprocess.CompletedProcess:
+    """``hynas ARGS`` with the folders ``sites`` (installed packages) on ``PYTHONPATH``."""
     return subprocess.run(
-        [*HYNAS, *args], capture_output=True, text=True, timeout=300, env=env_with(site), cwd=cwd
+        [*HYNAS, *args], capture_output=True, text=True, timeout=300, env=env_with(*sites), cwd=cwd
     )
 
 
 def test_example_plugin_is_listed(site: Path, tmp_path: Path) -> None:
-    spaces = _hynas(site, "list", "spaces", cwd=tmp_path)
+    spaces = _hynas("list", "spaces", cwd=tmp_path, sites=(site,))
     assert spaces.returncode == 0 and spaces.stderr == "", spaces.stderr
     row = next(ln for ln in spaces.stdout.splitlines() if "toy-mlp" in ln)
     assert "36" in row and "hynas-example-plugin" in row
-    evaluators = _hynas(site, "list", "evaluators", cwd=tmp_path)
+    evaluators = _hynas("list", "evaluators", cwd=tmp_path, sites=(site,))
     assert "toy-mlp-moons" in evaluators.stdout and "hynas-example-plugin" in evaluators.stdout
-    objectives = _hynas(site, "list", "objectives", cwd=tmp_path)
+    objectives = _hynas("list", "objectives", cwd=tmp_path, sites=(site,))
     lines = objectives.stdout.splitlines()
     assert any("toy-mlp-moons" in ln and "accuracy" in ln for ln in lines)
     assert any("depth" in ln and "hynas-example-plugin" in ln for ln in lines)  # the plug-in's cost model
@@ -56,9 +57,9 @@ def test_example_plugin_searches_into_a_store(site: Path, tmp_path: Path) -> Non
     store = str(tmp_path / "toy.db")
     args = ("search", "--space", "toy-mlp", "--strategy", "nsga2", "--budget", "6", "--seed", "1",
             "--objective", "accuracy", "--objective", "depth")  # fmt: skip
-    r = _hynas(site, *args, "--store", store, cwd=tmp_path)
+    r = _hynas(*args, "--store", store, cwd=tmp_path, sites=(site,))
     assert r.returncode == 0, r.stderr
-    shown = _hynas(site, "show", store, "--json", cwd=tmp_path)
+    shown = _hynas("show", store, "--json", cwd=tmp_path, sites=(site,))
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert data["config"]["space"] == "toy-mlp" and data["config"]["evaluator"] is None
@@ -69,12 +70,24 @@ def test_example_plugin_searches_into_a_store(site: Path, tmp_path: Path) -> Non
     assert all(t["metrics"]["depth"] == int(t["arch"].split("x")[0]) for t in trials)
     assert all(t["arch"].split("-")[1] in ("relu", "tanh", "gelu") for t in trials)
     # the evaluator is deterministic under the seed: a second store gets the same numbers
-    again = _hynas(site, *args, "--store", str(tmp_path / "again.db"), cwd=tmp_path)
+    again = _hynas(*args, "--store", str(tmp_path / "again.db"), cwd=tmp_path, sites=(site,))
     assert again.returncode == 0, again.stderr
-    trials2 = json.loads(_hynas(site, "show", str(tmp_path / "again.db"), "--json", cwd=tmp_path).stdout)[
-        "trials"
-    ]
+    trials2 = json.loads(
+        _hynas("show", str(tmp_path / "again.db"), "--json", cwd=tmp_path, sites=(site,)).stdout
+    )["trials"]
     assert [(t["arch"], t["metrics"]) for t in trials2] == [(t["arch"], t["metrics"]) for t in trials]
+
+
+def test_a_broken_plugin_next_to_it_is_one_warning(site: Path, tmp_path: Path) -> None:
+    """A plug-in whose dependency is missing is skipped with one line; the example still works."""
+    broken = tmp_path / "broken"
+    fake_dist(broken, "hynas-broken", {"needs-numpy2": "needs_dep"}, {"needs_dep.py": "import numpy_three\n"})
+    r = _hynas("list", "spaces", cwd=tmp_path, sites=(site, broken))
+    assert r.returncode == 0 and "toy-mlp" in r.stdout and "nb201" in r.stdout
+    assert r.stderr.splitlines() == [
+        "warning: hynas plug-in 'needs-numpy2' from 'hynas-broken' failed to load and is skipped: "
+        "ModuleNotFoundError: No module named 'numpy_three'"
+    ]
 
 
 def test_without_the_plugin_its_space_is_unknown(tmp_path: Path) -> None:
