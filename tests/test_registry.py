@@ -213,3 +213,21 @@ def test_a_plugin_device_is_modelled_by_the_roofline_cost_models(tmp_path) -> No
     assert r.returncode == 0, r.stderr
     # the plug-in imported hynas.hw first: what hw registered on import stays hynas's
     assert r.stdout.splitlines() == ["True a made-up NPU npu-plugin", "['hynas']"]
+
+
+def test_a_plugin_command_group_is_mounted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = (
+        "import typer\nfrom hynas.cli import COMMANDS\n"
+        "app = typer.Typer(help='toy tools')\n"
+        "@app.command()\ndef hello(name: str) -> None:\n    print(f'hello {name}')\n"
+        "@app.command()\ndef bye() -> None:\n    print('bye')\n"
+        "COMMANDS.add('toy', lambda: app, 'toy tools')\n"
+    )
+    fake_dist(tmp_path, "toy-cli", {"toy": "toy_cli"}, {"toy_cli.py": source})
+    env = env_with(tmp_path)
+    r = subprocess.run([*HYNAS, "toy", "hello", "you"], capture_output=True, text=True, timeout=120, env=env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "hello you\n", "")
+    listed = subprocess.run(
+        [*HYNAS, "list", "commands"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert any("hynas toy" in ln and "toy-cli" in ln for ln in listed.stdout.splitlines())
