@@ -36,6 +36,7 @@ def test_register_lookup_order_and_unregister() -> None:
         reg.factory("bb")
     with pytest.raises(HynasError, match=r"bad options for widget .b.*it accepts: size"):
         reg.create("b", colour=1)
+    assert reg.update("b", colour="red").meta == {"colour": "red"} and list(reg) == ["first", "b", "a"]
     assert reg.unregister("first").name == "first" and "first" not in reg
     with pytest.raises(HynasError, match="unknown widget 'first'"):
         reg.unregister("first")
@@ -136,7 +137,9 @@ def test_entry_point_plugins_register_and_broken_ones_warn(tmp_path) -> None:  #
         {"missing": "no_such_module", "raises": "bad_raise", "clash": "bad_clash"},
         {
             "bad_raise.py": "raise RuntimeError('boom at import')\n",
-            "bad_clash.py": "from hynas.spaces import SPACES\nSPACES.register('nb201')(object)\n",
+            # registers a runner, then fails: the runner is taken back
+            "bad_clash.py": "from hynas.runners import RUNNERS\nfrom hynas.spaces import SPACES\n"
+            "RUNNERS.register('half')(RUNNERS.factory('sequential'))\nSPACES.register('nb201')(object)\n",
         },
     )
     code = (
@@ -147,14 +150,14 @@ def test_entry_point_plugins_register_and_broken_ones_warn(tmp_path) -> None:  #
         "from hynas.spaces import get_space\n"
         "print(sorted(n for n, e in RUNNERS.items() if e.origin == 'good-plugin'))\n"
         "print([DEVICES.meta('toaster')['sources'], DEVICES.get('toaster').origin])\n"
-        "print(sorted(e[1] for e in plugin_errors()), type(get_space('nb201')).__name__)\n"
+        "print(sorted(e[1] for e in plugin_errors()), type(get_space('nb201')).__name__, 'half' in RUNNERS)\n"
     )
     r = _run(code, tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         "['same']",
         "['crumbs@toaster', 'good-plugin']",
-        "['clash', 'missing', 'raises'] NB201Space",
+        "['clash', 'missing', 'raises'] NB201Space False",
     ]
     assert (
         "plug-in 'raises' from 'bad-plugin' failed to load and is skipped: RuntimeError: boom at import"

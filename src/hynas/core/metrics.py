@@ -136,9 +136,8 @@ def register_device(
     factory of the device's description for cost models that read one (a roofline ``Device``)."""
     old = DEVICES.peek(name)
     if old is not None:  # several modules add their metrics to one device
-        DEVICES.unregister(name)
         srcs = old.meta["sources"] if old.meta["sources"] == sources else f"{old.meta['sources']}, {sources}"
-        DEVICES.add(name, old.factory if spec is None else spec, old.summary, sources=srcs)
+        DEVICES.update(name, spec, sources=srcs)
         return
     DEVICES.add(name, spec or (lambda: None), description, sources=sources)
 

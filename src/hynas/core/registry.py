@@ -26,7 +26,7 @@ import inspect
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from hynas.core.errors import HynasError
@@ -63,6 +63,8 @@ class Entry(Generic[T]):
 _origin = "hynas"
 _plugins_state = "unloaded"  # unloaded -> loading -> loaded
 _errors: list[tuple[str, str, str]] = []
+#: (registry, name) of what the plug-in being loaded has registered so far (undone if it fails)
+_added: list[tuple[Registry[Any], str]] = []
 
 
 def plugin_errors() -> list[tuple[str, str, str]]:
@@ -83,11 +85,14 @@ def load_plugins() -> None:
         for ep in sorted(entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
             dist = ep.dist.name if ep.dist is not None else ep.value.split(":")[0]
             _origin = dist
+            _added.clear()
             try:
                 obj = ep.load()
                 if callable(obj) and not inspect.ismodule(obj):
                     obj()
-            except Exception as exc:  # a broken plug-in is skipped, never fatal
+            except Exception as exc:  # a broken plug-in is skipped, never fatal: undo what it did register
+                for registry, name in _added:
+                    registry._entries.pop(name, None)
                 msg = f"{type(exc).__name__}: {exc}".strip()
                 _errors.append((dist, ep.name, msg))
                 warnings.warn(
@@ -97,6 +102,7 @@ def load_plugins() -> None:
                 )
             finally:
                 _origin = "hynas"
+                _added.clear()
     finally:
         _plugins_state = "loaded"
 
@@ -171,6 +177,8 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} registered twice")
         doc = summary or (inspect.getdoc(factory) or "").split("\n")[0]
         entry = Entry(name, factory, doc, dict(meta), _registering_origin())
+        if entry.origin != "hynas":
+            _added.append((self, name))
         items = list(self._entries.items())
         items.insert(len(items) if position is None else position, (name, entry))
         self._entries = dict(items)
@@ -179,6 +187,16 @@ class Registry(Generic[T]):
     def peek(self, name: str) -> Entry[T] | None:
         """The entry of ``name`` if it is registered already, loading nothing (for registering code)."""
         return self._entries.get(name)
+
+    def update(self, name: str, factory: Callable[..., T] | None = None, **meta: Any) -> Entry[T]:
+        """Change the factory or metadata of a registered ``name`` in place (order and origin kept).
+        Registering code calls it, so it loads nothing."""
+        old = self._entries.get(name)
+        if old is None:
+            raise ValueError(f"{self.kind} {name!r} is not registered")
+        new = replace(old, factory=factory or old.factory, meta={**old.meta, **meta})
+        self._entries[name] = new
+        return new
 
     def unregister(self, name: str) -> Entry[T]:
         """Remove ``name`` (tests, or a plug-in replacing a built-in); returns its entry."""
