@@ -86,8 +86,7 @@ class TinyMLPSpace(SearchSpace):
 
 @pytest.fixture
 def tiny(monkeypatch: pytest.MonkeyPatch) -> Iterator[SearchSpace]:
-    monkeypatch.setattr(SPACES, "_factories", dict(SPACES._factories))
-    monkeypatch.setattr(SPACES, "_summaries", dict(SPACES._summaries))
+    monkeypatch.setattr(SPACES, "_entries", dict(SPACES._entries))  # registered for this test only
     SPACES.register("tiny-mlp")(TinyMLPSpace)
     get_space.cache_clear()
     yield get_space("tiny-mlp")
@@ -151,8 +150,7 @@ def test_a_space_without_an_op_graph_has_no_analytic_costs(monkeypatch: pytest.M
         name = "bare"
         op_graph = SearchSpace.op_graph  # type: ignore[assignment]
 
-    monkeypatch.setattr(SPACES, "_factories", dict(SPACES._factories))
-    monkeypatch.setattr(SPACES, "_summaries", dict(SPACES._summaries))
+    monkeypatch.setattr(SPACES, "_entries", dict(SPACES._entries))  # registered for this test only
     SPACES.register("bare")(Bare)
     get_space.cache_clear()
     try:

@@ -1,18 +1,20 @@
-"""Modules that register cost models (resolvers) on import, loaded when a cost model is first
-looked up (:func:`hynas.core.metrics.resolve_cost_model`, through :mod:`hynas.wiring`).
+"""The built-in modules that register cost models and devices on import, loaded on the first
+lookup in :data:`hynas.core.metrics.COST_MODELS` or :data:`~hynas.core.metrics.DEVICES` (the
+registries' ``load`` hook, through :mod:`hynas.core.lookup` and :mod:`hynas.wiring`).
 
-Kept in one list so that importing ``hynas`` stays cheap (some of these import torch). Each module
-registers itself through :func:`hynas.core.metrics.register_resolver`. Command-line groups are not
-plug-ins of this list: :mod:`hynas.cli` adds its own, so loading a cost model never imports the CLI.
+Kept lazy so that importing ``hynas`` stays cheap (some of these import torch). Spaces, strategies,
+evaluators, stores, runners and command groups register when their package is imported, which
+is before anyone can look in their registry. Third-party plug-ins (entry points of group
+``hynas.plugins``) are loaded by :func:`hynas.core.registry.load_plugins`; see ``docs/extending.md``.
 """
 
 from __future__ import annotations
 
-import importlib
+from hynas.core.registry import import_modules, load_plugins
 
 __all__ = ["MODULES", "load"]
 
-#: add a line here for each module that registers something on import
+#: add a line here for each built-in module that registers a cost model or a device on import
 MODULES: tuple[str, ...] = (
     "hynas.hw",
     "hynas.hw.energy",
@@ -24,9 +26,9 @@ _loaded = False
 
 
 def load() -> None:
+    """Import :data:`MODULES` (once), then the third-party plug-ins."""
     global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in MODULES:
-        importlib.import_module(mod)
+    if not _loaded:
+        _loaded = True
+        import_modules(*MODULES)()
+    load_plugins()

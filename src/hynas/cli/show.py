@@ -84,27 +84,38 @@ def report(
 
 @app.command("list")
 def list_(
-    what: Annotated[str, typer.Argument(help="spaces, strategies, objectives, devices or all")] = "all",
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="spaces, strategies, objectives, devices, evaluators, predictors, stores, runners, "
+            "commands or all"
+        ),
+    ] = "all",
     options: Annotated[
         bool, typer.Option("--options", help="with strategies: each option's type, range and default")
     ] = False,
 ) -> None:
-    """List what can be searched, with what, for what, on which device."""
-    from hynas.catalog import catalog, strategy_options
+    """List what can be searched, with what, for what, on which device (plug-ins included)."""
+    from hynas.catalog import SECTIONS, catalog, strategy_options
+    from hynas.cli import COMMANDS
 
-    sections = catalog()
-    if options:
+    if options and what == "strategies":
+        what = "strategy options"
+    valid = [*SECTIONS, "commands", *(["strategy options"] if options else [])]
+    if what != "all" and what not in valid:
+        raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(valid)}")
+    sections = catalog(None if what == "all" else what)  # only what is shown is computed
+    if what in ("all", "commands"):
+        sections["commands"] = (
+            ["command group", "description", "from"],
+            [[f"hynas {n}", e.summary, e.origin] for n, e in sorted(COMMANDS.items())],
+        )
+    if options and what in ("all", "strategy options"):
         sections["strategy options"] = strategy_options()
-        if what == "strategies":
-            what = "strategy options"
-    if what != "all" and what not in sections:
-        raise HynasError(f"unknown list {what!r}; valid: all, {', '.join(sections)}")
     for name, (cols, rows) in sections.items():
-        if what not in ("all", name):
-            continue
         table = Table(title=name)
         for c in cols:
             table.add_column(c)
         for row in rows:
-            table.add_row(*[str(x) for x in row])
+            table.add_row(*[escape(str(x)) for x in row])  # a plug-in summary is text, not markup
         common.wide().print(table)

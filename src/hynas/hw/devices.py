@@ -32,6 +32,7 @@ from importlib import resources
 from typing import Any
 
 from hynas.core.errors import HynasError
+from hynas.core.metrics import register_device
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -39,6 +40,7 @@ __all__ = [
     "SPEC_CATALOG",
     "Calibration",
     "Device",
+    "add_device",
     "apply_calibration",
     "calibrate_local",
     "calibration_note",
@@ -284,3 +286,15 @@ def calibrate_local(threads: int | None = None) -> Device:
         launch_overhead_s=overhead,
         source="micro-benchmark",
     )
+
+
+def add_device(device: Device) -> Device:
+    """Register a device of a plug-in: ``latency@roofline:<name>`` and the hybrid-lm roofline
+    latencies (``prefill_latency``/``decode_latency@<ctx>:<name>``) model it like a catalog device,
+    and ``hynas list devices`` shows it (see docs/extending.md)."""
+    if device.name in DEVICE_CATALOG or device.name == "local":
+        raise ValueError(f"device {device.name!r} registered twice")
+    DEVICE_CATALOG[device.name] = device
+    sources = f"latency@roofline:{device.name}, prefill_latency/decode_latency@<ctx>:{device.name}"
+    register_device(device.name, sources, device.description, spec=lambda: device)
+    return device

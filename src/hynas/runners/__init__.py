@@ -1,7 +1,8 @@
 """Runners: where evaluations happen (strategies never evaluate).
 
 ``run(experiment, store, options=RunOptions(...))`` drives a search on one of the backends:
-sequential (in-process, the default), a local process pool (``workers > 1``) or Ray. The modules
+sequential (in-process, the default), a local process pool (``workers > 1``), Ray, or a runner a
+plug-in registered in :data:`RUNNERS` (name -> backend factory, see ``docs/extending.md``). The modules
 only point down: ``run`` (here) → the backends (``sequential``, ``pool``, ``ray_runner``) →
 ``evaluate`` (one candidate) and ``base`` (the driver loop and the backend interface).
 """
@@ -18,6 +19,27 @@ from hynas.wiring import Experiment
 __all__ = ["RUNNERS", "RunOptions", "run"]
 
 
+@RUNNERS.register(
+    "sequential", "in this process, one trial at a time (the default; bit-for-bit reproducible)"
+)
+def _sequential(experiment: Experiment, opts: RunOptions) -> Backend:
+    return SequentialBackend(experiment, opts.timeout_s)
+
+
+@RUNNERS.register("pool", "a pool of local worker processes (--workers N)")
+def _pool(experiment: Experiment, opts: RunOptions) -> Backend:
+    from hynas.runners.pool import PoolBackend
+
+    return PoolBackend(experiment, opts.workers, opts.timeout_s)
+
+
+@RUNNERS.register("ray", "Ray tasks on a local or remote cluster (--ray-address; needs hynas[ray])")
+def _ray(experiment: Experiment, opts: RunOptions) -> Backend:
+    from hynas.runners.ray_runner import RayBackend
+
+    return RayBackend(experiment, opts.workers, opts.timeout_s, opts.ray_address, opts.max_requeues)
+
+
 def run(
     experiment: Experiment,
     store: Store,
@@ -27,23 +49,13 @@ def run(
 ) -> list[TrialRecord]:
     """Run (or resume) ``experiment`` until its budget is spent; returns every finished trial.
 
-    ``options`` picks the runner (sequential by default, a process pool for ``workers > 1``, or Ray),
-    the per-trial timeout and the retries.
+    ``options`` picks the runner (sequential by default, a process pool for ``workers > 1``, Ray, or
+    one a plug-in registered in :data:`RUNNERS`), the per-trial timeout and the retries.
     """
     opts = options or RunOptions()
     if trial_delay:
         from dataclasses import replace
 
         opts = replace(opts, trial_delay=trial_delay)
-    backend: Backend
-    if opts.runner == "sequential":
-        backend = SequentialBackend(experiment, opts.timeout_s)
-    elif opts.runner == "pool":
-        from hynas.runners.pool import PoolBackend
-
-        backend = PoolBackend(experiment, opts.workers, opts.timeout_s)
-    else:
-        from hynas.runners.ray_runner import RayBackend
-
-        backend = RayBackend(experiment, opts.workers, opts.timeout_s, opts.ray_address, opts.max_requeues)
+    backend = RUNNERS.factory(opts.runner)(experiment, opts)
     return drive(experiment, store, backend, opts, on_trial)

@@ -37,6 +37,7 @@ from typing import Any
 
 from hynas.core.errors import HynasError
 from hynas.core.experiment import ExperimentConfig
+from hynas.core.registry import Registry
 from hynas.core.store import Store, TrialRecord, check_dense
 from hynas.core.strategy import Candidate, Result
 from hynas.runners.evaluate import failed_trial
@@ -56,7 +57,8 @@ __all__ = [
     "sync_store",
 ]
 
-RUNNERS = ("sequential", "pool", "ray")
+#: runner name -> backend factory ``(experiment, options) -> Backend`` (registered in ``hynas.runners``)
+RUNNERS: Registry[Backend] = Registry("runner")
 
 
 @dataclass(frozen=True)
