@@ -8,11 +8,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from browser import headless_chromium
-from extras import need_module
 from typer.testing import CliRunner
 
 import hynas
+from browser import headless_chromium
+from extras import need_module
 from hynas.cli import app
 from hynas.report.axes import axis_label, robust_range
 from hynas.report.drawings import draw
@@ -42,8 +42,9 @@ def test_robust_range_keeps_the_front_and_counts_outliers():
     vals = [70.0 + i * 0.2 for i in range(100)] + [10.0, 10.2, 9.9]  # three chance-level cells
     lo, hi, out = robust_range(vals, keep=[90.0])
     assert out == 3 and 50 < lo < 70 and 89.8 < hi < 95
-    lo, hi, out = robust_range(vals, keep=[10.0])  # a front member is never cut off
-    assert lo < 10.0 and out == 0
+    lo, hi, out = robust_range(vals, keep=[50.0, 10.0])  # front members widen the axis, unless outliers
+    assert 40 < lo < 50 and out == 3
+    assert robust_range([1.0, 2.0], keep=[5.0])[:2] == pytest.approx((0.84, 5.16))
 
 
 def test_axis_labels_carry_units_of_cost_models():
@@ -71,7 +72,10 @@ def test_drawings_are_svg_with_the_architecture(space, arch, texts):
     for t in texts:
         assert t in shown
     if space == "nb201":  # "none" edges are not drawn: five edges, five op labels
-        assert len([t for t in shown if t in ("nor_conv_3x3", "avg_pool_3x3", "skip_connect", "nor_conv_1x1")]) == 5
+        assert (
+            len([t for t in shown if t in ("nor_conv_3x3", "avg_pool_3x3", "skip_connect", "nor_conv_1x1")])
+            == 5
+        )
 
 
 def test_hybrid_lm_drawing_is_one_box_per_layer():
@@ -81,7 +85,9 @@ def test_hybrid_lm_drawing_is_one_box_per_layer():
     layers = space.config(arch).layers
     root = ET.fromstring(svg)
     labels = [t.text for t in root.iter() if t.tag.endswith("text")]
-    assert [x for x in labels if x and x.startswith("L") and x[1:].isdigit()] == [f"L{i}" for i in range(len(layers))]
+    assert [x for x in labels if x and x.startswith("L") and x[1:].isdigit()] == [
+        f"L{i}" for i in range(len(layers))
+    ]
 
 
 def test_single_objective_run_has_no_pareto_histogram(tmp_path):
@@ -113,8 +119,6 @@ def test_report_without_plotly_says_how_to_get_it(tmp_path, monkeypatch):
 
 
 def _check_in_browser(html: Path, trials: list, screenshot: str) -> None:
-    page = html.read_text()
-    assert "<script src=" not in page and "cdn." not in page  # plotly.js is inline: no network
     completed = sum(t.ok for t in trials)
     with headless_chromium() as browser:
         browser.open(html)
@@ -123,7 +127,9 @@ def _check_in_browser(html: Path, trials: list, screenshot: str) -> None:
         assert counts and all(c == completed for c in counts), (counts, completed)
         assert browser.js("return document.querySelectorAll('#trials tbody tr').length") == len(trials)
         # a drawing shows (the best trial's, at first)
-        assert browser.js("return [...document.querySelectorAll('.drawing')].filter(d => !d.hidden).length") == 1
+        assert (
+            browser.js("return [...document.querySelectorAll('.drawing')].filter(d => !d.hidden).length") == 1
+        )
         assert browser.js("return document.querySelector('.drawing:not([hidden]) svg').getBBox().width") > 50
         # sorting: clicking the first objective's header sorts the rows by it, twice reverses
         col = 3 if len({t.fidelity for t in trials}) == 1 else 4
@@ -136,7 +142,12 @@ def _check_in_browser(html: Path, trials: list, screenshot: str) -> None:
         last = browser.js("return document.querySelector('#trials tbody tr:last-child').dataset.n")
         browser.click("#trials tbody tr:last-child")
         assert browser.js(f"return !document.getElementById('arch-{last}').hidden")
+        # self-contained: no external script, and nothing loaded from the network
+        assert browser.js("return document.querySelectorAll('script[src], link[href]').length") == 0
+        fetched = browser.js("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert all(u.startswith(("file:", "data:", "blob:")) for u in fetched), fetched
         assert browser.console_errors() == []
+        browser.js("hynasSelect(document.body.dataset.initial); window.scrollTo(0, 0);")
         if os.environ.get("HYNAS_NO_SCREENSHOTS") != "1":
             browser.screenshot(RESULTS / screenshot)
 

@@ -82,7 +82,9 @@ def report(
     for kind, p in paths.items():
         common.console.print(f"{kind}: {escape(str(p))}")
     if not plotly_available():
-        common.console.print(escape("html: not written (report.html needs plotly: pip install 'hynas[report]')"))
+        common.console.print(
+            escape("html: not written (report.html needs plotly: pip install 'hynas[report]')")
+        )
 
 
 @app.command("list")

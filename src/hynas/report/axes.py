@@ -3,7 +3,8 @@
 Axis limits come from robust quantiles, not from the extreme values: a few chance-level cells (10 %
 accuracy among cells of 70-94 %) would otherwise squeeze the useful part of a plot into a strip.
 The limits are the Tukey fences of the completed trials (quartiles ± :data:`FENCE` interquartile
-ranges), clipped to the data and widened to keep every member of the run's front; the points left
+ranges), shrunk to the data inside them and widened to keep the members of the run's front (those that
+are not outliers themselves: the fastest NB201 cells are chance-level ones); the points left
 outside are counted, and the plots say so ("N points outside the axis") instead of stretching.
 """
 
@@ -41,8 +42,8 @@ def axis_label(exp: Experiment, name: str, arrow: bool = True) -> str:
 
 
 def robust_range(values: Sequence[float], keep: Sequence[float] = ()) -> tuple[float, float, int]:
-    """Axis limits ``(lo, hi)`` for ``values`` (padded by 4 %) that always include ``keep`` (the
-    front), and how many of ``values`` fall outside them."""
+    """Axis limits ``(lo, hi)`` for ``values`` (padded by 4 %) that include ``keep`` (the front)
+    unless a kept value is an outlier itself, and how many of ``values`` fall outside them."""
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
     k = np.asarray([x for x in keep if np.isfinite(x)], dtype=float)
     if len(v) == 0 and len(k) == 0:
@@ -50,15 +51,17 @@ def robust_range(values: Sequence[float], keep: Sequence[float] = ()) -> tuple[f
     both = np.concatenate([v, k])
     if len(v) >= 4:
         q1, q3 = np.percentile(v, [25, 75])
-        iqr = q3 - q1
-        lo, hi = max(v.min(), q1 - FENCE * iqr), min(v.max(), q3 + FENCE * iqr)
+        f_lo, f_hi = q1 - FENCE * (q3 - q1), q3 + FENCE * (q3 - q1)
+        inside = v[(v >= f_lo) & (v <= f_hi)]
+        lo, hi = inside.min(), inside.max()
+        k = k[(k >= f_lo) & (k <= f_hi)]  # a chance-level cell can be on the front: noted, not kept
     else:
         lo, hi = both.min(), both.max()
     if len(k):
         lo, hi = min(lo, k.min()), max(hi, k.max())
-    outside = int(((v < lo) | (v > hi)).sum())
     pad = (hi - lo) * 0.04 or abs(hi) * 0.04 or 1.0
-    return float(lo - pad), float(hi + pad), outside
+    lo, hi = lo - pad, hi + pad
+    return float(lo), float(hi), int(((v < lo) | (v > hi)).sum())
 
 
 def outside_note(counts: dict[str, int]) -> str:
@@ -66,4 +69,4 @@ def outside_note(counts: dict[str, int]) -> str:
     parts = [f"{n} point{'s' if n != 1 else ''} outside the {name} axis" for name, n in counts.items() if n]
     if not parts:
         return ""
-    return "; ".join(parts) + " (outliers such as chance-level cells; every trial is in the table)"
+    return "; ".join(parts) + " (outliers such as chance-level cells)"

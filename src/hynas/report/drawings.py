@@ -72,11 +72,15 @@ def _dag(nodes: Sequence[str], edges: Sequence[tuple[int, int, str]], title: str
             lift = 30.0 * (b - a)
             path = f"M{xs[a]:.1f},{y - r:.1f} Q{(xs[a] + xs[b]) / 2:.1f},{y - r - 2 * lift:.1f} {xs[b]:.1f},{y - r:.1f}"
             label_y = y - r - lift - 4
-        body.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" marker-end="url(#{mid})"/>')
+        body.append(
+            f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" marker-end="url(#{mid})"/>'
+        )
         body.append(_text((xs[a] + xs[b]) / 2, label_y, op, colour=colour))
     for x, name in zip(xs, nodes, strict=True):
         colour = _COLOURS.get(name, "#333")
-        body.append(f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="{r * 1.8:.0f}" ry="{r:.0f}" fill="#fff" stroke="{colour}"/>')
+        body.append(
+            f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="{r * 1.8:.0f}" ry="{r:.0f}" fill="#fff" stroke="{colour}"/>'
+        )
         body.append(_text(x, y + 4, name))
     marker = (
         f'<defs><marker id="{mid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
@@ -120,8 +124,12 @@ def _boxes(columns: Sequence[tuple[str, Sequence[tuple[str, str]]]], title: str)
 
 def _mobile(space: MobileSpace, arch: Architecture, text: str) -> str:
     res = space.resolutions[arch.genes[0]]
-    cols: list[tuple[str, Sequence[tuple[str, str]]]] = [(f"input|{res}²", [(f"stem {STEM_WIDTH}ch", "#999")])]
-    for s, ((width, stride, act, se), layers) in enumerate(zip(STAGES, space.stage_layers(arch), strict=True)):
+    cols: list[tuple[str, Sequence[tuple[str, str]]]] = [
+        (f"input|{res}²", [(f"stem {STEM_WIDTH}ch", "#999")])
+    ]
+    for s, ((width, stride, act, se), layers) in enumerate(
+        zip(STAGES, space.stage_layers(arch), strict=True)
+    ):
         colour = "#d62728" if se else "#1f77b4"
         boxes = [(f"MB{e} k{k}{' SE' if se else ''}", colour) for k, e in layers]
         cols.append((f"stage {s + 1}|{width}ch /{stride} {act}", boxes))
@@ -137,9 +145,13 @@ def _hybrid(space: HybridLMSpace, arch: Architecture, text: str) -> str:
         colour = _COLOURS.get(layer.mixer, "#444")
         mixer = layer.mixer + (f" w{layer.window}" if layer.mixer == "swa" else "")
         chan = layer.channel + (f" x{layer.experts}" if layer.channel == "moe" else "")
-        body.append(f'<rect x="{x:.0f}" y="24" width="{w:.0f}" height="34" rx="4" fill="{colour}" fill-opacity="0.35" stroke="#333"/>')
+        body.append(
+            f'<rect x="{x:.0f}" y="24" width="{w:.0f}" height="34" rx="4" fill="{colour}" fill-opacity="0.35" stroke="#333"/>'
+        )
         body.append(_text(x + w / 2, 45, mixer))
-        body.append(f'<rect x="{x:.0f}" y="62" width="{w:.0f}" height="22" rx="4" fill="#eee" stroke="#333"/>')
+        body.append(
+            f'<rect x="{x:.0f}" y="62" width="{w:.0f}" height="22" rx="4" fill="#eee" stroke="#333"/>'
+        )
         body.append(_text(x + w / 2, 77, chan))
         body.append(_text(x + w / 2, 98, f"L{i}", colour="#666"))
     return _svg(20 + len(cfg.layers) * (w + gap), 106, body, f"hybrid LM {text}")

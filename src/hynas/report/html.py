@@ -34,6 +34,18 @@ __all__ = ["MAX_DRAWINGS", "plotly_available", "write_html"]
 
 #: architectures drawn in advance (beyond this many trials: the front and the best one only)
 MAX_DRAWINGS = 400
+_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#d62728",
+)
 _MISSING = "the interactive report.html needs plotly: pip install 'hynas[report]'"
 
 
@@ -124,7 +136,10 @@ def _matrix(exp: Experiment, ok: list[TrialRecord], front: list[TrialRecord]) ->
     colour = ["#d62728" if r.number in on_front else "#7f7f7f" for r in ok]
     splom = go.Figure(
         go.Splom(
-            dimensions=[{"label": axis_label(exp, n, arrow=False), "values": [r.metrics[n] for r in ok]} for n in names],
+            dimensions=[
+                {"label": axis_label(exp, n, arrow=False), "values": [r.metrics[n] for r in ok]}
+                for n in names
+            ],
             meta="trials",
             customdata=[r.number for r in ok],
             text=text,
@@ -139,15 +154,20 @@ def _matrix(exp: Experiment, ok: list[TrialRecord], front: list[TrialRecord]) ->
         lo, hi, counts[n] = robust_range([r.metrics[n] for r in ok], [r.metrics[n] for r in front])
         suffix = "" if i == 0 else str(i + 1)
         splom.update_layout({f"xaxis{suffix}": {"range": [lo, hi]}, f"yaxis{suffix}": {"range": [lo, hi]}})
-    splom.update_layout(title=f"Scatter matrix ({len(on_front)} front members in red)", height=220 * len(names) + 80)
+    splom.update_layout(
+        title=f"Scatter matrix ({len(on_front)} front members in red)", height=220 * len(names) + 80
+    )
     par = go.Figure(
         go.Parcoords(
             dimensions=[{"label": axis_label(exp, n), "values": [r.metrics[n] for r in ok]} for n in names],
             meta="trials",
-            line={"color": [1 if r.number in on_front else 0 for r in ok], "colorscale": [[0, "#bbbbbb"], [1, "#d62728"]]},
+            line={
+                "color": [1 if r.number in on_front else 0 for r in ok],
+                "colorscale": [[0, "#bbbbbb"], [1, "#d62728"]],
+            },
         )
     )
-    par.update_layout(title="Parallel coordinates (front in red)", height=420)
+    par.update_layout(title="Parallel coordinates (front in red)", height=420, margin={"l": 80, "r": 120})
     return [splom, par], outside_note(counts)
 
 
@@ -187,20 +207,50 @@ def _anytime(exp: Experiment, records: list[TrialRecord], ref: np.ndarray) -> An
     rows = 2 if multi else 1
     fig = make_subplots(rows=rows, cols=2, shared_xaxes=False, vertical_spacing=0.14)
     first = exp.objectives[0].name
-    series = [(1, f"best {first}", curve.best)] + [(1, f"incumbent's {k}", v) for k, v in curve.best_hidden.items()]
+    series = [(1, f"best {first}", curve.best)] + [
+        (1, f"incumbent's {k}", v) for k, v in curve.best_hidden.items()
+    ]
     if multi:
         series.append((2, "hypervolume", curve.hypervolume))
     tf = true_front(exp) if multi else None
     for col, x in ((1, curve.queries), (2, curve.seconds / scale)):
-        for row, label, y in series:
-            fig.add_scatter(x=x, y=y, mode="lines", name=label, row=row, col=col, showlegend=col == 1,
-                            line={"dash": "dash" if label.startswith("incumbent") else "solid"})
-            fig.update_yaxes(title_text=axis_label(exp, first) if row == 1 else "hypervolume (objective units multiplied)", row=row, col=col)
+        for k, (row, label, y) in enumerate(series):
+            fig.add_scatter(
+                x=x,
+                y=y,
+                mode="lines",
+                name=label,
+                row=row,
+                col=col,
+                showlegend=col == 1,
+                legendgroup=label,
+                line={
+                    "dash": "dash" if label.startswith("incumbent") else "solid",
+                    "color": _PALETTE[k % 10],
+                },
+            )
+            fig.update_yaxes(
+                title_text=axis_label(exp, first) if row == 1 else "hypervolume (objective units multiplied)",
+                row=row,
+                col=col,
+            )
         if tf is not None:
-            fig.add_hline(tf.hypervolume, line_dash="dot", line_color="#2ca02c", row=2, col=col,
-                          annotation_text="true front")
+            fig.add_hline(
+                tf.hypervolume,
+                line_dash="dot",
+                line_color="#2ca02c",
+                row=2,
+                col=col,
+                annotation_text="true front",
+            )
         for row in range(1, rows + 1):
-            fig.update_xaxes(title_text="queries [trials]" if col == 1 else f"cumulative cost [{unit}] (simulated for tables)", row=row, col=col)
+            fig.update_xaxes(
+                title_text="queries [trials]"
+                if col == 1
+                else f"cumulative cost [{unit}] (simulated for tables)",
+                row=row,
+                col=col,
+            )
     fig.update_layout(title="Anytime performance", height=330 * rows + 80)
     return fig
 
@@ -210,19 +260,36 @@ def _table(exp: Experiment, records: list[TrialRecord], front: list[TrialRecord]
     hidden = sorted({k for r in records for k in r.hidden})
     fids = len({r.fidelity for r in records}) > 1
     on_front = {r.number for r in front}
-    cols = ["#", "status", "architecture", *(["fidelity"] if fids else []), *names, *hidden, "cost [s]", "front"]
+    cols = [
+        "#",
+        "status",
+        "architecture",
+        *(["fidelity"] if fids else []),
+        *names,
+        *hidden,
+        "cost [s]",
+        "front",
+    ]
     labels = [*cols[:3], *(["fidelity"] if fids else []), *(axis_label(exp, n, arrow=False) for n in names)]
     labels += [f"{h} (report only)" for h in hidden] + cols[-2:]
     head = "".join(f'<th data-col="{i}" title="click to sort">{escape(c)}</th>' for i, c in enumerate(labels))
     rows = []
     for r in records:
-        cells: list[tuple[str, float | str]] = [(str(r.number), r.number), (r.status if r.ok else f"failed: {r.error[:60]}", r.status)]
+        cells: list[tuple[str, float | str]] = [
+            (str(r.number), r.number),
+            (r.status if r.ok else f"failed: {r.error[:60]}", r.status),
+        ]
         cells.append((r.arch, r.arch))
         if fids:
-            cells.append(("-" if r.fidelity is None else f"{r.fidelity:g}", -1 if r.fidelity is None else r.fidelity))
+            cells.append(
+                ("-" if r.fidelity is None else f"{r.fidelity:g}", -1 if r.fidelity is None else r.fidelity)
+            )
         for src, keys in ((r.metrics, names), (r.hidden, hidden)):
             cells += [(_fmt(src[k]), src[k]) if k in src else ("-", "") for k in keys]
-        cells += [(f"{r.cost_s:.3g}", r.cost_s), ("✓" if r.number in on_front else "", int(r.number in on_front))]
+        cells += [
+            (f"{r.cost_s:.3g}", r.cost_s),
+            ("✓" if r.number in on_front else "", int(r.number in on_front)),
+        ]
         tds = "".join(f'<td data-v="{escape(str(v))}">{escape(t)}</td>' for t, v in cells)
         rows.append(f'<tr data-n="{r.number}">{tds}</tr>')
     return f'<table id="trials"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -321,7 +388,7 @@ def write_html(
 <script>{get_plotlyjs()}</script></head>
 <body data-initial="{initial}" data-completed="{len(ok)}" data-trials="{len(records)}">
 <h1>hynas report</h1><dl>{dl}</dl>
-<p class="note" id="outside">{escape(note)}</p>{divs}
+<p class="note" id="outside">{escape(note + ("; every trial is in the table below" if note else ""))}</p>{divs}
 <h2>Selected architecture</h2><p>Click a point or a table row.</p>
 <div id="selected"><b id="seltitle"></b><p id="nodrawing" hidden>no drawing stored for this trial
 (only the front is drawn in runs of more than {MAX_DRAWINGS} trials)</p>{_drawings(exp, records, keep)}</div>

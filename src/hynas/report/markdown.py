@@ -38,7 +38,11 @@ def write_report(
     if len(exp.objectives) > 1:
         main = ("pareto", plot_pareto(exp, records, out_dir / "pareto.png", ref), "Pareto front")
     else:
-        main = ("objective", plot_objective(exp, records, out_dir / "objective.png"), "Objective of every trial")
+        main = (
+            "objective",
+            plot_objective(exp, records, out_dir / "objective.png"),
+            "Objective of every trial",
+        )
     curve = plot_anytime(exp, records, out_dir / "anytime.png", ref)
     s = summarize(exp, records, ref)
     cfg = s["config"]

@@ -23,7 +23,9 @@ def _label(exp: Experiment, i: int) -> str:
     return axis_label(exp, exp.objectives[i].name)
 
 
-def _limit(ax: Any, exp: Experiment, ok: list[TrialRecord], front: list[TrialRecord], names: list[str]) -> dict[str, int]:
+def _limit(
+    ax: Any, exp: Experiment, ok: list[TrialRecord], front: list[TrialRecord], names: list[str]
+) -> dict[str, int]:
     """Robust axis limits (x: ``names[0]``, y: ``names[1]``); how many points each leaves outside."""
     counts = {}
     for setter, name in ((ax.set_xlim, names[0]), (ax.set_ylim, names[1])):
