@@ -91,10 +91,12 @@ def test_hybrid_lm_drawing_is_one_box_per_layer():
 
 
 def test_single_objective_run_has_no_pareto_histogram(tmp_path):
-    out, _ = _report(tmp_path, "single", objectives=("accuracy",), budget=12, strategy="random")
+    out, trials = _report(tmp_path, "single", objectives=("accuracy",), budget=12, strategy="random")
     assert not (out / "pareto.png").exists()
     assert (out / "objective.png").stat().st_size > 1000
     assert "objective.png" in (out / "report.md").read_text()
+    if (out / "report.html").exists():  # with the report extra: one figure of every trial, no front
+        _check_in_browser(out / "report.html", trials, None)
 
 
 def test_three_objectives_keep_the_third_in_the_png(tmp_path):
@@ -118,7 +120,7 @@ def test_report_without_plotly_says_how_to_get_it(tmp_path, monkeypatch):
     assert not (tmp_path / "r" / "report.html").exists() and (tmp_path / "r" / "report.md").exists()
 
 
-def _check_in_browser(html: Path, trials: list, screenshot: str) -> None:
+def _check_in_browser(html: Path, trials: list, screenshot: str | None) -> None:
     completed = sum(t.ok for t in trials)
     with headless_chromium() as browser:
         browser.open(html)
@@ -148,7 +150,7 @@ def _check_in_browser(html: Path, trials: list, screenshot: str) -> None:
         assert all(u.startswith(("file:", "data:", "blob:")) for u in fetched), fetched
         assert browser.console_errors() == []
         browser.js("hynasSelect(document.body.dataset.initial); window.scrollTo(0, 0);")
-        if os.environ.get("HYNAS_NO_SCREENSHOTS") != "1":
+        if screenshot and os.environ.get("HYNAS_NO_SCREENSHOTS") != "1":
             browser.screenshot(RESULTS / screenshot)
 
 

@@ -316,6 +316,7 @@ th{cursor:pointer;background:#f3f3f3;position:sticky;top:0}tr.sel td{background:
 
 _JS = """
 function hynasSelect(n){
+  if(n===undefined||+n<0){return;}
   document.querySelectorAll('.drawing').forEach(d=>d.hidden=true);
   document.querySelectorAll('#trials tr.sel').forEach(t=>t.classList.remove('sel'));
   const row=document.querySelector('#trials tr[data-n="'+n+'"]');
