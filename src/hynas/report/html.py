@@ -374,7 +374,8 @@ def write_html(
     facts = {
         "store": store_path,
         "space": exp.config.space,
-        "evaluator": exp.config.evaluator,
+        "evaluator": exp.config.evaluator
+        or (exp.space.defaults.evaluator if exp.space.defaults else "default"),
         "strategy": exp.config.strategy,
         "objectives": ", ".join(s["objectives"]),
         "constraints": ", ".join(s["constraints"]) or "none",
