@@ -70,7 +70,8 @@ def report(
     store: Annotated[str, typer.Argument(help="store file")],
     out: Annotated[Path | None, typer.Option(help="output folder (default: <store>-report)")] = None,
 ) -> None:
-    """Write a Pareto plot, an anytime plot and a markdown summary."""
+    """Write a Pareto plot, an anytime plot, a markdown summary and (with the report extra) report.html."""
+    from hynas.report.html import plotly_available
     from hynas.report.markdown import write_report
     from hynas.stores import sqlite_path
 
@@ -80,6 +81,10 @@ def report(
     paths = write_report(exp, records, out_dir, store, ref)
     for kind, p in paths.items():
         common.console.print(f"{kind}: {escape(str(p))}")
+    if not plotly_available():
+        common.console.print(
+            escape("html: not written (report.html needs plotly: pip install 'hynas[report]')")
+        )
 
 
 @app.command("list")

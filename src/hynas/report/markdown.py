@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from hynas.core.store import TrialRecord
-from hynas.report.plots import plot_anytime, plot_pareto
+from hynas.report.html import plotly_available, write_html
+from hynas.report.plots import plot_anytime, plot_objective, plot_pareto
 from hynas.report.summary import format_duration, summarize
 from hynas.wiring import Experiment
 
@@ -30,9 +31,18 @@ def write_report(
     store_path: str,
     ref: np.ndarray | None = None,
 ) -> dict[str, Path]:
-    """``ref``: the run's reference point (default: computed from ``records``)."""
+    """``ref``: the run's reference point (default: computed from ``records``). Writes ``report.md``,
+    the PNG figures (``pareto.png``, or ``objective.png`` for a single objective, and ``anytime.png``)
+    and, when plotly is installed (the ``report`` extra), the interactive ``report.html``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    pareto = plot_pareto(exp, records, out_dir / "pareto.png", ref)
+    if len(exp.objectives) > 1:
+        main = ("pareto", plot_pareto(exp, records, out_dir / "pareto.png", ref), "Pareto front")
+    else:
+        main = (
+            "objective",
+            plot_objective(exp, records, out_dir / "objective.png"),
+            "Objective of every trial",
+        )
     curve = plot_anytime(exp, records, out_dir / "anytime.png", ref)
     s = summarize(exp, records, ref)
     cfg = s["config"]
@@ -68,7 +78,10 @@ def write_report(
             lines.append(f"| {_code(row['arch'])} | " + " | ".join(_fmt(row[k]) for k in keys) + " |")
     else:
         lines.append("No feasible completed trial yet.")
-    lines += ["", "![Pareto front](pareto.png)", "", "![Anytime curves](anytime.png)", ""]
+    html = write_html(exp, records, out_dir / "report.html", store_path, ref) if plotly_available() else None
+    if html is not None:
+        lines += ["", "Interactive version: [report.html](report.html)"]
+    lines += ["", f"![{main[2]}]({main[1].name})", "", "![Anytime curves](anytime.png)", ""]
     md = out_dir / "report.md"
     md.write_text("\n".join(lines), encoding="utf-8")
-    return {"markdown": md, "pareto": pareto, "anytime": curve}
+    return {"markdown": md, main[0]: main[1], "anytime": curve, **({"html": html} if html else {})}
