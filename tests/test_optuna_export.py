@@ -125,6 +125,14 @@ def test_optuna_dashboard_lists_300_trials_and_hynas_front(tmp_path):
         ]
         (sid,) = [s["study_id"] for s in studies if s["study_name"] == "run300"]
         detail = json.loads(urllib.request.urlopen(f"{url}/api/studies/{sid}", timeout=120).read())
+        # and the page itself, in headless Chromium: the dashboard lists the 300 trials
+        from browser import headless_chromium
+
+        with headless_chromium() as b:
+            b.open(f"{url}/dashboard/studies/{sid}/trials", wait_s=60)
+            b.wait_for("return document.body.innerText.includes('300 Trials')", timeout_s=120)
+            assert "Trial 299" in b.js("return document.body.innerText")
+            assert b.console_errors() == []
     finally:
         proc.kill()
     served = detail["trials"]
