@@ -32,8 +32,7 @@ NB201 = get_space("nb201")
 def scratch(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Plug-ins registered inside a test are gone after it."""
     for reg in (STRATEGIES, EVALUATORS):
-        monkeypatch.setattr(reg, "_factories", dict(reg._factories))
-        monkeypatch.setattr(reg, "_summaries", dict(reg._summaries))
+        monkeypatch.setattr(reg, "_entries", dict(reg._entries))
     yield
 
 

@@ -8,6 +8,7 @@ those that need data skip cleanly without it (``tests/fmnist_util.py``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,16 +25,38 @@ CHEAP: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         {"steps": (1, 2), "eval_images": 50, "bn_images": 20, "batch": 8},
         ("r128|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3",),
     ),
+    # architectures inside the tiny supernet (tests/supernet_util.py REDUCED); options made per test
+    "supernet": (
+        {},
+        (
+            "r128|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3|k3e3-k3e3",
+            "r160|k5e4-k5e4|k5e4-k3e4|k3e4-k5e3|k5e4-k5e4|k5e4-k5e4",
+        ),
+    ),
     **{lm: (_LM, ("d32.hd16:attn-h2-kv1/mlp-f32,conv/none",)) for lm in ("lm-stdlib", "mqar", "lm-mqar")},
 }
 #: what an evaluator needs that a machine may lack: the check skips the test without it
 NEEDS: dict[str, Callable[[], None]] = {"mobile-fmnist": need_fmnist}
 
 
+def _tiny_supernet(tmp_path: Path) -> dict[str, Any]:
+    """The supernet evaluator scores with a trained checkpoint: a tiny one, on pattern images."""
+    from supernet_util import train_tiny, write_npz
+
+    data = write_npz(tmp_path / "data.npz")
+    return {"checkpoint": str(train_tiny(tmp_path, data)), "bn_images": 8, "eval_images": 16}
+
+
+#: evaluators whose options are made per test (a trained checkpoint)
+MADE: dict[str, Callable[[Path], dict[str, Any]]] = {"supernet": _tiny_supernet}
+
+
 @pytest.mark.parametrize("name", EVALUATORS.names())
-def test_evaluator_contract(name):
+def test_evaluator_contract(name, tmp_path):
     NEEDS.get(name, lambda: None)()
     options, texts = CHEAP.get(name, ({}, ()))
+    if name in MADE:
+        options = {**options, **MADE[name](tmp_path)}
     space = EVALUATORS.create(name, **options).space
     archs = [space.parse(t) for t in texts] or 3
     check_evaluator(space.name, name, options, archs)

@@ -55,7 +55,7 @@ def test_hynas_search_keeps_trials_in_memory_unless_given_a_store(tmp_path, monk
     default = hynas.search(**kw)
     assert [r.number for r in default] == [0, 1, 2, 3] and list(tmp_path.iterdir()) == []
     st = MemoryStore()
-    assert hynas.search(store=st, **kw) == st.trials()
+    assert list(hynas.search(store=st, **kw)) == st.trials()
     assert [(r.arch, r.metrics) for r in st.trials()] == [(r.arch, r.metrics) for r in default]
     assert hynas.search(store=st, **{**kw, "budget": 6})[:4] == st.trials()[:4]  # resumed, not repeated
     assert len(st.trials()) == 6
