@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from hynas.cli import app
+from cli_util import invoke_cli
 from hynas.core.errors import HynasError
 from hynas.core.experiment import ExperimentConfig
 from hynas.runners import run
@@ -42,15 +41,9 @@ def invoke(args: list[str]) -> tuple[int, str]:
     with tempfile.TemporaryDirectory() as d:
         os.chdir(d)  # relative paths (a fuzzed --store) land in a temporary folder
         try:
-            result = CliRunner().invoke(app, args, catch_exceptions=True)
+            return invoke_cli(args)
         finally:
             os.chdir(here)
-    exc = result.exception
-    if exc is None or isinstance(exc, SystemExit):
-        return result.exit_code, result.output
-    if isinstance(exc, HynasError):
-        return 2, f"error: {exc}"
-    raise AssertionError(f"traceback for {args!r}: {type(exc).__name__}: {exc}") from exc
 
 
 def assert_clear_error(code: int, out: str) -> None:

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from cli_util import popen_cli, run_cli
-from hynas.cli import app
+from cli_util import invoke_cli, popen_cli, run_cli
 from hynas.core.errors import HynasError
 from hynas.training import read_checkpoint, save_checkpoint
 from hynas.training.checkpoint import read_file
@@ -25,13 +23,7 @@ QUICK = ["--batch", "4", "--eval-images", "8", "--bn-images", "8", *SMALL]
 
 def invoke(*args: str) -> tuple[int, str]:
     """The CLI in-process; a HynasError is what ``main`` prints as one line with exit 2."""
-    result = CliRunner().invoke(app, list(args), catch_exceptions=True)
-    exc = result.exception
-    if exc is None or isinstance(exc, SystemExit):
-        return result.exit_code, result.output
-    if isinstance(exc, HynasError):
-        return 2, f"error: {exc}"
-    raise AssertionError(f"traceback for {args!r}: {type(exc).__name__}: {exc}") from exc
+    return invoke_cli(list(args))
 
 
 @pytest.fixture(scope="module")

@@ -31,28 +31,29 @@ supernet_app = typer.Typer(
 )
 
 
-def _ints(text: str, what: str) -> tuple[int, ...]:
+def _numbers(text: str, what: str, kind: type[float] | type[int]) -> tuple[Any, ...]:
+    """Comma-separated whole (``int``) or positive (``float``) numbers; one clear error otherwise."""
+    example = "3,5,7" if kind is int else "1,1,2,2"
     try:
-        values = tuple(int(s) for s in text.split(",") if s.strip())
+        values = tuple(kind(s) for s in text.split(",") if s.strip())
     except ValueError:
+        words = "whole numbers" if kind is int else "numbers"
         raise HynasError(
-            f"malformed {what} {text!r}; expected comma-separated whole numbers, e.g. 3,5,7"
+            f"malformed {what} {text!r}; expected comma-separated {words}, e.g. {example}"
         ) from None
     if not values:
         raise HynasError(f"{what} is empty")
+    if kind is float and not all(0 < v < math.inf for v in values):
+        raise HynasError(f"{what} must be positive numbers, got {text!r}")
     return values
+
+
+def _ints(text: str, what: str) -> tuple[int, ...]:
+    return _numbers(text, what, int)
 
 
 def _floats(text: str, what: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise HynasError(
-            f"malformed {what} {text!r}; expected comma-separated numbers, e.g. 1,1,2,2"
-        ) from None
-    if not values or not all(0 < v < math.inf for v in values):
-        raise HynasError(f"{what} must be positive numbers, got {text!r}")
-    return values
+    return _numbers(text, what, float)
 
 
 def _steps(steps: str | None, epochs: str | None, schedule: str, n_train: int, batch: int) -> tuple[int, ...]:
