@@ -6,6 +6,11 @@ import pytest
 
 # keep torch-based tests light and deterministic on the 2-core CI machine
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# the same floating-point results on every x86 CPU: MKL otherwise picks its code path by CPU model,
+# and the predictor-driven strategies (bananas) then ask different architectures on different
+# machines (tests/test_golden_sequences.py). Read by MKL when torch first calls it, so set here,
+# before any test imports torch; subprocesses inherit it.
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,6 +2,9 @@
 asked when the golden file was written (``tests/golden/sequences.json``). A refactor that changes
 what any strategy proposes, or the results it is told, fails here.
 
+The hashes are taken with MKL's CPU-independent code path (``MKL_CBWR=COMPATIBLE``): without it
+the predictor-based strategies (bananas) ask different architectures on different CPU models.
+
 Regenerate only on purpose (a deliberate change of behaviour, said in the commit):
 ``python tests/test_golden_sequences.py --write``.
 """
@@ -10,12 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 GOLDEN = Path(__file__).parent / "golden" / "sequences.json"
+# as tests/conftest.py sets it, for `python tests/test_golden_sequences.py --write` too: MKL's
+# CPU-independent code path, so torch-based strategies give the same sequences on every machine
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 
 #: (space, objectives, constraints) per case; budgets stay small so the everyday run is quick
 PROBLEMS = {
