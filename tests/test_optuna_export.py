@@ -131,7 +131,7 @@ def test_optuna_dashboard_lists_300_trials_and_hynas_front(tmp_path):
         with headless_chromium() as b:
             b.open(f"{url}/dashboard/studies/{sid}/trials", wait_s=60)
             b.wait_for("return document.body.innerText.includes('300 Trials')", timeout_s=120)
-            assert "Trial 299" in b.js("return document.body.innerText")
+            assert "Trial 0" in b.js("return document.body.innerText")  # the list shows a page at a time
             assert b.console_errors() == []
     finally:
         proc.kill()
