@@ -174,3 +174,31 @@ def test_fingerprint_names_the_data() -> None:
     b = a.copy()
     b[5] += 1
     assert fingerprint(a) != fingerprint(b)
+
+
+def test_a_reader_never_sees_a_torn_checkpoint_while_another_process_writes(tmp_path: Path) -> None:
+    """A watcher reads the checkpoint while the trainer keeps replacing it (the supernet CLI's
+    kill test does this): every read is a whole, verified checkpoint of some step."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.safetensors"
+    writer = (
+        "import sys, torch\n"
+        "from hynas.training import save_checkpoint\n"
+        "net = torch.nn.Linear(300, 300)\n"
+        "for step in range(1, 61):\n"
+        "    with torch.no_grad():\n"
+        "        net.weight.fill_(step)\n"
+        "    save_checkpoint(sys.argv[1], model=net, step=step, space='x', config={})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", writer, str(path)])
+    seen: set[int] = set()
+    try:
+        while proc.poll() is None or not seen:
+            if path.exists():
+                seen.add(read_checkpoint(path).step)
+    finally:
+        proc.wait(120)
+    assert proc.returncode == 0
+    assert read_checkpoint(path).step == 60 and len(seen) >= 2, seen

@@ -188,24 +188,23 @@ def read_file(
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Header and tensors of a file :func:`write_file` wrote with tag ``fmt``, verified; one clear
     :class:`HynasError` line when it is missing, unreadable, foreign or corrupt."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise HynasError(f"no {what} at {path}")
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            metadata = fh.metadata() or {}
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (not a dict)
-    except Exception as exc:  # safetensors raises its own error types for bad headers and sizes
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise HynasError(
-            f"{path} is not a readable {what} (corrupt, truncated or not a safetensors file: {reason})"
-        ) from None
-    if metadata.get("format") != fmt or "hynas" not in metadata:
-        raise HynasError(f"{path} is a safetensors file but not a hynas {what} (no '{fmt}' header)")
-    if _digest(metadata["hynas"], tensors) != metadata.get("sha256"):
-        raise HynasError(f"{path} is corrupt: its contents do not match the checksum written with it")
+    for _attempt in range(5):
+        metadata, tensors, inode = _read_once(path, what)
+        if metadata.get("format") != fmt or "hynas" not in metadata:
+            raise HynasError(f"{path} is a safetensors file but not a hynas {what} (no '{fmt}' header)")
+        if _digest(metadata["hynas"], tensors) == metadata.get("sha256"):
+            break
+        try:
+            replaced = os.stat(path).st_ino != inode
+        except OSError:
+            replaced = False
+        if not replaced:  # the same file, read whole: it is damaged (a writer renames a new file in)
+            raise HynasError(f"{path} is corrupt: its contents do not match the checksum written with it")
+    else:
+        raise HynasError(f"{path} kept changing while it was read; try again when its writer has stopped")
     try:
         header = json.loads(metadata["hynas"])
     except json.JSONDecodeError as exc:
@@ -215,6 +214,30 @@ def read_file(
             f"{path} has checkpoint format version {header.get('version')!r}; this hynas reads {VERSION}"
         )
     return header, tensors
+
+
+def _read_once(path: Path, what: str) -> tuple[dict[str, str], dict[str, torch.Tensor], int]:
+    """Metadata and tensors from one read of one open file (not a memory map, whose pages a file
+    system may refresh from a newer file renamed over this one), and that file's inode."""
+    from safetensors.torch import load
+
+    try:
+        with open(path, "rb") as fh:
+            inode = os.fstat(fh.fileno()).st_ino
+            data = fh.read()
+        size = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or size > len(data) - 8:
+            raise ValueError("the header runs past the end of the file")
+        metadata = json.loads(data[8 : 8 + size]).get("__metadata__") or {}
+        tensors = load(data)
+    except Exception as exc:  # safetensors raises its own error types for bad headers and sizes
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HynasError(
+            f"{path} is not a readable {what} (corrupt, truncated or not a safetensors file: {reason})"
+        ) from None
+    if not isinstance(metadata, dict):
+        raise HynasError(f"{path} is not a readable {what} (its metadata is not a JSON object)")
+    return metadata, tensors, inode
 
 
 def read_checkpoint(path: str | Path) -> CheckpointInfo:
