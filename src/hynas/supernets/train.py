@@ -45,6 +45,7 @@ from hynas.spaces.mobile import STAGES, MobileSpace
 from hynas.supernets.extract import extract
 from hynas.supernets.mobile import ElasticMobileNet
 from hynas.training.checkpoint import fingerprint, load_checkpoint, save_checkpoint
+from hynas.training.distill import soft_cross_entropy
 
 __all__ = [
     "PHASES",
@@ -164,10 +165,6 @@ def image_inputs(images: np.ndarray, data: dict[str, np.ndarray]) -> Tensor:
 fmnist_inputs = image_inputs
 
 
-def _soft_ce(student: Tensor, teacher: Tensor) -> Tensor:
-    return -(F.softmax(teacher, 1) * F.log_softmax(student, 1)).sum(1).mean()
-
-
 def _lr(cfg: SupernetTrainConfig, local: int, n: int) -> float:
     warm = max(1, n // 20)
     return cfg.lr * min(1.0, (local + 1) / warm) * 0.5 * (1 + math.cos(math.pi * local / n))
@@ -210,11 +207,11 @@ def _step(
     for i, arch in enumerate(archs):
         logits = net(x, arch)
         if phase == "sandwich" and i > 0 and teacher is not None:
-            loss = _soft_ce(logits, teacher)  # in-place distillation from the largest network
+            loss = soft_cross_entropy(logits, teacher)  # in-place distillation from the largest network
         else:
             loss = F.cross_entropy(logits, y)
             if teacher is not None and phase != "sandwich":
-                loss = loss + cfg.kd_weight * _soft_ce(logits, teacher)
+                loss = loss + cfg.kd_weight * soft_cross_entropy(logits, teacher)
         if phase == "sandwich" and i == 0 and cfg.distill == "inplace":
             teacher = logits.detach()
         if not torch.isfinite(loss):

@@ -94,13 +94,15 @@ def _digest(header: str, tensors: Mapping[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def _split_optimizer(state: Mapping[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
-    """Move an optimiser state dict's tensors into ``tensors``; return the JSON rest."""
+def _split_optimizer(
+    state: Mapping[str, Any], tensors: dict[str, torch.Tensor], prefix: str = "optimizer/"
+) -> dict[str, Any]:
+    """Move an optimiser state dict's tensors into ``tensors`` (under ``prefix``); return the JSON rest."""
     scalars: dict[str, dict[str, Any]] = {}
     for pid, entries in state["state"].items():
         for name, value in entries.items():
             if isinstance(value, torch.Tensor):
-                tensors[f"optimizer/{pid}/{name}"] = value.detach().cpu().clone().contiguous()
+                tensors[f"{prefix}{pid}/{name}"] = value.detach().cpu().clone().contiguous()
             else:
                 scalars.setdefault(str(pid), {})[name] = value
     return {"param_groups": state["param_groups"], "scalars": scalars}
@@ -119,10 +121,13 @@ def save_checkpoint(
     scheduler: Any = None,
     generators: Mapping[str, np.random.Generator] | None = None,
     extra: Mapping[str, Any] | None = None,
+    optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
 ) -> Path:
     """Write a checkpoint atomically; ``generators`` are numpy generators saved by name.
 
-    The torch CPU (and CUDA) and Python ``random`` RNG states are always saved.
+    ``optimizers`` are further optimisers saved by name (a bilevel search has one for the weights
+    and one for the architecture). The torch CPU (and CUDA) and Python ``random`` RNG states are
+    always saved.
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise HynasError(f"checkpoint step must be a whole number >= 0, got {step!r}")
@@ -140,6 +145,10 @@ def save_checkpoint(
         "data_fingerprint": data_fingerprint,
         "optimizer": None if optimizer is None else _split_optimizer(optimizer.state_dict(), tensors),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "optimizers": {
+            name: _split_optimizer(opt.state_dict(), tensors, f"optimizers/{name}/")
+            for name, opt in (optimizers or {}).items()
+        },
         "rng": {
             "python": random.getstate(),
             "numpy": {name: g.bit_generator.state for name, g in (generators or {}).items()},
@@ -291,6 +300,7 @@ def load_checkpoint(
     scheduler: Any = None,
     generators: Mapping[str, np.random.Generator] | None = None,
     restore_rng: bool = True,
+    optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
 ) -> CheckpointInfo:
     """Restore a checkpoint into fresh objects built the same way; returns its header.
 
@@ -315,20 +325,13 @@ def load_checkpoint(
         raise HynasError(f"checkpoint {path} does not fit this model ({detail})")
     model.load_state_dict(state)
     if optimizer is not None:
-        saved = header["optimizer"]
-        if saved is None:
-            raise HynasError(f"checkpoint {path} holds no optimiser state")
-        opt_state: dict[Any, dict[str, Any]] = {}
-        for pid, entries in saved["scalars"].items():
-            opt_state.setdefault(int(pid), {}).update(entries)
-        for key, value in tensors.items():
-            if key.startswith("optimizer/"):
-                _, pid, name = key.split("/", 2)
-                opt_state.setdefault(int(pid), {})[name] = value
-        try:
-            optimizer.load_state_dict({"state": opt_state, "param_groups": saved["param_groups"]})
-        except (ValueError, KeyError) as exc:
-            raise HynasError(f"checkpoint {path}: optimiser state does not fit ({exc})") from None
+        _restore_optimizer(path, optimizer, header["optimizer"], tensors, "optimizer/", "no optimiser state")
+    for name, opt in (optimizers or {}).items():
+        saved_opts = header.get("optimizers") or {}
+        _restore_optimizer(
+            path, opt, saved_opts.get(name), tensors, f"optimizers/{name}/",
+            f"no optimiser {name!r} (it has {sorted(saved_opts)})",
+        )  # fmt: skip
     if scheduler is not None:
         if header["scheduler"] is None:
             raise HynasError(f"checkpoint {path} holds no scheduler state")
@@ -348,3 +351,26 @@ def load_checkpoint(
                 )
             gen.bit_generator.state = saved_np[name]
     return _info(path, header)
+
+
+def _restore_optimizer(
+    path: Path,
+    optimizer: torch.optim.Optimizer,
+    saved: Mapping[str, Any] | None,
+    tensors: Mapping[str, torch.Tensor],
+    prefix: str,
+    absent: str,
+) -> None:
+    if saved is None:
+        raise HynasError(f"checkpoint {path} holds {absent}")
+    opt_state: dict[Any, dict[str, Any]] = {}
+    for pid, entries in saved["scalars"].items():
+        opt_state.setdefault(int(pid), {}).update(entries)
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            pid, name = key[len(prefix) :].split("/", 1)
+            opt_state.setdefault(int(pid), {})[name] = value
+    try:
+        optimizer.load_state_dict({"state": opt_state, "param_groups": saved["param_groups"]})
+    except (ValueError, KeyError) as exc:
+        raise HynasError(f"checkpoint {path}: optimiser state does not fit ({exc})") from None
