@@ -174,3 +174,32 @@ def test_bad_teacher_files_are_one_clear_error_and_nothing_is_lost(tmp_path):
     assert bad.read_bytes() == bytes(data)
     with pytest.raises(HynasError, match="no teacher file"):
         load_teacher(tmp_path / "missing.safetensors")
+
+
+def test_a_teacher_of_a_shape_no_space_has_is_one_clear_error(tmp_path):
+    from hynas.evaluators.convert import ConversionProxy
+
+    torch.manual_seed(0)
+    other = save_lm(tmp_path / "t.safetensors", HybridLM(teacher_config(2, 32, 2, mlp=2)), "sha256:x")
+    with pytest.raises(HynasError, match=r"a shape no conversion space has .*hybrid-convert-tiny"):
+        ConversionProxy(teacher=str(other))
+    with pytest.raises(HynasError, match="needs teacher=PATH"):
+        ConversionProxy()
+
+
+def test_a_checkpoint_of_another_plan_or_a_corrupt_one_is_refused_and_kept(tmp_path):
+    teacher = _teacher()
+    opts = DistillOptions(align_steps=3, kd_steps=2, every=1)
+    plan = parse_plan("ssm,keep,keep,keep", 4)
+    distill(tmp_path, teacher, carve(teacher, plan, OPTS), plan, _batches(), opts, stop=("align", 2))
+    ckpt = tmp_path / "align.ckpt.safetensors"
+    before = ckpt.read_bytes()
+    other = parse_plan("swa,keep,keep,keep", 4)
+    with pytest.raises(HynasError, match="another configuration"):
+        distill(tmp_path, teacher, carve(teacher, other, OPTS), other, _batches(), opts)
+    data = bytearray(before)
+    data[len(data) // 2] ^= 0xFF
+    ckpt.write_bytes(bytes(data))
+    with pytest.raises(HynasError, match="corrupt"):
+        distill(tmp_path, teacher, carve(teacher, plan, OPTS), plan, _batches(), opts)
+    assert ckpt.read_bytes() == bytes(data) and not (tmp_path / "student.safetensors").exists()
