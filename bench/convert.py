@@ -16,7 +16,7 @@
 Writes ``bench/results/convert.json`` and ``convert.md``. Usage::
 
     nice -n 10 python bench/convert.py --quick   # tiny teacher (4 x 32), a few minutes
-    nice -n 10 python bench/convert.py           # the 6 x 256 teacher, about an hour (not run yet)
+    nice -n 10 python bench/convert.py           # the 6 x 256 teacher, estimated 1-1.5 h (not run yet)
 """
 
 from __future__ import annotations
@@ -51,8 +51,10 @@ RESULTS = Path(__file__).parent / "results"
 SETTINGS = {
     "quick": {"preset": "tiny", "space": "hybrid-convert-tiny", "teacher_steps": 400, "align": 60, "kd": 150,
               "proxy": 25, "batch": 8, "context": 64},
-    "full": {"preset": "bench", "space": "hybrid-convert", "teacher_steps": 1500, "align": 200, "kd": 400,
-             "proxy": 50, "batch": 16, "context": 128},
+    # sized from timed steps of the 6 x 256 teacher on this 2-core machine under load (~2): teacher
+    # 1.8 s/step, alignment 6.2 s/step, KD 8.0 s/step at batch 16, context 128 (SSM scans dominate)
+    "full": {"preset": "bench", "space": "hybrid-convert", "teacher_steps": 600, "align": 40, "kd": 80,
+             "proxy": 10, "batch": 8, "context": 128},
 }  # fmt: skip
 
 
