@@ -34,6 +34,11 @@ CHEAP: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         ),
     ),
     **{lm: (_LM, ("d32.hd16:attn-h2-kv1/mlp-f32,conv/none",)) for lm in ("lm-stdlib", "mqar", "lm-mqar")},
+    # plans of the tiny teacher's conversion space; the teacher is made per test
+    "convert-proxy": (
+        {"steps": (1, 2), "batch": 2, "calib": 2, "eval_windows": 4},
+        ("keep,ssm,swa+moe,moe",),
+    ),
 }
 #: what an evaluator needs that a machine may lack: the check skips the test without it
 NEEDS: dict[str, Callable[[], None]] = {"mobile-fmnist": need_fmnist}
@@ -47,8 +52,23 @@ def _tiny_supernet(tmp_path: Path) -> dict[str, Any]:
     return {"checkpoint": str(train_tiny(tmp_path, data)), "bn_images": 8, "eval_images": 16}
 
 
+def _tiny_teacher(tmp_path: Path) -> dict[str, Any]:
+    """The conversion proxy carves a trained Transformer: the tiny one, trained for 2 steps."""
+    from hynas.convert.lmfile import Batches
+    from hynas.convert.teacher import train_teacher
+    from hynas.evaluators.lm import stdlib_corpus
+    from hynas.spaces.hybrid_convert import TEACHERS
+    from hynas.spaces.hybrid_lm import parse_config
+
+    batches = Batches(stdlib_corpus()["train"], context=32, batch=2)
+    return {"teacher": str(train_teacher(tmp_path, parse_config(TEACHERS["tiny"]), batches, steps=2))}
+
+
 #: evaluators whose options are made per test (a trained checkpoint)
-MADE: dict[str, Callable[[Path], dict[str, Any]]] = {"supernet": _tiny_supernet}
+MADE: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "supernet": _tiny_supernet,
+    "convert-proxy": _tiny_teacher,
+}
 
 
 @pytest.mark.parametrize("name", EVALUATORS.names())

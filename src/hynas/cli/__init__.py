@@ -22,6 +22,7 @@ from typer.exceptions import TyperException
 
 from hynas.cli import common, export, interop, search, show  # noqa: F401 - register their commands
 from hynas.cli.common import SUBAPPS, app
+from hynas.cli.convert import convert_app
 from hynas.cli.hw import hw_app
 from hynas.cli.predictor import predictor_app
 from hynas.cli.supernet import supernet_app
@@ -32,7 +33,12 @@ __all__ = ["COMMANDS", "SUBAPPS", "add_command_groups", "app", "main"]
 
 #: command groups: name -> factory of the group's typer app
 COMMANDS: Registry[typer.Typer] = Registry("command group", typer.Typer)
-for _name, _sub in (("hw", hw_app), ("predictor", predictor_app), ("supernet", supernet_app)):
+for _name, _sub in (
+    ("hw", hw_app),
+    ("predictor", predictor_app),
+    ("supernet", supernet_app),
+    ("convert", convert_app),
+):
     COMMANDS.add(_name, lambda _sub=_sub: _sub, _sub.info.help or "")
     app.add_typer(_sub, name=_name)  # the built-in groups are there for every caller of `app`
 

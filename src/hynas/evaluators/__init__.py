@@ -8,6 +8,7 @@ from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluator
 from hynas.core.registry import Registry
 from hynas.core.space import SpaceDefaults
+from hynas.evaluators.convert import ConversionProxy
 from hynas.evaluators.ecnas import ECNASTabular
 from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
 from hynas.evaluators.supernet import SupernetEvaluator
@@ -24,6 +25,7 @@ EVALUATORS.register("lm-mqar")(LMMQAR)
 EVALUATORS.register("mobile-fmnist")(MobileFashionMNIST)
 EVALUATORS.register("ecnas-tabular")(ECNASTabular)
 EVALUATORS.register("supernet")(SupernetEvaluator)
+EVALUATORS.register("convert-proxy")(ConversionProxy)
 
 
 #: defaults registered with :func:`register_default`; they override the space's own ``defaults``
