@@ -37,7 +37,7 @@ import torch
 from hynas.convert.carve import carve
 from hynas.convert.distill import DistillOptions, distill
 from hynas.convert.lmfile import Batches, bits_per_byte, lm_loss, recall
-from hynas.convert.stage import deterministic, run_stage
+from hynas.convert.stage import run_stage
 from hynas.convert.teacher import load_teacher, train_teacher
 from hynas.evaluators.convert import ConversionProxy, windows
 from hynas.evaluators.lm import make_mqar, stdlib_corpus
@@ -46,6 +46,7 @@ from hynas.models.hybrid_lm import HybridLM
 from hynas.models.lm_spec import format_config, parse_config
 from hynas.spaces import get_space
 from hynas.spaces.hybrid_convert import TEACHERS, ConversionSpace, Plan, format_plan
+from hynas.training.loop import deterministic
 
 RESULTS = Path(__file__).parent / "results"
 SETTINGS = {

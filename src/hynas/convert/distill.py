@@ -28,13 +28,14 @@ from torch import Tensor, nn
 
 from hynas.convert.carve import layer_io
 from hynas.convert.lmfile import Batches, lm_loss, save_lm
-from hynas.convert.stage import deterministic, run_stage
+from hynas.convert.stage import run_stage
 from hynas.core.errors import HynasError
 from hynas.models.hybrid_lm import HybridLM
 from hynas.models.lm_spec import format_config
 from hynas.spaces.hybrid_convert import Plan, format_plan
 from hynas.training.checkpoint import fingerprint
 from hynas.training.distill import alignment_loss, kd_loss
+from hynas.training.loop import deterministic
 
 __all__ = ["STAGES", "STUDENT_FILE", "DistillOptions", "converted_parts", "distill", "model_digest"]
 

@@ -8,9 +8,8 @@ again with the same arguments ends with the same weights, bit for bit.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from hynas.convert.lmfile import Batches
 from hynas.core import progress
 from hynas.training.loop import ResumableRun
 
-__all__ = ["deterministic", "lr_at", "run_stage"]
+__all__ = ["lr_at", "run_stage"]
 
 #: what a stage minimises for one batch (inputs, targets)
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -32,20 +31,6 @@ def lr_at(step: int, total: int, lr: float) -> float:
     """Linear warm-up over the first tenth of the steps, then cosine decay to 0."""
     warm = max(1, total // 10)
     return lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(step, total) / max(1, total)))
-
-
-@contextlib.contextmanager
-def deterministic(threads: int = 1) -> Iterator[None]:
-    """A fixed number of torch threads and deterministic algorithms, restored afterwards."""
-    old = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old[0])
-        torch.use_deterministic_algorithms(old[1], warn_only=warn)
 
 
 def run_stage(

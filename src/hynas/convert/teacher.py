@@ -14,10 +14,11 @@ from typing import Any
 import torch
 
 from hynas.convert.lmfile import Batches, lm_loss, load_lm, save_lm
-from hynas.convert.stage import deterministic, run_stage
+from hynas.convert.stage import run_stage
 from hynas.core.errors import HynasError
 from hynas.models.hybrid_lm import HybridLM
 from hynas.models.lm_spec import LayerSpec, LMConfig, format_config
+from hynas.training.loop import deterministic
 
 __all__ = ["TEACHER_FILE", "load_teacher", "teacher_config", "train_teacher"]
 

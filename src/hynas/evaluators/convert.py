@@ -27,31 +27,30 @@ import time
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from hynas.convert.carve import carve, layer_io
-from hynas.convert.distill import DistillOptions, converted_parts, distill
-from hynas.convert.lmfile import Batches, bits_per_byte, recall
-from hynas.convert.stage import deterministic
-from hynas.convert.teacher import load_teacher
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
 from hynas.evaluators.lm import make_mqar, stdlib_corpus
-from hynas.models.hybrid_lm import HybridLM
 from hynas.models.lm_spec import format_config
 from hynas.spaces import SPACES, get_space
 from hynas.spaces.hybrid_convert import ConversionSpace
-from hynas.training.distill import alignment_loss
+
+if TYPE_CHECKING:  # torch and the conversion code load when a conversion is evaluated, not with the registry
+    import torch
+
+    from hynas.models.hybrid_lm import HybridLM
 
 __all__ = ["ConversionProxy", "conversion_space_for", "windows"]
 
 
 @cache
 def _teacher(path: str, _stamp: tuple[int, int]) -> tuple[HybridLM, dict[str, Any]]:
+    from hynas.convert.teacher import load_teacher
+
     return load_teacher(path)
 
 
@@ -74,6 +73,8 @@ def conversion_space_for(teacher: HybridLM, where: str) -> ConversionSpace:
 
 def windows(data: np.ndarray, n: int, length: int, offset: int = 0) -> torch.Tensor:
     """``n`` evenly spaced windows of ``length`` tokens of ``data`` (calibration and scoring)."""
+    import torch
+
     starts = np.linspace(offset, len(data) - length - 1, n).astype(np.int64)
     return torch.from_numpy(np.stack([data[s : s + length] for s in starts]).astype(np.int64))
 
@@ -100,6 +101,8 @@ class ConversionProxy(Evaluator):
             raise HynasError("convert-proxy needs teacher=PATH, a file written by 'hynas convert teacher'")
         if dataset not in (None, "stdlib"):
             raise HynasError(f"unknown dataset {dataset!r} for convert-proxy; valid datasets: stdlib")
+        from hynas.convert.distill import DistillOptions
+
         path = Path(teacher)
         if not path.is_file():
             raise HynasError(f"no teacher file at {path}")
@@ -145,6 +148,14 @@ class ConversionProxy(Evaluator):
         return make_mqar(n, self.mqar_len, self.mqar_pairs, rng)
 
     def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Evaluation:
+        import torch
+
+        from hynas.convert.carve import carve, layer_io
+        from hynas.convert.distill import converted_parts, distill
+        from hynas.convert.lmfile import Batches, bits_per_byte, recall
+        from hynas.training.distill import alignment_loss
+        from hynas.training.loop import deterministic
+
         fid = check_fidelity(
             self.default_fidelity() if fidelity is None else fidelity, self._fids,
             "convert-proxy has fidelities", "alignment steps",

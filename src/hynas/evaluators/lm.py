@@ -18,11 +18,9 @@ number of threads); ``cost_s`` is the measured wall time.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sysconfig
 import time
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -78,22 +76,6 @@ def make_mqar(
         x[r, pos] = keys[order]
         y[r, pos] = vals[order]
     return x, y
-
-
-@contextlib.contextmanager
-def _deterministic(threads: int) -> Iterator[None]:
-    import torch
-
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
 
 
 class HybridLMEvaluator(Evaluator):
@@ -218,12 +200,14 @@ class HybridLMEvaluator(Evaluator):
         return float(100.0 * (pred[mask] == yn[mask]).mean())
 
     def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Evaluation:
+        from hynas.training.loop import deterministic
+
         steps = int(self._default if fidelity is None else self._check(fidelity))
         self.space.validate(arch)
         t0 = time.perf_counter()
         visible: dict[str, float] = {}
         hidden: dict[str, float] = {}
-        with _deterministic(self.threads):
+        with deterministic(self.threads):
             if "lm" in self.tasks:
                 model = self._train(arch, steps, "lm")
                 visible["bpb"] = self._bpb(model, "val")

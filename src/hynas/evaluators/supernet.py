@@ -32,7 +32,6 @@ from typing import Any
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator, Metric
-from hynas.evaluators.lm import _deterministic
 from hynas.spaces import get_space
 from hynas.spaces.mobile import MobileSpace
 
@@ -117,6 +116,7 @@ class SupernetEvaluator(Evaluator):
     def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Evaluation:
         from hynas.supernets.saved import to_supernet_arch
         from hynas.supernets.train import evaluate_subnet
+        from hynas.training.loop import deterministic
 
         if fidelity is not None:
             raise HynasError("the supernet evaluator has one fidelity (inherited weights); give none")
@@ -127,7 +127,7 @@ class SupernetEvaluator(Evaluator):
         t0 = time.perf_counter()
         sub = to_supernet_arch(self.net, arch, f"the supernet in {self.checkpoint}")
         arrays = self.data.arrays
-        with _deterministic(self.threads):
+        with deterministic(self.threads):
             val = evaluate_subnet(self.net, sub, arrays, self.bn_images, self.eval_images, "val")
             test = (
                 evaluate_subnet(self.net, sub, arrays, self.bn_images, self.test_images, "test")

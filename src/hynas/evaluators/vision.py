@@ -58,7 +58,6 @@ from hynas.core import progress
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
-from hynas.evaluators.lm import _deterministic
 from hynas.spaces import get_space
 from hynas.spaces.mobile import MobileSpace
 from hynas.training.data import DEFAULT_DATA_DIR, FMNIST_FILES, VAL_SIZE, find_fmnist, load_fmnist, read_idx
@@ -229,12 +228,14 @@ class MobileFashionMNIST(Evaluator):
         return 100.0 * correct / len(y_all), nats / len(y_all)
 
     def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Evaluation:
+        from hynas.training.loop import deterministic
+
         steps = int(self._default if fidelity is None else self._check(fidelity))
         self.space.validate(arch)
         t0 = time.perf_counter()
         data = load_fmnist(self.data_dir)
         res = self.train_resolution(arch)
-        with _deterministic(self.threads):
+        with deterministic(self.threads):
             model = self._train(arch, steps, res, data)
             acc, loss = self._score(model, "val", res, data)
             test_acc, test_loss = self._score(model, "test", res, data)

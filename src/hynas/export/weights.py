@@ -141,8 +141,8 @@ def finetune(
 ) -> dict[str, float]:
     """Train ``model`` in place for ``steps`` steps at ``size`` px; returns validation accuracy
     (%) and loss before and after (1,000 held-out images, BatchNorm recalibrated each time)."""
-    from hynas.evaluators.lm import _deterministic
     from hynas.evaluators.vision import MobileFashionMNIST, load_fmnist
+    from hynas.training.loop import deterministic
 
     check_finetune(space.name)
     resolution = space.config(arch).resolution  # type: ignore[attr-defined]
@@ -151,7 +151,7 @@ def finetune(
     )
     data = load_fmnist(ev.data_dir)
     out: dict[str, float] = {}
-    with _deterministic(1):
+    with deterministic(1):
         torch.manual_seed(seed)
         out["val_accuracy_before"], out["val_loss_before"] = ev._score(model.eval(), "val", size, data)
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=4e-5)

@@ -21,6 +21,7 @@ is what the next checkpoint saves.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from torch import nn
 from hynas.core.errors import HynasError
 from hynas.training.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
 
-__all__ = ["ResumableRun"]
+__all__ = ["ResumableRun", "deterministic"]
 
 
 class ResumableRun:
@@ -103,3 +104,18 @@ class ResumableRun:
             done = step + 1
             if done == end or (self.every and done % self.every == 0):
                 self.save(done)
+
+
+@contextlib.contextmanager
+def deterministic(threads: int = 1) -> Iterator[None]:
+    """A fixed number of torch threads and deterministic algorithms, restored afterwards: what a
+    run that must repeat bit for bit (and an evaluator that must score the same twice) runs under."""
+    old = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old[0])
+        torch.use_deterministic_algorithms(old[1], warn_only=warn)
