@@ -57,7 +57,7 @@ __all__ = ["AskTellStudy", "Trial", "create_study"]
 #: what ``tell`` accepts as ``state``
 STATES = ("completed", "failed", "pruned")
 #: the stored error of a failed or pruned trial told without one
-_REASONS = {"failed": "failed in the training loop (told)"}
+_REASONS = {"failed": "told by the training loop"}
 
 
 class Trial:
