@@ -299,3 +299,23 @@ def test_the_runners_refuse_an_ask_tell_study(tmp_path):
             store=str(tmp_path / "never.db"),
         )
     assert not (tmp_path / "never.db").exists()
+
+
+def test_the_evaluator_contract_holds_the_told_evaluator_to_its_word(monkeypatch):
+    from hynas.core.evaluator import Evaluation
+    from hynas.evaluators import EVALUATORS
+    from hynas.evaluators.told import ToldEvaluator
+    from hynas.testing.evaluators import check_evaluator
+
+    class Pretends(ToldEvaluator):
+        """Says its metrics are told, yet evaluates."""
+
+        def evaluate(self, arch, fidelity=None):
+            return Evaluation({"score": 1.0})
+
+    monkeypatch.setattr(EVALUATORS, "_entries", dict(EVALUATORS._entries))
+    EVALUATORS.register("pretends")(Pretends)
+    options = {"space": "nb201", "metrics": ["score:max"]}
+    check_evaluator("nb201", "told", options)
+    with pytest.raises(AssertionError, match="has evaluates=False but evaluate\\(\\) returned"):
+        check_evaluator("nb201", "pretends", options)

@@ -34,6 +34,8 @@ CHEAP: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         ),
     ),
     **{lm: (_LM, ("d32.hd16:attn-h2-kv1/mlp-f32,conv/none",)) for lm in ("lm-stdlib", "mqar", "lm-mqar")},
+    # declares the metrics an ask/tell study's loop tells (evaluates nothing): space and metrics needed
+    "told": ({"space": "mobile", "metrics": ("accuracy:max", "val_loss:min")}, ()),
 }
 #: what an evaluator needs that a machine may lack: the check skips the test without it
 NEEDS: dict[str, Callable[[], None]] = {"mobile-fmnist": need_fmnist}
