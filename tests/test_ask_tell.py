@@ -171,7 +171,7 @@ def test_settings_left_out_come_from_the_store_and_different_ones_are_refused(tm
     with new(path, constraints=["params <= 1.0"], metrics=["val_loss:min"]) as study:
         t = study.ask()
         study.tell(t, {"score": 1.0, "val_loss": 0.5})
-    with hynas.create_study(store=path) as again:  # everything from the store
+    with hynas.create_study(store=tmp_path / "s.db") as again:  # everything from the store
         assert again.config == study.config and len(again) == 1
     with pytest.raises(HynasError, match="seed: store has 3, this run has 4"):
         new(path, seed=4, constraints=["params <= 1.0"], metrics=["val_loss:min"])

@@ -22,6 +22,8 @@ The study is driven as ``hynas search`` drives a search (:mod:`hynas.runners.bas
 So a killed script that runs again continues where it stopped: every told trial is kept and never
 asked again, and the trials it had asked but not told are handed out again by ``ask`` first (same
 number, same architecture). A seeded study asks the same sequence as an uninterrupted one.
+
+(About 440 lines: the study, its trials and how a study is made or reopened belong together.)
 """
 
 from __future__ import annotations
@@ -321,11 +323,18 @@ def _release(store: Store, token: str, beat: _Heartbeat, owned: bool) -> None:
 
 
 # -- creating and opening -------------------------------------------------------------------------------
+#: the arguments of create_study that are settings of the study (None: left out)
+_SETTINGS = (
+    "space", "objectives", "strategy", "metrics", "constraints", "seed", "strategy_options", "dataset",
+    "budget", "budget_seconds",
+)  # fmt: skip
+
+
 def create_study(
     space: str | None = None,
     objectives: Sequence[str] | None = None,
     strategy: str | None = None,
-    store: str | Store | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
     *,
     metrics: Sequence[str] | None = None,
     constraints: Sequence[str] | None = None,
@@ -356,22 +365,7 @@ def create_study(
     from hynas.stores.sqlite import check_store_path
     from hynas.wiring import Experiment
 
-    given: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "space": space,
-            "objectives": objectives,
-            "strategy": strategy,
-            "metrics": metrics,
-            "constraints": constraints,
-            "seed": seed,
-            "strategy_options": strategy_options,
-            "dataset": dataset,
-            "budget": budget,
-            "budget_seconds": budget_seconds,
-        }.items()
-        if v is not None
-    }
+    given = {k: v for k, v in locals().items() if k in _SETTINGS and v is not None}
     for key in ("objectives", "metrics", "constraints"):
         if isinstance(given.get(key), str):
             raise HynasError(
@@ -379,6 +373,8 @@ def create_study(
             )
     if isinstance(lease_s, bool) or not isinstance(lease_s, int | float) or not 0 < lease_s < math.inf:
         raise HynasError(f"bad lease_s {lease_s!r}: it must be a positive number of seconds")
+    if isinstance(store, os.PathLike):
+        store = os.fspath(store)
     owned = not isinstance(store, Store)
     experiment: Experiment | None = None
     if isinstance(store, Store):
