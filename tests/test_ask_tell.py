@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import time
 
 import pytest
 
@@ -159,11 +160,19 @@ def test_budget_is_the_most_trials_asked_and_a_larger_one_continues(tmp_path):
         for _ in range(2):
             t = study.ask()
             study.tell(t, {"score": score(t)})
-        with pytest.raises(HynasError, match=r"budget \(2 trials\) is spent"):
+        with pytest.raises(
+            HynasError, match=r"budget \(2 trials\) is spent; create_study\(\.\.\., budget=\.\.\.\)"
+        ):
             study.ask()
     with new(path, budget=3) as study:
         assert study.ask().number == 2
     assert hynas.load(path).config.budget == 3
+    with new(budget_seconds=0.2) as timed:  # seconds of training: from ask to tell
+        t = timed.ask()
+        time.sleep(0.25)
+        assert timed.tell(t, 1.0).cost_s >= 0.25
+        with pytest.raises(HynasError, match=r"budget \(0.2 s of training\) is spent"):
+            timed.ask()
 
 
 def test_settings_left_out_come_from_the_store_and_different_ones_are_refused(tmp_path):

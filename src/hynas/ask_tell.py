@@ -166,10 +166,12 @@ class AskTellStudy(Study):
                 return trial
             if not budget_left(self.experiment, self._told, pending=len(self._pending)):
                 c = self.config
-                limit = f"{c.budget} trials" if c.budget is not None else f"{c.budget_seconds:g} s"
+                by_count = c.budget is not None and len(self._told) + len(self._pending) >= c.budget
+                limit = f"{c.budget} trials" if by_count else f"{c.budget_seconds:g} s of training"
+                key = "budget" if by_count else "budget_seconds"
                 raise HynasError(
-                    f"the study's budget ({limit}) is spent; create_study(..., budget=N) with a larger N "
-                    "continues it"
+                    f"the study's budget ({limit}) is spent; create_study(..., {key}=...) with a larger "
+                    "value continues it"
                 )
             cand = self.experiment.strategy.ask(1)[0]
             number = self._next
