@@ -39,6 +39,8 @@ CHEAP: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         {"steps": (1, 2), "batch": 2, "calib": 2, "eval_windows": 4},
         ("keep,ssm,swa+moe,moe",),
     ),
+    # declares the metrics an ask/tell study's loop tells (evaluates nothing): space and metrics needed
+    "told": ({"space": "mobile", "metrics": ("accuracy:max", "val_loss:min")}, ()),
 }
 #: what an evaluator needs that a machine may lack: the check skips the test without it
 NEEDS: dict[str, Callable[[], None]] = {"mobile-fmnist": need_fmnist}

@@ -17,6 +17,7 @@ from hynas.core.space import Dim, SearchSpace
 from hynas.core.strategy import Candidate, Result, Strategy
 
 if TYPE_CHECKING:
+    from hynas.ask_tell import AskTellStudy
     from hynas.core.store import Store
     from hynas.study import Study
     from hynas.wiring import Experiment
@@ -38,6 +39,7 @@ __all__ = [
     "Strategy",
     "Study",
     "__version__",
+    "create_study",
     "load",
     "search",
 ]
@@ -62,6 +64,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def create_study(*args: Any, **kwargs: Any) -> AskTellStudy:
+    """An ask/tell study: ``trial = study.ask()``, your own training of ``trial.build()``, then
+    ``study.tell(trial, {"accuracy": ...})``; persisted in ``store`` and continued when opened
+    again. The arguments are :func:`hynas.ask_tell.create_study`'s (``space``, ``objectives``,
+    ``strategy``, ``store``, ``metrics``, ``constraints``, ``seed``, ``budget``, ...)."""
+    from hynas.ask_tell import create_study as _create
+
+    return _create(*args, **kwargs)
+
+
 def load(location: str) -> Study:
     """The search stored at ``location`` (a path or URL) as a :class:`~hynas.study.Study`: its
     trials, configuration, ``front()``, ``best()``, ``to_dataframe()`` and ``to_csv()``."""
@@ -82,12 +94,14 @@ def search(
     """
     from hynas.report.analysis import fix_reference
     from hynas.runners import run
+    from hynas.runners.base import check_runnable
     from hynas.stores import MemoryStore, open_store
     from hynas.study import Study
     from hynas.wiring import Experiment
 
     cfg = (config or ExperimentConfig()).with_overrides(**overrides)
     exp = Experiment(cfg)
+    check_runnable(exp)  # an ask/tell configuration is refused before a store is made
     if store is None or store == ":memory:":  # ":memory:": the old default, kept working
         with MemoryStore() as st:
             return Study(exp, run(exp, st))

@@ -70,6 +70,19 @@ class Study(Sequence[TrialRecord]):
         done = sum(t.ok for t in self.trials)
         return f"<Study {self.config.strategy} on {self.config.space}{where}: {len(self)} trials, {done} completed>"
 
+    def ask(self) -> Any:
+        """Only an ask/tell study asks (:func:`hynas.create_study`)."""
+        raise HynasError(self._read_only())
+
+    def tell(self, *args: Any, **kwargs: Any) -> Any:
+        """Only an ask/tell study is told (:func:`hynas.create_study`)."""
+        raise HynasError(self._read_only())
+
+    def _read_only(self) -> str:
+        if self.config.evaluator == "told" and self.location:
+            return f"this study was opened read-only; continue it with hynas.create_study(store={self.location!r})"
+        return "this study is read-only (a finished search); ask and tell on one from hynas.create_study(...)"
+
     def default_name(self) -> str:
         """A name for exports: the store's file name without its suffix, else space_strategy_seed."""
         if self.location and "://" not in self.location:

@@ -121,7 +121,7 @@ def run_search(
     from hynas.report.analysis import RunFront, reference_point, true_front
     from hynas.report.summary import summarize
     from hynas.runners import run
-    from hynas.runners.base import check_config
+    from hynas.runners.base import check_config, check_runnable
     from hynas.stores import open_store, sqlite_path
     from hynas.stores.sqlite import check_store_path
     from hynas.wiring import Experiment
@@ -130,6 +130,7 @@ def run_search(
     if file is not None:
         check_store_path(file)
     exp = Experiment(cfg)
+    check_runnable(exp)
     if file is not None:
         check_store_path(file, make_folder=True)
     # the true front only when every objective comes from a table (never computed over the space)

@@ -34,6 +34,7 @@ def show(
 ) -> None:
     """Show the trials of a store as a table (or JSON)."""
     from hynas.report.analysis import run_front
+    from hynas.report.summary import status_text
 
     exp, records, cfg, ref = open_existing(store)
     if front:
@@ -55,7 +56,7 @@ def show(
         fid = ["-" if r.fidelity is None else f"{r.fidelity:g}"] if fids else []
         table.add_row(
             str(r.number),
-            r.status if r.ok else f"failed: {r.error[:40]}",
+            status_text(r, 40),
             r.arch,
             *fid,
             *vals,

@@ -4,6 +4,11 @@ Evaluators are the only place where architectures are scored. They declare their
 (:class:`Metric`), including which ones are *hidden*: report-only numbers such as test accuracy that
 are stored but never reach a strategy. ``cost_s`` is the (real or simulated) seconds the evaluation
 took, so budgets and anytime curves can be expressed in time as well as in queries.
+
+An evaluator with ``evaluates = False`` only *declares* metrics whose values come from outside
+hynas: the ``told`` evaluator of an ask/tell study (:func:`hynas.create_study`), where the user's
+own training loop reports them through ``Study.tell``. Its ``evaluate`` raises a
+:class:`~hynas.core.errors.HynasError`, and the runners refuse it before they open a store.
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ class Evaluator(abc.ABC):
     """Scores architectures of one space."""
 
     space: SearchSpace
+    #: False: the metrics are told from outside (``Study.tell``), ``evaluate`` always raises a
+    #: HynasError and no runner drives a search with it (see the module docstring)
+    evaluates: bool = True
 
     @abc.abstractmethod
     def metrics(self) -> dict[str, Metric]:

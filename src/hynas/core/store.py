@@ -36,14 +36,28 @@ from typing import Any, Self
 
 from hynas.core.errors import HynasError
 
-__all__ = ["DriverLease", "Schedule", "Store", "TrialRecord", "check_dense", "damaged", "pid_namespace"]
+__all__ = [
+    "STATUSES",
+    "DriverLease",
+    "Schedule",
+    "Store",
+    "TrialRecord",
+    "check_dense",
+    "damaged",
+    "pid_namespace",
+]
+
+#: the statuses of a finished trial: ``completed`` (its metrics are stored), ``failed`` (an error,
+#: stored with the trial) or ``pruned`` (stopped early on purpose, through ``Study.tell``); only a
+#: completed trial has metrics, and only completed ones reach a front
+STATUSES = ("completed", "failed", "pruned")
 
 
 @dataclass(frozen=True)
 class TrialRecord:
     number: int
     arch: str
-    status: str  # "completed" | "failed"
+    status: str  # one of STATUSES: "completed" | "failed" | "pruned"
     fidelity: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)  # visible metrics
     hidden: dict[str, float] = field(default_factory=dict)  # report-only metrics
@@ -189,8 +203,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def finish(self, record: TrialRecord, attempts: int = 1, worker: str = "") -> int:
-        """Move the running trial ``record.number`` to the finished trials (status ``completed`` or
-        ``failed``) in one step and return its told position (0, 1, ...). A trial never started
+        """Move the running trial ``record.number`` to the finished trials (a status of
+        :data:`STATUSES`) in one step and return its told position (0, 1, ...). A trial never started
         ("was never started") or already finished ("already in store") is refused."""
 
     @abc.abstractmethod

@@ -13,6 +13,7 @@ from hynas.evaluators.ecnas import ECNASTabular
 from hynas.evaluators.lm import LMMQAR, MQAR, LMStdlib
 from hynas.evaluators.supernet import SupernetEvaluator
 from hynas.evaluators.tabular import NB201Tabular
+from hynas.evaluators.told import ToldEvaluator
 from hynas.evaluators.vision import MobileFashionMNIST
 
 __all__ = ["EVALUATORS", "SpaceDefaults", "default_evaluator", "make_evaluator", "space_defaults"]
@@ -26,6 +27,7 @@ EVALUATORS.register("mobile-fmnist")(MobileFashionMNIST)
 EVALUATORS.register("ecnas-tabular")(ECNASTabular)
 EVALUATORS.register("supernet")(SupernetEvaluator)
 EVALUATORS.register("convert-proxy")(ConversionProxy)
+EVALUATORS.register("told")(ToldEvaluator)
 
 
 #: defaults registered with :func:`register_default`; they override the space's own ``defaults``
@@ -55,7 +57,7 @@ def register_default(
     _DEFAULTS[space] = SpaceDefaults(evaluator, dataset, tuple(objectives))
 
 
-def make_evaluator(space: str, name: str | None = None, **options: Any) -> Evaluator:
+def make_evaluator(space: str, name: str | None = None, /, **options: Any) -> Evaluator:
     ev = EVALUATORS.create(name or default_evaluator(space), **options)
     if ev.space.name != space:
         raise HynasError(f"evaluator {name!r} scores space {ev.space.name!r}, not {space!r}")

@@ -27,7 +27,7 @@ from hynas.core.store import TrialRecord
 from hynas.report.analysis import anytime, reference_point, run_front, true_front
 from hynas.report.axes import axis_label, outside_note, robust_range, unit_of
 from hynas.report.drawings import draw
-from hynas.report.summary import format_duration, summarize
+from hynas.report.summary import format_duration, status_text, summarize, trial_counts
 from hynas.wiring import Experiment
 
 __all__ = ["MAX_DRAWINGS", "plotly_available", "write_html"]
@@ -277,7 +277,7 @@ def _table(exp: Experiment, records: list[TrialRecord], front: list[TrialRecord]
     for r in records:
         cells: list[tuple[str, float | str]] = [
             (str(r.number), r.number),
-            (r.status if r.ok else f"failed: {r.error[:60]}", r.status),
+            (status_text(r, 60), r.status),
         ]
         cells.append((r.arch, r.arch))
         if fids:
@@ -379,7 +379,7 @@ def write_html(
         "strategy": exp.config.strategy,
         "objectives": ", ".join(s["objectives"]),
         "constraints": ", ".join(s["constraints"]) or "none",
-        "trials": f"{s['trials']} ({s['completed']} completed, {s['failed']} failed)",
+        "trials": trial_counts(s),
         "cost": format_duration(s["cost_s"]),
         "hypervolume": f"{s['hypervolume']:.6g}"
         + ("" if s["hypervolume_ratio"] is None else f" ({s['hypervolume_ratio']:.4f} of the true front)"),

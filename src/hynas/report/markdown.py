@@ -9,7 +9,7 @@ import numpy as np
 from hynas.core.store import TrialRecord
 from hynas.report.html import plotly_available, write_html
 from hynas.report.plots import plot_anytime, plot_objective, plot_pareto
-from hynas.report.summary import format_duration, summarize
+from hynas.report.summary import format_duration, summarize, trial_counts
 from hynas.wiring import Experiment
 
 __all__ = ["write_report"]
@@ -53,7 +53,7 @@ def write_report(
         "|---|---|",
         *[f"| {k} | `{v}` |" for k, v in cfg.items()],
         "",
-        f"- trials: {s['trials']} ({s['completed']} completed, {s['failed']} failed)",
+        f"- trials: {trial_counts(s)}",
         f"- cost: {format_duration(s['cost_s'])} (simulated for tabular benchmarks)",
         f"- objectives: {', '.join(s['objectives'])}",
         f"- constraints: {', '.join(s['constraints']) or 'none'}",

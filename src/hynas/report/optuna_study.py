@@ -9,7 +9,8 @@ What goes where:
   the study's user attribute ``constraints``: the relative violation when violated, the negative
   relative slack when met, as hynas measures them;
 - every other metric → user attributes (report-only ones prefixed ``hidden:``), with the hynas
-  trial number, fidelity and cost; failed trials → ``FAIL`` with the error.
+  trial number, fidelity and cost; failed trials → ``FAIL`` with the error; pruned trials (an
+  ask/tell study's ``tell(trial, state="pruned")``) → ``PRUNED``.
 
 The export reads the store read-only and writes a new study: an existing study of the same name
 is refused, so nothing already in the Optuna storage is changed.
@@ -74,7 +75,7 @@ def _trial(study: Any, rec: TrialRecord) -> optuna.trial.FrozenTrial:
     attrs.update({f"hidden:{k}": v for k, v in rec.hidden.items() if math.isfinite(v)})
     system: dict[str, Any] = {}
     values = None
-    state = TrialState.FAIL
+    state = TrialState.PRUNED if rec.status == "pruned" else TrialState.FAIL
     if rec.ok:
         state = TrialState.COMPLETE
         values = [rec.metrics[o.name] for o in exp.objectives]
@@ -82,7 +83,7 @@ def _trial(study: Any, rec: TrialRecord) -> optuna.trial.FrozenTrial:
             # the list form, which both Optuna (keys "0", "1", ...) and optuna-dashboard read; the
             # names are in the study's user attribute "constraints", in the same order
             system[CONSTRAINTS_KEY] = [constraint_value(c, rec.metrics[c.name]) for c in exp.constraints]
-    else:
+    elif rec.error:
         attrs["error"] = rec.error
     trial = optuna.trial.create_trial(
         state=state,

@@ -10,7 +10,19 @@ from hynas.core.store import TrialRecord
 from hynas.report.analysis import reference_point, run_front, true_front
 from hynas.wiring import Experiment
 
-__all__ = ["summarize"]
+__all__ = ["format_duration", "status_text", "summarize", "trial_counts"]
+
+
+def status_text(rec: TrialRecord, width: int) -> str:
+    """A trial's status for a table: ``completed``, ``failed: <error>`` or ``pruned`` (with the
+    reason told, if any); the error cut to ``width`` characters."""
+    return f"{rec.status}: {rec.error[:width]}" if not rec.ok and rec.error else rec.status
+
+
+def trial_counts(s: dict[str, Any]) -> str:
+    """``12 (10 completed, 1 failed, 1 pruned)`` of a :func:`summarize` (pruned only when some were)."""
+    pruned = f", {s['pruned']} pruned" if s["pruned"] else ""
+    return f"{s['trials']} ({s['completed']} completed, {s['failed']} failed{pruned})"
 
 
 def summarize(exp: Experiment, records: list[TrialRecord], ref: np.ndarray | None = None) -> dict[str, Any]:
@@ -24,7 +36,8 @@ def summarize(exp: Experiment, records: list[TrialRecord], ref: np.ndarray | Non
         "config": exp.config.to_dict(),
         "trials": len(records),
         "completed": len(ok),
-        "failed": len(records) - len(ok),
+        "failed": sum(r.status == "failed" for r in records),
+        "pruned": sum(r.status == "pruned" for r in records),
         "cost_s": float(sum(r.cost_s for r in records)),
         "objectives": [str(o) for o in exp.objectives],
         "constraints": [str(c) for c in exp.constraints],

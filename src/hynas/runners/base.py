@@ -51,10 +51,12 @@ __all__ = [
     "Terminated",
     "budget_left",
     "check_config",
+    "check_runnable",
     "drive",
     "record_to_result",
     "replay",
     "sync_store",
+    "take_over",
 ]
 
 #: runner name -> backend factory ``(experiment, options) -> Backend`` (registered in ``hynas.runners``)
@@ -123,6 +125,16 @@ class Backend(abc.ABC):
 
 
 # -- configuration and replay -----------------------------------------------------------------------
+def check_runnable(experiment: Experiment) -> None:
+    """Refuse an experiment whose evaluator cannot evaluate (``evaluates = False``: the ``told``
+    evaluator of an ask/tell study, whose metrics come from the user's own training loop)."""
+    if not experiment.evaluator.evaluates:
+        raise HynasError(
+            f"evaluator {experiment.config.evaluator!r} cannot evaluate: its metrics are told by your "
+            "own training loop; continue this study from Python with hynas.create_study(store=...)"
+        )
+
+
 def check_config(config: ExperimentConfig, store: Store) -> None:
     """Refuse a store written with a different configuration, naming the differing fields."""
     stored = store.config()
@@ -265,6 +277,33 @@ class _Heartbeat(threading.Thread):
             st.close()
 
 
+def take_over(
+    experiment: Experiment, store: Store, token: str, lease_s: float
+) -> tuple[list[TrialRecord], list[tuple[int, Candidate]], list[int]]:
+    """Become the driver of ``store`` under ``token``: replay it into the strategy, take the lease
+    and store the configuration. Returns (finished trials in told order, running trials to re-queue,
+    every trial number). A store that cannot be resumed is refused without a single write; the
+    caller releases the lease (``store.release(token)``) once the lease was taken."""
+    # replay reads only: a store that cannot be resumed (corrupt, another configuration, written
+    # by another version) is refused without a single write
+    records, requeue = replay(experiment, store, write_config=False)
+    seen = len(records) + len(requeue)
+    store.acquire(token, lease_s)
+    try:
+        numbers = [s.number for s in store.schedule()]
+        if len(numbers) != seen:
+            raise HynasError(
+                f"store {store.path!r} was changed by another search while this one started; "
+                "run the same command again"
+            )
+        _write_config(experiment, store)
+    except BaseException:
+        with contextlib.suppress(HynasError):
+            store.release(token)
+        raise
+    return records, requeue, numbers
+
+
 def drive(
     experiment: Experiment,
     store: Store,
@@ -289,19 +328,9 @@ def _drive(
     beat: _Heartbeat | None = None
     acquired = False
     try:
-        # replay reads only: a store that cannot be resumed (corrupt, another configuration, written
-        # by another version) is refused without a single write
-        records, requeue = replay(experiment, store, write_config=False)
-        seen = len(records) + len(requeue)
-        store.acquire(token, options.lease_s)
+        check_runnable(experiment)
+        records, requeue, numbers = take_over(experiment, store, token, options.lease_s)
         acquired = True
-        numbers = [s.number for s in store.schedule()]
-        if len(numbers) != seen:
-            raise HynasError(
-                f"store {store.path!r} was changed by another search while this one started; "
-                "run the same command again"
-            )
-        _write_config(experiment, store)
         # the heartbeat decides whether a driver is alive (a pid can be reused or live in another
         # PID namespace), so a driver busy in a long in-process trial beats from a thread with its
         # own handle on the store

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from hynas.core.errors import HynasError
-from hynas.core.store import DriverLease, Schedule, Store, TrialRecord
+from hynas.core.store import STATUSES, DriverLease, Schedule, Store, TrialRecord
 from hynas.stores.schema import record_from_row, row_values
 
 __all__ = ["MemoryStore"]
@@ -120,7 +120,7 @@ class MemoryStore(Store):
         return number
 
     def finish(self, record: TrialRecord, attempts: int = 1, worker: str = "") -> int:
-        if record.status not in ("completed", "failed"):
+        if record.status not in STATUSES:
             raise HynasError(f"cannot finish trial {record.number} with status {record.status!r}")
         data = self._data
         with data.lock:
@@ -138,7 +138,7 @@ class MemoryStore(Store):
         return seq
 
     def add(self, record: TrialRecord) -> None:
-        if record.status not in ("completed", "failed"):
+        if record.status not in STATUSES:
             raise HynasError(f"cannot store trial {record.number} with status {record.status!r}")
         data = self._data
         with data.lock:

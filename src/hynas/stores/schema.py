@@ -13,6 +13,10 @@ Schema history (``meta.schema_version``):
 3. Each finished trial carries a ``checksum`` over all its values, and the configuration one in
    ``meta.config_sum`` (:mod:`hynas.stores.integrity`), so damage is told apart from a store
    written by another hynas version.
+4. A trial may also be ``pruned`` (stopped early on purpose by an ask/tell study,
+   :mod:`hynas.ask_tell`). The status is checked by the table, so an older store's ``trials`` table
+   is rebuilt with the wider check (same rows, same checksums) when it is opened for writing; a
+   read-only view reads an older store as it is (it holds no pruned trial).
 
 The in-memory store keeps the same rows (:func:`row_values`, :func:`record_from_row`), so every
 backend reads a trial back the same way. Everything is JSON text; nothing is unpickled.
@@ -26,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hynas.core.errors import HynasError
-from hynas.core.store import TrialRecord
+from hynas.core.store import STATUSES, TrialRecord
 from hynas.stores.integrity import row_checksum
 
 __all__ = [
@@ -39,7 +43,7 @@ __all__ = [
     "row_values",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 COLUMNS = (
     "number, arch, status, fidelity, metrics, hidden, cost_s, error, started_at, finished_at, "
@@ -50,7 +54,7 @@ TRIALS_DDL = """
 CREATE TABLE IF NOT EXISTS {table} (
     number      INTEGER PRIMARY KEY,
     arch        TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('completed', 'failed')),
+    status      TEXT NOT NULL CHECK (status IN ('completed', 'failed', 'pruned')),
     fidelity    DOUBLE PRECISION,
     metrics     TEXT NOT NULL,
     hidden      TEXT NOT NULL,
@@ -129,7 +133,7 @@ def row_values(
 
 def record_from_row(r: Sequence[Any]) -> TrialRecord:
     """A finished trial from its row (``ValueError``/``TypeError`` when a value is damaged)."""
-    if r[2] not in ("completed", "failed"):
+    if r[2] not in STATUSES:
         raise ValueError(f"bad status {r[2]!r}")
     return TrialRecord(
         number=int(r[0]),

@@ -3,7 +3,7 @@ migration, checked reads, transactions per write, the driver lease (:mod:`hynas.
 
 The schema and its history are in :mod:`hynas.stores.schema`. Opening an older store upgrades it
 in one transaction (v1 rows become a sequential schedule: ``asked_after = told_seq = number``; v1
-and v2 rows get their checksums). Everything is stored as JSON text and read with bound
+and v2 rows get their checksums; v2 and v3 tables are rebuilt to admit ``pruned`` trials). Everything is stored as JSON text and read with bound
 parameters; nothing is unpickled or evaluated.
 """
 
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from hynas.core.errors import HynasError
-from hynas.core.store import Schedule, Store, TrialRecord
+from hynas.core.store import STATUSES, Schedule, Store, TrialRecord
 from hynas.stores.integrity import check_dense, damaged, row_checksum, text_checksum
 from hynas.stores.lease import DriverLease, LeaseMixin
 from hynas.stores.schema import (
@@ -102,15 +102,27 @@ class SQLStore(LeaseMixin, Store):
                 self._execute("DROP TABLE trials")
                 self._execute("ALTER TABLE trials_v2 RENAME TO trials")
                 self._execute(RUNNING_DDL)
-            elif version == "2":
-                self._execute("ALTER TABLE trials ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
+            elif version in ("2", "3"):
+                if version == "2":
+                    self._execute("ALTER TABLE trials ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
+                # v4: the status check admits 'pruned'; a check cannot be altered in SQLite, so the
+                # table is rebuilt with the same rows (and the same checksums)
+                self._execute(TRIALS_DDL.format(table="trials_v4"))
+                self._execute(
+                    f"INSERT INTO trials_v4({COLUMNS}, checksum) SELECT {COLUMNS}, checksum FROM trials"
+                )
+                self._execute("DROP TABLE trials")
+                self._execute("ALTER TABLE trials_v4 RENAME TO trials")
             else:  # another process migrated meanwhile
                 return
-            for row in self._execute(f"SELECT {COLUMNS} FROM trials"):
-                self._execute("UPDATE trials SET checksum = ? WHERE number = ?", (row_checksum(row), row[0]))
-            config = self._meta("config")
-            if config is not None:
-                self._set_meta("config_sum", text_checksum(config))
+            if version in ("1", "2"):
+                for row in self._execute(f"SELECT {COLUMNS} FROM trials"):
+                    self._execute(
+                        "UPDATE trials SET checksum = ? WHERE number = ?", (row_checksum(row), row[0])
+                    )
+                config = self._meta("config")
+                if config is not None:
+                    self._set_meta("config_sum", text_checksum(config))
             self._execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def schema_version(self) -> int:
@@ -271,7 +283,7 @@ class SQLStore(LeaseMixin, Store):
 
     def finish(self, record: TrialRecord, attempts: int = 1, worker: str = "") -> int:
         """Move the running trial ``record.number`` to the finished trials; returns its told order."""
-        if record.status not in ("completed", "failed"):
+        if record.status not in STATUSES:
             raise HynasError(f"cannot finish trial {record.number} with status {record.status!r}")
         with self._writing():
             rows = self._execute("SELECT asked_after FROM running WHERE number = ?", (record.number,))

@@ -14,7 +14,10 @@ a search does (:class:`hynas.wiring.Experiment`), and checks on ``archs`` random
 - **direction honoured**: each visible metric as an objective keeps its declared direction, and
   the strategy is told the value itself to minimise (``min``) or its negation (``max``); a hidden
   metric is refused as an objective;
-- **tables**: where ``table()`` gives every architecture's values, they are the evaluated ones.
+- **tables**: where ``table()`` gives every architecture's values, they are the evaluated ones;
+- **told from outside** (``evaluates = False``, the ``told`` evaluator of ask/tell studies): it
+  offers no fidelity and no table, ``evaluate`` raises a :class:`~hynas.core.errors.HynasError`,
+  the runners refuse it, and the directions are checked on made-up values of its declared metrics.
 
 Evaluators that train keep the call cheap with small options (``steps``, ``batch``, ...).
 """
@@ -79,12 +82,15 @@ def check_evaluator(
     for key, m in declared.items():
         expect(m.name == key, f"evaluator {name!r}: metric {m.name!r} is declared under {key!r}")
         expect(m.direction in ("min", "max"), f"evaluator {name!r}: {key} has direction {m.direction!r}")
+    rng = np.random.default_rng(seed)
+    sample = [ev.space.sample(rng) for _ in range(archs)] if isinstance(archs, int) else list(archs)
+    if not ev.evaluates:
+        _check_told(space, name, options, ev, sample[0])
+        return
     fids = ev.fidelities()
     expect(list(fids) == sorted(fids), f"evaluator {name!r}: fidelities {fids} are not lowest first")
     default = ev.default_fidelity()
     expect(not fids or default in fids, f"evaluator {name!r}: default fidelity {default} is not offered")
-    rng = np.random.default_rng(seed)
-    sample = [ev.space.sample(rng) for _ in range(archs)] if isinstance(archs, int) else list(archs)
     values: dict[Architecture, Evaluation] = {}
     for arch in sample:
         e = ev.evaluate(arch)
@@ -113,6 +119,29 @@ def check_evaluator(
             raise AssertionError(f"evaluator {name!r}: fidelity {bad} (not offered) is accepted")
     _check_directions(space, name, options, ev, sample[0], values[sample[0]])
     _check_table(name, ev, values)
+
+
+def _check_told(space: str, name: str, options: Mapping[str, Any], ev: Evaluator, arch: Architecture) -> None:
+    """An evaluator whose metrics are told from outside: nothing to evaluate, nothing to run."""
+    from hynas.runners.base import check_runnable
+
+    expect(ev.fidelities() == () and ev.default_fidelity() is None, f"evaluator {name!r} offers fidelities")
+    expect(ev.table(list(ev.metrics())) is None, f"evaluator {name!r} gives a table it cannot have")
+    try:
+        ev.evaluate(arch)
+    except HynasError:
+        pass
+    else:
+        raise AssertionError(f"evaluator {name!r} has evaluates=False but evaluate() returned")
+    exp = _experiment(space, name, options, tuple(n for n, m in ev.metrics().items() if not m.hidden))
+    try:
+        check_runnable(exp)
+    except HynasError:
+        pass
+    else:
+        raise AssertionError(f"evaluator {name!r} has evaluates=False but a runner accepts it")
+    made_up = Evaluation({n: 1.0 + i for i, n in enumerate(ev.metrics()) if not ev.metrics()[n].hidden})
+    _check_directions(space, name, options, ev, arch, made_up)
 
 
 def _check_directions(
