@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from hynas.cli import common, export, interop, search, show  # noqa: F401 - register their commands
+from hynas.cli import common, export, interop, rescore, search, show  # noqa: F401 - register their commands
 from hynas.cli.common import SUBAPPS, app
 from hynas.cli.convert import convert_app
 from hynas.cli.hw import hw_app

@@ -202,6 +202,9 @@ class Strategy:
     max_objectives: int | None = None
     #: the constructor's options with types and ranges, checked before anything runs or is stored
     OPTIONS: ClassVar[tuple[Option, ...]] = ()
+    #: ``False`` for a strategy that asks a list it is given instead of searching (``given``): the
+    #: strategy contract then checks order and resume but not seeds or search quality
+    searches: ClassVar[bool] = True
 
     @classmethod
     def option_schema(cls, variant: str | None = None) -> tuple[Option, ...]:

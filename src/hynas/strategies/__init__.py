@@ -12,6 +12,7 @@ from hynas.core.registry import Registry
 from hynas.core.strategy import Option, Strategy, check_options
 from hynas.strategies.bananas import Bananas
 from hynas.strategies.evolution import RegularizedEvolution
+from hynas.strategies.given import Given
 from hynas.strategies.local_search import LocalSearch
 from hynas.strategies.multifidelity import MultiFidelity
 from hynas.strategies.nsga2 import NSGA2
@@ -27,6 +28,7 @@ __all__ = [
     "RandomSearch",
     "RegularizedEvolution",
     "option_schema",
+    "searches",
 ]
 
 #: the class behind each registered name (several names share MultiFidelity / OptunaStrategy)
@@ -37,6 +39,7 @@ _CLASSES: dict[str, type[Strategy]] = {
     "nsga2": NSGA2,
     "bananas": Bananas,
     "reinforce": Reinforce,
+    "given": Given,
     **{mf: MultiFidelity for mf in ("sh", "hyperband", "bohb")},
     **{f"optuna-{s}": OptunaStrategy for s in ("tpe", "nsga2", "gp", "random")},
 }
@@ -57,6 +60,12 @@ def option_schema(name: str) -> tuple[Option, ...]:
     return () if cls is None else cls.option_schema(name)
 
 
+def searches(name: str) -> bool:
+    """Whether the strategy registered as ``name`` searches (``False``: it asks a given list)."""
+    cls = _class(name)
+    return True if cls is None else cls.searches
+
+
 def _check(name: str, kwargs: dict[str, Any]) -> None:
     if _class(name) is not None:
         check_options(name, option_schema(name), kwargs)
@@ -69,6 +78,7 @@ STRATEGIES.register("local")(LocalSearch)
 STRATEGIES.register("nsga2")(NSGA2)
 STRATEGIES.register("bananas")(Bananas)
 STRATEGIES.register("reinforce")(Reinforce)
+STRATEGIES.register("given", "evaluate the architectures of --strategy-option archs=..., in order")(Given)
 for _mf in ("sh", "hyperband", "bohb"):
     STRATEGIES.register(_mf, f"multi-fidelity {_mf} over the evaluator's fidelities")(
         lambda _m=_mf, **kw: MultiFidelity(_m, **kw)

@@ -12,7 +12,8 @@ so a run takes well under a second) into stores under ``workdir``:
 - ``check_front_is_non_dominated`` (strategies that take several objectives): the reported front
   of accuracy and latency has at least three points and none dominates another.
 
-``check_strategy(name, workdir)`` runs them all. A third-party strategy registers itself with
+``check_strategy(name, workdir)`` runs them all. They are for strategies that search; one that
+asks a list it is given (``Strategy.searches = False``, e.g. ``given``) is tested on its own. A third-party strategy registers itself with
 ``hynas.strategies.STRATEGIES.register(name)`` first.
 """
 
