@@ -89,7 +89,10 @@ def test_gates_of_each_method():
     torch.manual_seed(0)
     alphas = [torch.nn.Parameter(torch.randn(5)) for _ in range(6)]
     soft, _ = gates_for("darts", alphas, "arch", 1.0)
-    assert all(act is None and torch.allclose(w, torch.softmax(a, 0)) for (w, act), a in zip(soft, alphas, strict=True))
+    assert all(
+        act is None and torch.allclose(w, torch.softmax(a, 0))
+        for (w, act), a in zip(soft, alphas, strict=True)
+    )
     hard, _ = gates_for("gdas", alphas, "arch", 1.0)
     assert all(len(act) == 1 and float(w.detach()[act[0]]) == pytest.approx(1.0) for w, act in hard)
     one, _ = gates_for("proxyless", alphas, "weights", 1.0)
