@@ -198,3 +198,51 @@ def test_second_order_gradient_matches_the_unrolled_objective():
     assert torch.allclose(a.grad, exact, atol=1e-3), (a.grad, exact)
     first = torch.autograd.grad(lv(), a)[0]
     assert not torch.allclose(a.grad, first, atol=1e-3)  # the second-order term matters here
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_equals_uninterrupted(tmp_path):
+    """A real `hynas search --strategy darts` process killed (SIGKILL) once its first epoch is
+    stored; the same command then finishes, and the run equals one that was never killed."""
+    import signal
+    import time
+
+    from cli_util import popen_cli, run_cli
+
+    need_fmnist()
+
+    def args(store):
+        out = [
+            "search",
+            "--space",
+            "nb201",
+            "--strategy",
+            "darts",
+            "--budget",
+            "3",
+            "--store",
+            store,
+            "--quiet",
+        ]
+        for k, v in TINY.items():
+            out += ["-o", f"{k}={v}"]
+        return out
+
+    straight, killed = str(tmp_path / "s.db"), str(tmp_path / "k.db")
+    assert run_cli(*args(straight)).returncode == 0
+    proc = popen_cli(*args(killed))
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if len(hynas.load(killed)) >= 1:
+                break
+        except HynasError:
+            pass  # not created yet
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(hynas.load(killed)) < 3
+    r = run_cli(*args(killed))
+    assert r.returncode == 0, r.stderr
+    want = [(t.arch, t.metrics) for t in hynas.load(straight)]
+    assert [(t.arch, t.metrics) for t in hynas.load(killed)] == want
