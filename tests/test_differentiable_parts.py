@@ -160,3 +160,13 @@ def test_fbnet_with_a_latency_target_on_mobile_from_the_cli(tmp_path):
     code, out = invoke_cli(bad)
     assert code == 2 and "below the smallest network" in out and len(out.strip().splitlines()) == 1
     assert not (tmp_path / "n-differentiable").exists() and not (tmp_path / "n.db").exists()
+
+
+def test_hynas_list_shows_the_methods_and_their_options():
+    from hynas.catalog import catalog, strategy_options
+    from hynas.differentiable import METHODS
+
+    _, rows = catalog("strategies")["strategies"]
+    assert {r[0] for r in rows} >= set(METHODS)
+    _, opts = strategy_options()
+    assert any(r[1] == "target" and "darts" in r[0] for r in opts)
