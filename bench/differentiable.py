@@ -285,18 +285,14 @@ def main() -> None:
         a.mobile_epochs, a.mobile_steps, a.eval_steps = 1, 2, 10
     note = ("QUICK MODE: small epochs, steps and seeds; numbers show the pipeline, not converged searches"
             if a.quick else "full settings")  # fmt: skip
-    res: dict[str, Any] = {
-        "command": "python bench/differentiable.py" + (" --quick" if a.quick else ""),
-        "note": note,
-    }
+    a.note = note
+    res: dict[str, Any] = {}
     t0 = time.time()
-    RESULTS.mkdir(exist_ok=True)
     for part, fn in (("nb201", part_nb201), ("mobile", part_mobile)):
         if part in a.parts:
             res[part] = fn(a)
             res["total_s"] = round(time.time() - t0)
-            (RESULTS / f"{a.out}.json").write_text(json.dumps(res, indent=1))  # after each part
-            write_md(res, RESULTS / f"{a.out}.md")
+            _save(a, res)  # after each part
 
 
 if __name__ == "__main__":
