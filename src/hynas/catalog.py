@@ -28,6 +28,12 @@ def strategy_options() -> Section:
         for o in schema:
             default = "-" if o.default is None else str(o.default).lower() if o.kind == "bool" else o.default
             rows.append([name, o.name, o.describe(), default, o.help])
+    from hynas.differentiable import METHODS, DifferentiableMethod
+
+    for o in DifferentiableMethod.OPTIONS:  # shared by every differentiable method
+        rows.append(
+            [", ".join(METHODS), o.name, o.describe(), "-" if o.default is None else o.default, o.help]
+        )
     return ["strategy", "option", "accepts", "default", "meaning"], rows
 
 
@@ -82,6 +88,9 @@ def _strategies() -> Section:
             rows.append([name, n_obj, st.summary, st.origin])
         except Exception as exc:
             rows.append([name, "-", _broken(exc), st.origin])
+    from hynas.differentiable import METHODS
+
+    rows += [[name, "any", f"differentiable: {m[0]}", "hynas"] for name, m in METHODS.items()]
     return ["strategy", "objectives", "description", "from"], rows
 
 

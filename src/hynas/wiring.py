@@ -57,14 +57,18 @@ class Experiment:
     """Resolved parts of a configuration: space, evaluator, strategy, objectives, constraints."""
 
     def __init__(self, config: ExperimentConfig, strategy: Strategy | None = None) -> None:
+        from hynas.differentiable import is_method, make_method
         from hynas.evaluators import make_evaluator
         from hynas.spaces import get_space
         from hynas.strategies import STRATEGIES
 
         self.config = config
-        # options first: a bad one is refused before any table is loaded
-        self.strategy: Strategy = strategy or STRATEGIES.create(
-            config.strategy, **dict(config.strategy_options)
+        # options first: a bad one is refused before any table is loaded; a differentiable method
+        # (hynas.differentiable) is named like a strategy but trains a supernet instead of ask/tell
+        self.strategy: Strategy = strategy or (
+            make_method(config.strategy, **dict(config.strategy_options))
+            if is_method(config.strategy)
+            else STRATEGIES.create(config.strategy, **dict(config.strategy_options))
         )
         self.space = get_space(config.space)
         ev_opts = dict(config.evaluator_options)

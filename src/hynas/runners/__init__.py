@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hynas.core.errors import HynasError
 from hynas.core.store import Store, TrialRecord
+from hynas.differentiable import DifferentiableMethod
 from hynas.runners.base import RUNNERS, Backend, RunOptions, drive
 from hynas.runners.sequential import SequentialBackend
 from hynas.wiring import Experiment
@@ -53,6 +55,14 @@ def run(
     one a plug-in registered in :data:`RUNNERS`), the per-trial timeout and the retries.
     """
     opts = options or RunOptions()
+    if isinstance(experiment.strategy, DifferentiableMethod):  # one supernet training run, not ask/tell
+        if opts.runner != "sequential":
+            raise HynasError(
+                f"{experiment.strategy.name} trains one supernet in this process; drop --runner/--workers"
+            )
+        from hynas.differentiable.search import run_differentiable
+
+        return run_differentiable(experiment, store, on_trial)
     if trial_delay:
         from dataclasses import replace
 
