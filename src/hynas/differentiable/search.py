@@ -238,14 +238,10 @@ def _check_store(exp: Experiment, store: Store) -> None:
         )
 
 
-def run_differentiable(
-    experiment: Experiment,
-    store: Store,
-    on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
-) -> list[TrialRecord]:
-    """Run (or resume) a differentiable search; returns every stored trial (one per epoch)."""
-    from hynas.training.loop import ResumableRun
-
+def prepare(experiment: Experiment) -> tuple[Any, CostTable | None]:
+    """The supernet layout and the hardware term's cost table of a differentiable search, after
+    checking what can be checked before anything is stored: the budget (epochs), the space, the
+    cost term and its target."""
     method = experiment.strategy
     assert isinstance(method, DifferentiableMethod)
     cfg, o, name = experiment.config, method.options, method.name
@@ -260,6 +256,23 @@ def run_differentiable(
     if o["cost"] is not None:
         table = CostTable.build(o["cost"], layout, cost_function(experiment, o["cost"], name))
         table.check_target(o["target"], name)
+    return layout, table
+
+
+def run_differentiable(
+    experiment: Experiment,
+    store: Store,
+    on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
+) -> list[TrialRecord]:
+    """Run (or resume) a differentiable search; returns every stored trial (one per epoch)."""
+    from hynas.training.loop import ResumableRun
+
+    method = experiment.strategy
+    assert isinstance(method, DifferentiableMethod)
+    cfg, o, name = experiment.config, method.options, method.name
+    layout, table = prepare(experiment)
+    epochs = cfg.budget
+    assert epochs is not None  # prepare() refuses a run without a budget
     _check_store(experiment, store)
     size = None if layout.resolution is None else max(8, round(layout.resolution * o["resolution_scale"]))
     data = _Data(o, name, size)
@@ -298,7 +311,7 @@ def run_differentiable(
                 last[0] = time.monotonic()
 
         evaluated: dict[str, Any] = {}
-        for epoch in run.steps(cfg.budget):
+        for epoch in run.steps(epochs):
             t0, started = time.perf_counter(), time.time()
             train_loss = s.epoch(epoch, beat)
             picks = rules.derive([*s.alphas])

@@ -126,13 +126,21 @@ class Backend(abc.ABC):
 
 # -- configuration and replay -----------------------------------------------------------------------
 def check_runnable(experiment: Experiment) -> None:
-    """Refuse an experiment whose evaluator cannot evaluate (``evaluates = False``: the ``told``
-    evaluator of an ask/tell study, whose metrics come from the user's own training loop)."""
+    """Refuse, before any store is opened, an experiment whose evaluator cannot evaluate
+    (``evaluates = False``: the ``told`` evaluator of an ask/tell study, whose metrics come from
+    the user's own training loop), or a differentiable search whose space, budget or cost term
+    does not fit (:func:`hynas.differentiable.search.prepare`)."""
     if not experiment.evaluator.evaluates:
         raise HynasError(
             f"evaluator {experiment.config.evaluator!r} cannot evaluate: its metrics are told by your "
             "own training loop; continue this study from Python with hynas.create_study(store=...)"
         )
+    from hynas.differentiable import DifferentiableMethod
+
+    if isinstance(experiment.strategy, DifferentiableMethod):  # its space, budget and cost term
+        from hynas.differentiable.search import prepare
+
+        prepare(experiment)
 
 
 def check_config(config: ExperimentConfig, store: Store) -> None:
