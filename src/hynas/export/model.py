@@ -114,7 +114,7 @@ def _build(
             torch.manual_seed(seed)
             classes = sup.net.config.num_classes
             model = sup.space.build(arch, num_classes=classes)
-            weights = {
+            weights: dict[str, Any] = {
                 "source": "scratch", "summary": f"initialised with seed {seed}",
                 "space_options": sup.space_options(), "options": {"num_classes": classes},
                 "supernet": str(supernet), "supernet_use": "its space and input size, not its weights",
