@@ -9,7 +9,8 @@ Stages (``--stage``, comma-separated, default all, in this order):
   (30 seeded random architectures, batch 2, 1 thread).
 - ``train``: ``hynas supernet train`` (progressive shrinking, once-for-all, Cai et al., ICLR 2020)
   on Fashion-MNIST for ``--supernet-steps`` steps per phase, under ``/usr/bin/time -v`` (wall, CPU,
-  peak RSS); a killed run is resumed with ``--resume`` (each segment is timed and added up).
+  peak RSS); a killed run is resumed with ``--resume`` (each segment is timed and added up), or
+  with ``--partial-supernet`` the checkpoint of a stopped run is used as it is (the report says so).
 - ``inherit``: ``--archs`` architectures spanning the space (smallest, largest, then evenly spaced
   FLOPs quantiles of 2,000 seeded samples) scored with inherited weights
   (:func:`hynas.supernets.train.evaluate_subnet`, BatchNorm recalibrated on 500 training images)
@@ -189,8 +190,8 @@ def stage_train(args: argparse.Namespace) -> None:
     from hynas.training.checkpoint import read_checkpoint
 
     ckpt, steps = checkpoint(args), [int(s) for s in args.supernet_steps.split(",")]
-    done = ckpt.exists() and read_checkpoint(ckpt).step >= sum(steps)
-    if not done:
+    step = read_checkpoint(ckpt).step if ckpt.exists() else 0
+    if step < sum(steps) and not (args.partial_supernet and step > 0):
         cmd = [HYNAS, "supernet", "train", "--out", str(ckpt.parent), "--steps", args.supernet_steps,
                "--resolution-scale", str(args.resolution_scale)]  # fmt: skip
         timed(
@@ -198,7 +199,10 @@ def stage_train(args: argparse.Namespace) -> None:
         )
     times = [read_time(p) for p in sorted(args.work.glob("train-*.time"))]
     with cache(args) as c:
-        c["train"] = {**total(times), "steps": sum(steps), "s_per_step": round(total(times)["wall_s"] / sum(steps), 2)}  # fmt: skip
+        step = read_checkpoint(
+            ckpt
+        ).step  # short of the schedule when training was stopped (--partial-supernet)
+        c["train"] = {**total(times), "steps": step, "schedule": sum(steps), "s_per_step": round(total(times)["wall_s"] / step, 2)}  # fmt: skip
 
 
 def stage_inherit(args: argparse.Namespace) -> None:
@@ -356,11 +360,14 @@ def stage_report(args: argparse.Namespace) -> None:
             rank[f"supernet on the same {len(both)} archs"] = tau(
                 [r["inherited"]["accuracy"] for r in both], [r["standalone"][0] for r in both]
             )
-    sa_cost = [v["wall_s"] for k, v in sa.items() if k.endswith("#0")]
+    seed0 = [v for k, v in sa.items() if k.endswith("#0")]
+    per = (
+        {k: round(statistics.median(v[k] for v in seed0), 2) for k in ("wall_s", "cpu_s")} if seed0 else None
+    )
     result = {
         "protocol": data["protocol"], "speed": data.get("speed"), "train": data.get("train"),
         "archs_done": len(rows), "ranking": rank, "special": data.get("special", {}),
-        "standalone_trial_wall_s_median": round(statistics.median(sa_cost), 2) if sa_cost else None,
+        "standalone_trial_median": per,
         "standalone_rss_mib": max(data.get("standalone_rss_mib", {"": 0}).values()),
         "rows": rows,
     }  # fmt: skip
@@ -372,15 +379,22 @@ def stage_report(args: argparse.Namespace) -> None:
 
 
 def cost(r: dict[str, Any]) -> dict[str, Any] | None:
-    sp, tr, per = r["special"], r["train"], r["standalone_trial_wall_s_median"]
+    """Supernet training + the searches against the same number of trials run by the stand-alone
+    evaluator (extrapolated from its measured median per trial), in wall and in CPU seconds."""
+    sp, tr, per = r["special"], r["train"], r["standalone_trial_median"]
     if not sp or tr is None or per is None or not all("search" in v for v in sp.values()):
         return None
-    searches = sum(v["search"]["wall_s"] for v in sp.values())
-    trials = sum(v["trials"] for v in sp.values())
-    ours = tr["wall_s"] + searches
-    scratch = trials * per
-    return {"supernet_train_s": tr["wall_s"], "searches_s": round(searches, 1), "total_s": round(ours, 1),
-            "scratch_trials": trials, "scratch_s_extrapolated": round(scratch, 1), "ratio": round(scratch / ours, 2)}  # fmt: skip
+    out: dict[str, Any] = {"scratch_trials": sum(v["trials"] for v in sp.values())}
+    for kind in ("wall_s", "cpu_s"):
+        ours = tr[kind] + sum(v["search"][kind] for v in sp.values())
+        scratch = out["scratch_trials"] * per[kind]
+        trial = (ours - tr[kind]) / out["scratch_trials"]  # per supernet-search trial, start-up included
+        # trials N at which N * per / (train + N * trial) reaches 10 (none when a trial is not 10x cheaper)
+        n10 = 10 * tr[kind] / (per[kind] - 10 * trial) if per[kind] > 10 * trial else None
+        out[kind] = {"supernet_train": tr[kind], "searches": round(ours - tr[kind], 1), "total": round(ours, 1),
+                     "scratch_extrapolated": round(scratch, 1), "ratio": round(scratch / ours, 2),
+                     "supernet_trial": round(trial, 2), "trials_for_10x": None if n10 is None else round(n10)}  # fmt: skip
+    return out
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -389,7 +403,12 @@ def markdown(r: dict[str, Any]) -> str:
     if sp:
         lines += [f"Speed, median over {sp['archs']} random architectures (batch 2, 32–56 px, 1 thread): supernet forward {sp['supernet_forward_ms']} ms, extracted network forward {sp['static_forward_ms']} ms, extract {sp['extract_ms']} ms.", ""]  # fmt: skip
     if tr:
-        lines += [f"Supernet training: {tr['steps']} progressive steps (batch 32) in {tr['wall_s']} s wall ({tr['s_per_step']} s/step), {tr['cpu_s']} s CPU, peak RSS {tr['max_rss_mib']} MiB ({tr['segments']} segment(s), `/usr/bin/time -v`).", ""]  # fmt: skip
+        stopped = (
+            ""
+            if tr["steps"] >= tr["schedule"]
+            else f" (stopped at step {tr['steps']} of the {tr['schedule']}-step schedule {p['supernet_steps']}: the machine's time box)"
+        )
+        lines += [f"Supernet training: {tr['steps']} progressive steps{stopped} (batch 32) in {tr['wall_s']} s wall ({tr['s_per_step']} s/step), {tr['cpu_s']} s CPU, peak RSS {tr['max_rss_mib']} MiB ({tr['segments']} segment(s), `/usr/bin/time -v`).", ""]  # fmt: skip
     lines += [f"## Ranking fidelity ({r['archs_done']} architectures)", "",
               f"Truth: validation accuracy ({p['eval_images']} images) after {p['standalone_steps']} steps of stand-alone training (`mobile-fmnist`, batch 32, lr 0.05 cosine, {p['resolution_scale']} px per resolution unit), seed 0; a second seed where time allowed.", "",
               "| score | Kendall τ | Spearman ρ |", "|---|---:|---:|"]  # fmt: skip
@@ -404,8 +423,18 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| {dev} | {v.get('trials')} | {v.get('search', {}).get('wall_s')} | {v.get('limit_ms')} | `{arch}` | {v.get('latency_ms')} | {ft.get('before', '–')} | {ft.get('after', '–')} | {sc.get('after', '–')} | {gap} |")  # fmt: skip
     c = r["cost"]
     if c:
-        lines += ["", "## Cost", "", f"Supernet training {c['supernet_train_s']} s + {len(r['special'])} searches {c['searches_s']} s = {c['total_s']} s wall. "
-                  f"The same {c['scratch_trials']} trials with the stand-alone evaluator ({p['standalone_steps']} steps, measured median {r['standalone_trial_wall_s_median']} s per trial): {c['scratch_s_extrapolated']} s (extrapolated, not run). Ratio {c['ratio']}×."]  # fmt: skip
+        lines += ["", "## Cost", ""]
+        for kind, what in (("wall_s", "wall"), ("cpu_s", "CPU")):
+            k = c[kind]
+            lines.append(
+                f"- {what}: supernet training {k['supernet_train']} s + {len(r['special'])} searches {k['searches']} s "
+                f"= {k['total']} s; the same {c['scratch_trials']} trials with the stand-alone evaluator "
+                f"({p['standalone_steps']} steps; measured median {r['standalone_trial_median'][kind]} s per trial) "
+                f"= {k['scratch_extrapolated']} s (extrapolated, not run): **{k['ratio']}×**. One supernet-search "
+                f"trial costs {k['supernet_trial']} s; 10× is reached at "
+                + ("no number of trials" if k["trials_for_10x"] is None else f"{k['trials_for_10x']} trials")
+                + " (extrapolated)."
+            )
     rss = [f"supernet training {tr.get('max_rss_mib')} MiB"] if tr else []
     rss += [f"search with the supernet evaluator ({d}) {v['search']['max_rss_mib']} MiB" for d, v in r["special"].items() if "search" in v]  # fmt: skip
     rss += [f"stand-alone training process {r['standalone_rss_mib']} MiB"]
@@ -451,6 +480,9 @@ def main() -> None:
     ap.add_argument("--proxies", default=",".join(PROXIES))
     ap.add_argument("--proxy-batch", type=int, default=16, help="random images per zero-cost proxy score")
     ap.add_argument("--resolution-scale", type=float, default=0.125, help="px per resolution unit (16-28 px)")
+    ap.add_argument(
+        "--partial-supernet", action="store_true", help="use the checkpoint as it is, if training was stopped"
+    )
     ap.add_argument("--stop-at", default=None, help="standalone: claim no new run after HH:MM (UTC, today)")
     args = ap.parse_args()
     args.stop_at = stop_time(args.stop_at)
