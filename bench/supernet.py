@@ -215,7 +215,9 @@ def stage_inherit(args: argparse.Namespace) -> None:
     net, _ = load_supernet(checkpoint(args))
     data = load_fmnist()
     costs = {m: resolve(m, space) for m in ("params", "flops")}
-    for arch in architectures(args.archs):
+    with cache(args) as c:  # those trained stand-alone first: a time-boxed run ranks them
+        trained = {k.rsplit("#", 1)[0] for k in c.get("standalone", {})}
+    for arch in sorted(architectures(args.archs), key=lambda a: space.format(a) not in trained):
         key = space.format(arch)
         with cache(args) as c:
             if key in c.setdefault("inherited", {}):
@@ -258,8 +260,10 @@ def stage_standalone(args: argparse.Namespace) -> None:
 
     space = get_space("mobile")
     evs = [MobileFashionMNIST(steps=(args.standalone_steps,), eval_images=args.eval_images, seed=s, resolution_scale=args.resolution_scale) for s in range(args.seeds)]  # fmt: skip
-    # seed-major: every architecture's seed 0 first, so that a cut-short run has the whole set once
-    todo = [f"{space.format(a)}#{s}" for s in range(args.seeds) for a in architectures(args.archs)]
+    # seed-major: every architecture's seed 0 first, so that a cut-short run has the whole set once;
+    # the shuffled FLOPs quantiles before the two extremes (the largest costs ~10 typical ones)
+    archs = architectures(args.archs)
+    todo = [f"{space.format(a)}#{s}" for s in range(args.seeds) for a in archs[2:] + archs[:2]]
     while True:
         with cache(args) as c:
             done, claims = c.setdefault("standalone", {}), c.setdefault("claims", {})
