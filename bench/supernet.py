@@ -1,30 +1,61 @@
-"""Supernet benchmark: speed of the elastic mobile supernet and how well inherited weights rank networks.
+"""Supernet benchmark: speed, ranking fidelity, specialisation per device, cost and peak memory.
 
-Part A, speed: over 30 seeded random architectures (batch 2, 10 classes, the ``mobile-fmnist``
-resolutions 32–56 px, 1 thread), the median time of a supernet forward for the architecture, of
-the extracted static network's forward, and of :func:`hynas.supernets.extract`.
+Over 400 lines on purpose: one script runs every stage of one protocol, so that a quick run and
+the full run are the same code, and a killed run continues from its cache.
 
-Part B, ranking: trains the supernet on Fashion-MNIST with progressive shrinking (once-for-all,
-Cai et al., ICLR 2020) for ``--steps`` steps per phase, then scores ``--archs`` seeded random
-architectures plus the largest and smallest twice: with inherited weights
-(:func:`hynas.supernets.train.evaluate_subnet`: extract, BN recalibration on 500 training images,
-validation accuracy on 1000 images) and trained stand-alone from scratch by the ``mobile-fmnist``
-evaluator for ``--standalone-steps`` steps. Reports Kendall's tau and Spearman's rho between the
-two, and the time of each. Measures, never asserts. Writes bench/results/supernet.json and .md.
+Stages (``--stage``, comma-separated, default all, in this order):
 
-    nice -n 10 python bench/supernet.py                       # ~15 minutes on a 2-core shared machine
-    nice -n 10 python bench/supernet.py --steps 20 10 10 10 --archs 4 --standalone-steps 25  # quick
+- ``speed``: median times of a supernet forward, the extracted network's forward and ``extract``
+  (30 seeded random architectures, batch 2, 1 thread).
+- ``train``: ``hynas supernet train`` (progressive shrinking, once-for-all, Cai et al., ICLR 2020)
+  on Fashion-MNIST for ``--supernet-steps`` steps per phase, under ``/usr/bin/time -v`` (wall, CPU,
+  peak RSS); a killed run is resumed with ``--resume`` (each segment is timed and added up), or
+  with ``--partial-supernet`` the checkpoint of a stopped run is used as it is (the report says so).
+- ``inherit``: ``--archs`` architectures spanning the space (smallest, largest, then evenly spaced
+  FLOPs quantiles of 2,000 seeded samples) scored with inherited weights
+  (:func:`hynas.supernets.train.evaluate_subnet`, BatchNorm recalibrated on 500 training images)
+  on the first ``--eval-images`` validation images; plus their params and FLOPs.
+- ``special``: one ``hynas search`` per device (``--devices``) with the ``supernet`` evaluator on
+  the trained checkpoint; per device the latency limit is the median latency of its completed
+  trials, and the most accurate architecture under it is exported twice: with inherited weights
+  fine-tuned ``--finetune-steps`` steps (``hynas export --finetune-steps``) and trained from
+  scratch for ``--scratch-steps`` steps (``hynas export --train-steps``).
+- ``standalone``: the same architectures trained from scratch by the ``mobile-fmnist`` evaluator
+  (at ``--resolution-scale``, the supernet's) for ``--standalone-steps`` steps, scored on the same
+  validation images; seed 0 for every architecture first, then seed 1 (``--seeds``). Two
+  processes may run this stage at once (each claims the next run not yet done or claimed);
+  ``--stop-at HH:MM`` (UTC) claims nothing new after that time, to time-box the run.
+- ``proxies``: the ``zc@`` zero-cost proxies (:mod:`hynas.proxies`) of each architecture trained
+  stand-alone so far.
+- ``report``: Kendall tau / Spearman rho against the stand-alone accuracies (inherited, params,
+  FLOPs, each proxy; seed 1 against seed 0 as the noise ceiling), the specialisation gaps, the
+  cost ratio and peak memory; writes ``RESULTS/supernet.json`` and ``.md`` from whatever the cache
+  holds (a cut-short run reports the architectures done, and says how many).
+
+Every result is cached per architecture in ``RESULTS/supernet_cache.json`` (keyed by the protocol:
+another protocol is refused) as soon as it is measured. Measures, never asserts.
+
+    nice -n 10 python bench/supernet.py --results /tmp/snq --work /tmp/snq --quick   # minutes
+    # the full run (defaults), two processes:
+    nice -n 10 python bench/supernet.py --stage train,inherit,special,standalone,proxies,report &
+    nice -n 10 python bench/supernet.py --stage standalone,report
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
+import re
 import statistics
-import tempfile
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -32,15 +63,102 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from hynas.evaluators.vision import MobileFashionMNIST, load_fmnist
+from hynas.core.arch import Architecture
 from hynas.spaces import get_space
-from hynas.supernets import ElasticMobileConfig, ElasticMobileNet, extract
-from hynas.supernets.train import SupernetTrainConfig, evaluate_subnet, train_supernet
 
-OUT = Path(__file__).parent / "results"
+HYNAS = str(Path(sys.executable).with_name("hynas"))
+PROXIES = ("synflow", "grad_norm", "snip", "jacov", "naswot")
+QUICK = {
+    "supernet_steps": "20,10,10,10", "archs": 6, "standalone_steps": 25, "seeds": 1, "eval_images": 300,
+    "search_budget": 6, "finetune_steps": 10, "scratch_steps": 25, "proxies": "synflow,snip",
+}  # fmt: skip
 
 
-def speed(n: int = 30) -> dict[str, float]:
+# -- cache -------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def cache(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """The cache under an exclusive lock; written back atomically on exit."""
+    path = args.results / "supernet_cache.json"
+    args.results.mkdir(parents=True, exist_ok=True)
+    with open(args.work / "cache.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(path.read_text()) if path.exists() else {"protocol": protocol(args)}
+        if data["protocol"] != protocol(args):
+            sys.exit(f"{path} holds another protocol {data['protocol']}; move it away or use --results")
+        yield data
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+
+def protocol(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("supernet_steps", "archs", "standalone_steps", "seeds", "eval_images", "search_budget")
+    keys += ("finetune_steps", "scratch_steps", "devices", "proxy_batch", "resolution_scale")
+    return {k: getattr(args, k) for k in keys}
+
+
+def timed(cmd: list[str], tag: str, work: Path) -> dict[str, float]:
+    """Run ``cmd`` under ``/usr/bin/time -v``; its wall, CPU seconds and peak RSS (MiB)."""
+    n = 1 + len(list(work.glob(f"{tag}-*.time")))
+    out = work / f"{tag}-{n}.time"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with open(work / f"{tag}-{n}.log", "w") as log:
+        rc = subprocess.call(["/usr/bin/time", "-v", "-o", str(out), *cmd], stdout=log, stderr=log, env=env)
+    if rc != 0:
+        sys.exit(f"{' '.join(cmd)} failed (exit {rc}); see {work / f'{tag}-{n}.log'}")
+    return read_time(out)
+
+
+def read_time(path: Path) -> dict[str, float]:
+    text = path.read_text()
+
+    def field(name: str) -> str:
+        m = re.search(rf"{re.escape(name)}: (.+)", text)
+        return m.group(1).strip() if m else "0"
+
+    wall = 0.0
+    for part in field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"):
+        wall = 60 * wall + float(part)
+    cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
+    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "max_rss_mib": round(int(field("Maximum resident set size (kbytes)")) / 1024, 1)}  # fmt: skip
+
+
+def total(times: list[dict[str, float]]) -> dict[str, float]:
+    return {
+        "wall_s": round(sum(t["wall_s"] for t in times), 1),
+        "cpu_s": round(sum(t["cpu_s"] for t in times), 1),
+        "max_rss_mib": max(t["max_rss_mib"] for t in times),
+        "segments": len(times),
+    }
+
+
+# -- architectures -----------------------------------------------------------------------------
+def architectures(n: int) -> list[Architecture]:
+    """Smallest, largest, then ``n - 2`` evenly spaced FLOPs quantiles of 2,000 seeded samples, in a
+    seeded shuffled order (so any prefix of the list spans the space too)."""
+    from hynas.hw import resolve
+
+    space = get_space("mobile")
+    flops = resolve("flops", space)
+    assert flops is not None
+    rng = np.random.default_rng(1)
+    pool = sorted(dict.fromkeys(space.sample(rng) for _ in range(2000)), key=flops.compute)
+    picks = [pool[round(q)] for q in np.linspace(0, len(pool) - 1, max(n - 2, 0) + 2)[1:-1]]
+    rng.shuffle(picks)  # type: ignore[arg-type]
+    lo, hi = (space.parse(space.format(a)) for a in (_extreme(space, 0), _extreme(space, -1)))
+    return [lo, hi, *picks]
+
+
+def _extreme(space: Any, end: int) -> Architecture:
+    s = space
+    blocks = "|".join("-".join([f"k{s.kernels[end]}e{s.expands[end]}"] * s.depths[end]) for _ in range(5))
+    return space.parse(f"r{s.resolutions[end]}|{blocks}")
+
+
+# -- stages ------------------------------------------------------------------------------------
+def stage_speed(args: argparse.Namespace, n: int = 30) -> None:
+    from hynas.supernets import ElasticMobileConfig, ElasticMobileNet, extract
+
     space = get_space("mobile")
     net = ElasticMobileNet(config=ElasticMobileConfig(num_classes=10, resolution_scale=0.25)).eval()
     rng = np.random.default_rng(0)
@@ -48,8 +166,7 @@ def speed(n: int = 30) -> dict[str, float]:
     for _ in range(n):
         arch = space.sample(rng)
         net.set_active(arch)
-        size = net.input_size()
-        x = torch.randn(2, 3, size, size)
+        x = torch.randn(2, 3, net.input_size(), net.input_size())
         t = time.perf_counter()
         sub = extract(net, arch).eval()
         ex.append(time.perf_counter() - t)
@@ -61,86 +178,329 @@ def speed(n: int = 30) -> dict[str, float]:
             sub(x)
             st.append(time.perf_counter() - t)
     ms = lambda v: round(1000 * statistics.median(v), 1)  # noqa: E731
-    return {"archs": n, "supernet_forward_ms": ms(fw), "static_forward_ms": ms(st), "extract_ms": ms(ex)}
+    with cache(args) as c:
+        c["speed"] = {"archs": n, "supernet_forward_ms": ms(fw), "static_forward_ms": ms(st), "extract_ms": ms(ex)}  # fmt: skip
 
 
-def ranking(steps: list[int], n_archs: int, standalone_steps: int, batch: int) -> dict[str, object]:
-    space = get_space("mobile")
-    data = load_fmnist()
-    torch.manual_seed(0)
-    net = ElasticMobileNet(config=ElasticMobileConfig(num_classes=10, resolution_scale=0.25))
-    cfg = SupernetTrainConfig(steps=tuple(steps), batch=batch)
-    t = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        records = train_supernet(net, cfg, data, checkpoint=Path(tmp) / "supernet.safetensors")
-    train_s = time.perf_counter() - t
-    rng = np.random.default_rng(1)
-    archs = [net.largest(), net.smallest()] + [space.sample(rng) for _ in range(n_archs)]
-    evaluator = MobileFashionMNIST(steps=(standalone_steps,))
-    rows = []
-    for arch in archs:
-        t = time.perf_counter()
-        inherited = evaluate_subnet(net, arch, data)["accuracy"]
-        inherit_s = time.perf_counter() - t
-        ev = evaluator.evaluate(arch)
-        rows.append(
-            {
-                "arch": str(arch),
-                "inherited_accuracy": inherited,
-                "inherited_s": round(inherit_s, 2),
-                "standalone_accuracy": ev.metrics["accuracy"],
-                "standalone_s": round(ev.cost_s, 2),
-            }
+def checkpoint(args: argparse.Namespace) -> Path:
+    return args.work / "supernet" / "supernet.safetensors"
+
+
+def stage_train(args: argparse.Namespace) -> None:
+    from hynas.training.checkpoint import read_checkpoint
+
+    ckpt, steps = checkpoint(args), [int(s) for s in args.supernet_steps.split(",")]
+    step = read_checkpoint(ckpt).step if ckpt.exists() else 0
+    if step < sum(steps) and not (args.partial_supernet and step > 0):
+        cmd = [HYNAS, "supernet", "train", "--out", str(ckpt.parent), "--steps", args.supernet_steps,
+               "--resolution-scale", str(args.resolution_scale)]  # fmt: skip
+        timed(
+            [*cmd, "--checkpoint-every", "50", *(["--resume"] if ckpt.exists() else [])], "train", args.work
         )
-        print(rows[-1], flush=True)
-    a = [r["inherited_accuracy"] for r in rows]
-    b = [r["standalone_accuracy"] for r in rows]
-    return {
-        "supernet_steps": steps,
-        "batch": batch,
-        "train_s": round(train_s, 1),
-        "s_per_step": round(train_s / len(records), 2),
-        "standalone_steps": standalone_steps,
-        "kendall_tau": round(float(kendalltau(a, b).statistic), 3),
-        "spearman_rho": round(float(spearmanr(a, b).statistic), 3),
+    times = [read_time(p) for p in sorted(args.work.glob("train-*.time"))]
+    with cache(args) as c:
+        step = read_checkpoint(
+            ckpt
+        ).step  # short of the schedule when training was stopped (--partial-supernet)
+        c["train"] = {**total(times), "steps": step, "schedule": sum(steps), "s_per_step": round(total(times)["wall_s"] / step, 2)}  # fmt: skip
+
+
+def stage_inherit(args: argparse.Namespace) -> None:
+    from hynas.evaluators.vision import load_fmnist
+    from hynas.hw import resolve
+    from hynas.supernets import load_supernet
+    from hynas.supernets.train import evaluate_subnet
+
+    space = get_space("mobile")
+    net, _ = load_supernet(checkpoint(args))
+    data = load_fmnist()
+    costs = {m: resolve(m, space) for m in ("params", "flops")}
+    with cache(args) as c:  # those trained stand-alone first: a time-boxed run ranks them
+        trained = {k.rsplit("#", 1)[0] for k in c.get("standalone", {})}
+    for arch in sorted(architectures(args.archs), key=lambda a: space.format(a) not in trained):
+        key = space.format(arch)
+        with cache(args) as c:
+            if key in c.setdefault("inherited", {}):
+                continue
+        t, cpu = time.perf_counter(), time.process_time()
+        acc = evaluate_subnet(net, arch, data, bn_images=500, eval_images=args.eval_images)["accuracy"]
+        row: dict[str, Any] = {"accuracy": acc, "wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - cpu, 2)}  # fmt: skip
+        row.update({name: float(model.compute(arch)) for name, model in costs.items() if model is not None})
+        print("inherited", key, row, flush=True)
+        with cache(args) as c:
+            c["inherited"][key] = row
+
+
+def stage_proxies(args: argparse.Namespace) -> None:
+    """The ``zc@`` proxies (:class:`hynas.proxies.resolver.ProxyCostModel`: ``space.build(arch)``
+    at the architecture's resolution, seeded) on a batch of ``--proxy-batch`` random images."""
+    from hynas.proxies.resolver import ProxyCostModel
+
+    space = get_space("mobile")
+    models = {p: ProxyCostModel(p, space, batch=args.proxy_batch) for p in args.proxies.split(",")}
+    for arch in architectures(args.archs):
+        key = space.format(arch)
+        with cache(args) as c:  # the architectures the report can rank: those trained stand-alone
+            if key in c.setdefault("proxies", {}) or f"{key}#0" not in c.get("standalone", {}):
+                continue
+        row: dict[str, float] = {}
+        for name, model in models.items():
+            t = time.process_time()
+            row[f"zc@{name}"] = float(model(arch))
+            row[f"zc@{name}_cpu_s"] = round(time.process_time() - t, 2)
+        print("proxies", key, row, flush=True)
+        with cache(args) as c:
+            c["proxies"][key] = row
+
+
+def stage_standalone(args: argparse.Namespace) -> None:
+    import resource
+
+    from hynas.evaluators.vision import MobileFashionMNIST
+
+    space = get_space("mobile")
+    evs = [MobileFashionMNIST(steps=(args.standalone_steps,), eval_images=args.eval_images, seed=s, resolution_scale=args.resolution_scale) for s in range(args.seeds)]  # fmt: skip
+    # seed-major: every architecture's seed 0 first, so that a cut-short run has the whole set once;
+    # the shuffled FLOPs quantiles before the two extremes (the largest costs ~10 typical ones)
+    archs = architectures(args.archs)
+    todo = [f"{space.format(a)}#{s}" for s in range(args.seeds) for a in archs[2:] + archs[:2]]
+    while True:
+        with cache(args) as c:
+            done, claims = c.setdefault("standalone", {}), c.setdefault("claims", {})
+            for key, pid in list(claims.items()):
+                if not _alive(pid) or key in done:
+                    del claims[key]
+            key = next((k for k in todo if k not in done and k not in claims), None)
+            if key is None or time.time() >= args.stop_at:
+                break
+            claims[key] = os.getpid()
+        text, seed = key.rsplit("#", 1)
+        cpu = time.process_time()
+        ev = evs[int(seed)].evaluate(space.parse(text))
+        row = {**ev.metrics, "wall_s": round(ev.cost_s, 2), "cpu_s": round(time.process_time() - cpu, 2)}
+        print("standalone", key, row, flush=True)
+        with cache(args) as c:
+            c["standalone"][key] = row
+            c.setdefault("standalone_rss_mib", {})[str(os.getpid())] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # fmt: skip
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stage_special(args: argparse.Namespace) -> None:
+    from hynas.export.source import _load
+
+    ckpt = str(checkpoint(args))
+    for dev in args.devices.split(","):
+        store, lat = args.work / f"front-{dev}.db", f"latency@roofline:{dev}"
+        with cache(args) as c:
+            row = c.setdefault("special", {}).get(dev, {})
+        if "search" not in row:
+            cmd = [HYNAS, "search", "--space", "mobile", "--evaluator", "supernet",
+                   "--evaluator-option", f"checkpoint={ckpt}", "--objective", "accuracy", "--objective", lat,
+                   "--strategy", "nsga2", "--budget", str(args.search_budget), "--seed", "0",
+                   "--store", str(store), "--quiet"]  # fmt: skip
+            timed(cmd, f"search-{dev}", args.work)
+            row["search"] = total([read_time(p) for p in sorted(args.work.glob(f"search-{dev}-*.time"))])
+            _, records, _ = _load(str(store))
+            ok = [r for r in records if r.ok]
+            row["trials"] = len(ok)
+            row["trial_cost_s"] = round(statistics.median(r.cost_s for r in ok), 2)
+            row["limit_ms"] = round(statistics.median(r.metrics[lat] for r in ok), 3)
+            best = max((r for r in ok if r.metrics[lat] <= row["limit_ms"]), key=lambda r: (r.metrics["accuracy"], -r.number))  # fmt: skip
+            row.update(arch=best.arch, latency_ms=round(best.metrics[lat], 3), search_accuracy=best.metrics["accuracy"])  # fmt: skip
+            with cache(args) as c:
+                c["special"][dev] = row
+        for how, opts in (("finetuned", ["--supernet", ckpt, "--finetune-steps", str(args.finetune_steps)]),
+                          ("scratch", ["--supernet", ckpt, "--train-steps", str(args.scratch_steps)])):  # fmt: skip
+            if how in row:
+                continue
+            out = args.work / f"export-{dev}-{how}"
+            cmd = [HYNAS, "export", "--arch", row["arch"], "--space", "mobile", *opts, "--format", "safetensors", "--out", str(out), "--force"]  # fmt: skip
+            t = timed(cmd, f"export-{dev}-{how}", args.work)
+            w = json.loads((out / "config.json").read_text())["weights"]
+            tr = w.get("finetune") or w.get("train")
+            row[how] = {"before": tr["val_accuracy_before"], "after": tr["val_accuracy_after"], **t}
+            print(dev, how, row[how], flush=True)
+            with cache(args) as c:
+                c["special"][dev] = row
+
+
+# -- report ------------------------------------------------------------------------------------
+def tau(a: list[float], b: list[float]) -> dict[str, float]:
+    return {"kendall_tau": round(float(kendalltau(a, b).statistic), 3), "spearman_rho": round(float(spearmanr(a, b).statistic), 3)}  # fmt: skip
+
+
+def stage_report(args: argparse.Namespace) -> None:
+    with cache(args) as c:
+        data = json.loads(json.dumps(c))
+    space = get_space("mobile")
+    inh, sa, zc = data.get("inherited", {}), data.get("standalone", {}), data.get("proxies", {})
+    rows = []
+    for arch in architectures(args.archs):
+        key = space.format(arch)
+        accs = [sa[f"{key}#{s}"]["accuracy"] for s in range(args.seeds) if f"{key}#{s}" in sa]
+        if key in inh and f"{key}#0" in sa:
+            rows.append({"arch": key, "inherited": {**inh[key], **zc.get(key, {})}, "standalone": accs})
+    truth = [r["standalone"][0] for r in rows]  # seed 0 (every row has it)
+    rank: dict[str, Any] = {}
+    if len(rows) >= 3:
+        rank["supernet (inherited accuracy)"] = tau([r["inherited"]["accuracy"] for r in rows], truth)
+        for name in ("params", "flops", *[f"zc@{p}" for p in args.proxies.split(",")]):
+            if all(name in r["inherited"] for r in rows):  # proxies: when that stage has run for all
+                rank[name] = tau([r["inherited"][name] for r in rows], truth)
+        both = [r for r in rows if len(r["standalone"]) >= 2]
+        if len(both) >= 3:  # how well one stand-alone run ranks another: the ceiling for any score
+            rank[f"stand-alone seed 1 ({len(both)} archs; noise ceiling)"] = tau(
+                [r["standalone"][1] for r in both], [r["standalone"][0] for r in both]
+            )
+            rank[f"supernet on the same {len(both)} archs"] = tau(
+                [r["inherited"]["accuracy"] for r in both], [r["standalone"][0] for r in both]
+            )
+    seed0 = [v for k, v in sa.items() if k.endswith("#0")]
+    per = (
+        {k: round(statistics.median(v[k] for v in seed0), 2) for k in ("wall_s", "cpu_s")} if seed0 else None
+    )
+    result = {
+        "protocol": data["protocol"], "speed": data.get("speed"), "train": data.get("train"),
+        "archs_done": len(rows), "ranking": rank, "special": data.get("special", {}),
+        "standalone_trial_median": per,
+        "standalone_rss_mib": max(data.get("standalone_rss_mib", {"": 0}).values()),
         "rows": rows,
-    }
+    }  # fmt: skip
+    result["cost"] = cost(result)
+    (args.results / "supernet.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = markdown(result)
+    (args.results / "supernet.md").write_text(md)
+    print(md)
+
+
+def cost(r: dict[str, Any]) -> dict[str, Any] | None:
+    """Supernet training + the searches against the same number of trials run by the stand-alone
+    evaluator (extrapolated from its measured median per trial), in wall and in CPU seconds."""
+    sp, tr, per = r["special"], r["train"], r["standalone_trial_median"]
+    if not sp or tr is None or per is None or not all("search" in v for v in sp.values()):
+        return None
+    out: dict[str, Any] = {"scratch_trials": sum(v["trials"] for v in sp.values())}
+    for kind in ("wall_s", "cpu_s"):
+        ours = tr[kind] + sum(v["search"][kind] for v in sp.values())
+        scratch = out["scratch_trials"] * per[kind]
+        trial = (ours - tr[kind]) / out["scratch_trials"]  # per supernet-search trial, start-up included
+        # trials N at which N * per / (train + N * trial) reaches 10 (none when a trial is not 10x cheaper)
+        n10 = 10 * tr[kind] / (per[kind] - 10 * trial) if per[kind] > 10 * trial else None
+        out[kind] = {"supernet_train": tr[kind], "searches": round(ours - tr[kind], 1), "total": round(ours, 1),
+                     "scratch_extrapolated": round(scratch, 1), "ratio": round(scratch / ours, 2),
+                     "supernet_trial": round(trial, 2), "trials_for_10x": None if n10 is None else round(n10)}  # fmt: skip
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    p, sp, tr = r["protocol"], r["speed"] or {}, r["train"] or {}
+    lines = ["# Supernet benchmark (`bench/supernet.py`)", "", f"Protocol: `{json.dumps(p)}`.", ""]
+    if sp:
+        lines += [f"Speed, median over {sp['archs']} random architectures (batch 2, 32–56 px, 1 thread): supernet forward {sp['supernet_forward_ms']} ms, extracted network forward {sp['static_forward_ms']} ms, extract {sp['extract_ms']} ms.", ""]  # fmt: skip
+    if tr:
+        stopped = (
+            ""
+            if tr["steps"] >= tr["schedule"]
+            else f" (stopped at step {tr['steps']} of the {tr['schedule']}-step schedule {p['supernet_steps']}: the machine's time box)"
+        )
+        lines += [f"Supernet training: {tr['steps']} progressive steps{stopped} (batch 32) in {tr['wall_s']} s wall ({tr['s_per_step']} s/step), {tr['cpu_s']} s CPU, peak RSS {tr['max_rss_mib']} MiB ({tr['segments']} segment(s), `/usr/bin/time -v`).", ""]  # fmt: skip
+    lines += [f"## Ranking fidelity ({r['archs_done']} architectures)", "",
+              f"Truth: validation accuracy ({p['eval_images']} images) after {p['standalone_steps']} steps of stand-alone training (`mobile-fmnist`, batch 32, lr 0.05 cosine, {p['resolution_scale']} px per resolution unit), seed 0; a second seed where time allowed.", "",
+              "| score | Kendall τ | Spearman ρ |", "|---|---:|---:|"]  # fmt: skip
+    lines += [f"| {k} | {v['kendall_tau']} | {v['spearman_rho']} |" for k, v in r["ranking"].items()]
+    lines += ["", "## Specialisation (one supernet, one NSGA-II search per device)", "",
+              "| device | trials | search s | limit ms | chosen architecture | ms | inherited % | fine-tuned % | from scratch % | gap (scratch − fine-tuned) |",
+              "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for dev, v in r["special"].items():
+        ft, sc = v.get("finetuned", {}), v.get("scratch", {})
+        gap = round(sc["after"] - ft["after"], 1) if ft and sc else "–"
+        arch = v.get("arch", "").replace("|", "\\|")
+        lines.append(f"| {dev} | {v.get('trials')} | {v.get('search', {}).get('wall_s')} | {v.get('limit_ms')} | `{arch}` | {v.get('latency_ms')} | {ft.get('before', '–')} | {ft.get('after', '–')} | {sc.get('after', '–')} | {gap} |")  # fmt: skip
+    c = r["cost"]
+    if c:
+        lines += ["", "## Cost", ""]
+        for kind, what in (("wall_s", "wall"), ("cpu_s", "CPU")):
+            k = c[kind]
+            lines.append(
+                f"- {what}: supernet training {k['supernet_train']} s + {len(r['special'])} searches {k['searches']} s "
+                f"= {k['total']} s; the same {c['scratch_trials']} trials with the stand-alone evaluator "
+                f"({p['standalone_steps']} steps; measured median {r['standalone_trial_median'][kind]} s per trial) "
+                f"= {k['scratch_extrapolated']} s (extrapolated, not run): **{k['ratio']}×**. One supernet-search "
+                f"trial costs {k['supernet_trial']} s; 10× is reached at "
+                + ("no number of trials" if k["trials_for_10x"] is None else f"{k['trials_for_10x']} trials")
+                + " (extrapolated)."
+            )
+    rss = [f"supernet training {tr.get('max_rss_mib')} MiB"] if tr else []
+    rss += [f"search with the supernet evaluator ({d}) {v['search']['max_rss_mib']} MiB" for d, v in r["special"].items() if "search" in v]  # fmt: skip
+    rss += [f"stand-alone training process {r['standalone_rss_mib']} MiB"]
+    lines += ["", "Peak memory (max RSS): " + "; ".join(rss) + ".", "", "## Per architecture", "",
+              "| architecture | MFLOPs | params M | inherited % | stand-alone % |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for row in r["rows"]:
+        i = row["inherited"]
+        lines.append(f"| `{row['arch'].replace('|', chr(92) + '|')}` | {i['flops']:.1f} | {i['params']:.2f} | {i['accuracy']:.1f} | {' / '.join(f'{a:.1f}' for a in row['standalone'])} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+STAGES: dict[str, Callable[[argparse.Namespace], None]] = {
+    "speed": stage_speed, "train": stage_train, "inherit": stage_inherit, "special": stage_special,
+    "standalone": stage_standalone, "proxies": stage_proxies, "report": stage_report,
+}  # fmt: skip
+
+
+def stop_time(text: str | None) -> float:
+    if text is None:
+        return float("inf")
+    hours, minutes = (int(v) for v in text.split(":"))
+    now = time.gmtime()
+    return time.time() + (60 * hours + minutes - 60 * now.tm_hour - now.tm_min) * 60 - now.tm_sec
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, nargs=4, default=[120, 40, 40, 40], help="steps per phase")
-    ap.add_argument("--archs", type=int, default=8, help="random architectures besides largest/smallest")
-    ap.add_argument("--standalone-steps", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--stage", default=",".join(STAGES), help="comma-separated stages, in order")
+    ap.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
+    ap.add_argument(
+        "--work", type=Path, default=Path("/tmp/hynas-supernet-bench"), help="checkpoint, stores, logs"
+    )
+    ap.add_argument("--quick", action="store_true", help="a few minutes: " + json.dumps(QUICK))
+    ap.add_argument("--supernet-steps", default="100,100,150,400", help="steps per progressive phase")
+    ap.add_argument("--archs", type=int, default=50)
+    ap.add_argument("--standalone-steps", type=int, default=150)
+    ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")
+    ap.add_argument("--eval-images", type=int, default=1000, help="validation images per score")
+    ap.add_argument("--search-budget", type=int, default=20, help="trials per device")
+    ap.add_argument("--finetune-steps", type=int, default=50)
+    ap.add_argument("--scratch-steps", type=int, default=150)
+    ap.add_argument("--devices", default="raspi4,pixel3,jetson-orin")
+    ap.add_argument("--proxies", default=",".join(PROXIES))
+    ap.add_argument("--proxy-batch", type=int, default=16, help="random images per zero-cost proxy score")
+    ap.add_argument("--resolution-scale", type=float, default=0.125, help="px per resolution unit (16-28 px)")
+    ap.add_argument(
+        "--partial-supernet", action="store_true", help="use the checkpoint as it is, if training was stopped"
+    )
+    ap.add_argument("--stop-at", default=None, help="standalone: claim no new run after HH:MM (UTC, today)")
     args = ap.parse_args()
+    args.stop_at = stop_time(args.stop_at)
+    if args.quick:
+        for k, v in QUICK.items():
+            setattr(args, k, v)
+    args.work.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
-    result = {"speed": speed(), "ranking": ranking(args.steps, args.archs, args.standalone_steps, args.batch)}
-    OUT.mkdir(exist_ok=True)
-    (OUT / "supernet.json").write_text(json.dumps(result, indent=2) + "\n")
-    sp, rk = result["speed"], result["ranking"]
-    assert isinstance(rk, dict)
-    lines = [
-        "# Supernet benchmark (`bench/supernet.py`)",
-        "",
-        f"Speed, median over {sp['archs']} random architectures (batch 2, 32–56 px, 1 thread): supernet forward "
-        f"{sp['supernet_forward_ms']} ms, extracted network forward {sp['static_forward_ms']} ms, "
-        f"extract {sp['extract_ms']} ms.",
-        "",
-        f"Ranking: supernet trained {rk['supernet_steps']} steps per progressive phase (batch {rk['batch']}, "
-        f"{rk['train_s']} s, {rk['s_per_step']} s/step); stand-alone networks {rk['standalone_steps']} steps "
-        f"each. Kendall tau {rk['kendall_tau']}, Spearman rho {rk['spearman_rho']}.",
-        "",
-        "| architecture | inherited acc % | s | stand-alone acc % | s |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in rk["rows"]:  # type: ignore[attr-defined]
-        lines.append(
-            f"| `{r['arch'].replace('|', chr(92) + '|')}` | {r['inherited_accuracy']:.1f} | {r['inherited_s']} | "
-            f"{r['standalone_accuracy']:.1f} | {r['standalone_s']} |"
-        )
-    (OUT / "supernet.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    for name in args.stage.split(","):
+        if name not in STAGES:
+            sys.exit(f"unknown stage {name!r}; valid: {', '.join(STAGES)}")
+        t = time.perf_counter()
+        STAGES[name](args)
+        print(f"stage {name}: {time.perf_counter() - t:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

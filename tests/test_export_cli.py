@@ -54,6 +54,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         (["--arch", "r999|k3e3", "--space", "mobile"], "mobile arch"),
         (["--arch", OUTSIDE, "--space", "mobile", "--supernet", "SUPERNET"], "outside the supernet"),
         (["STORE", "--best", "speed"], "not an objective of this run"),
+        (["--arch", OUTSIDE, "--space", "mobile", "--train-steps", "2", "--finetune-steps", "2"], "not both"),
+        (["STORE", "--train-steps", "3"], "--train-steps trains on Fashion-MNIST"),
         (["STORE", "--trial", "x"], "Invalid value for '--trial'"),
         (["STORE", "--out-dir", "y"], "No such option"),
     ],

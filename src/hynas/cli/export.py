@@ -37,6 +37,9 @@ def export(
     finetune_steps: Annotated[
         int, typer.Option(help="fine-tune this many SGD steps on Fashion-MNIST (mobile)")
     ] = 0,
+    train_steps: Annotated[
+        int, typer.Option(help="train from scratch this many SGD steps on Fashion-MNIST instead (mobile)")
+    ] = 0,
     data: Annotated[
         str | None, typer.Option(help="Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)")
     ] = None,
@@ -54,7 +57,7 @@ def export(
         raise HynasError("give --out DIR: a new folder for the exported model")
     result = export_model(
         out, store=store, trial=trial, best=best, arch=arch, space=space, formats=format_,
-        supernet=supernet, finetune_steps=finetune_steps, data_dir=data, bn_images=bn_images,
+        supernet=supernet, finetune_steps=finetune_steps, train_steps=train_steps, data_dir=data, bn_images=bn_images,
         seed=seed, force=force,
     )  # fmt: skip
     cfg, con = result.config, common.wide()

@@ -77,6 +77,12 @@ def _data_section(info: Mapping[str, Any]) -> list[str]:
             "- **The weights are untrained** (the module as `space.build` initialises it, seeded): "
             "they were never fitted to any data. Train or fine-tune before use."
         )
+    elif w["source"] == "scratch":
+        lines.append(
+            f"- Trained from scratch ({w['summary']}): SGD on the Fashion-MNIST training split (Xiao, "
+            "Rasul & Vollgraf 2017; the validation split held out), the `mobile-fmnist` recipe "
+            "(batch 32, lr 0.05, warm-up + cosine), BatchNorm recalibrated, at the input size above."
+        )
     else:
         lines.append(
             f"- Weights inherited from the supernet `{w['supernet']}` (step {w['supernet_step']}), "
@@ -141,13 +147,14 @@ def model_card(info: Mapping[str, Any]) -> str:
             )
     else:
         lines.append("None from a search: this architecture was not evaluated by hynas.")
-    if "finetune" in w:
-        ft = w["finetune"]
-        lines += ["", *_table(
-            ("fine-tuning", "val accuracy %", "val loss"),
-            [("before", ft["val_accuracy_before"], ft["val_loss_before"]),
-             ("after", ft["val_accuracy_after"], ft["val_loss_after"])],
-        )]  # fmt: skip
+    for key, title in (("finetune", "fine-tuning"), ("train", "training from scratch")):
+        if key in w:
+            ft = w[key]
+            lines += ["", *_table(
+                (title, "val accuracy %", "val loss"),
+                [("before", ft["val_accuracy_before"], ft["val_loss_before"]),
+                 ("after", ft["val_accuracy_after"], ft["val_loss_after"])],
+            )]  # fmt: skip
     lines += ["", "## Latency on each device", ""]
     latencies, why = device_latencies(info["space"], info["arch"])
     if latencies:

@@ -25,6 +25,7 @@ from hynas.export.card import model_card
 from hynas.export.formats import CONFIG_FILE, CONFIG_VERSION, DEFAULT_FORMATS, parse_formats, write_format
 from hynas.export.source import Chosen, choose
 from hynas.export.weights import (
+    SCRATCH_LR,
     check_finetune,
     finetune,
     fmnist_or_none,
@@ -97,9 +98,10 @@ def _input_spec(space: SearchSpace, arch: Architecture, size: int | None) -> dic
 
 
 def _build(
-    chosen: Chosen, supernet: str | None, data_dir: str | None, bn_images: int, seed: int
+    chosen: Chosen, supernet: str | None, data_dir: str | None, bn_images: int, seed: int, scratch: bool
 ) -> tuple[nn.Module, SearchSpace, Architecture, dict[str, Any], int | None, list[str]]:
-    """Module, space, architecture, weights record, mobile input size, notes."""
+    """Module, space, architecture, weights record, mobile input size, notes. ``scratch``: freshly
+    initialised (to be trained), in the supernet's space and at its input size when there is one."""
     from hynas.spaces import get_space
 
     notes: list[str] = []
@@ -108,6 +110,16 @@ def _build(
             raise HynasError(f"--supernet: supernets exist for the mobile space only, not {chosen.space!r}")
         sup = load_supernet(supernet)
         arch = parse_in_supernet(sup, chosen.arch_text)
+        if scratch:
+            torch.manual_seed(seed)
+            classes = sup.net.config.num_classes
+            model = sup.space.build(arch, num_classes=classes)
+            weights: dict[str, Any] = {
+                "source": "scratch", "summary": f"initialised with seed {seed}",
+                "space_options": sup.space_options(), "options": {"num_classes": classes},
+                "supernet": str(supernet), "supernet_use": "its space and input size, not its weights",
+            }  # fmt: skip
+            return model, sup.space, arch, weights, sup.net.input_size(), notes
         data, why = fmnist_or_none(data_dir) if bn_images > 0 else (None, "turned off (--bn-images 0)")
         model = inherit(sup, arch, data, bn_images)
         bn = (
@@ -134,12 +146,15 @@ def _build(
         options = {"num_classes": MOBILE_CLASSES}
     torch.manual_seed(seed)
     model = space.build(arch, **options).eval()
+    if scratch:
+        weights = {"source": "scratch", "summary": f"initialised with seed {seed}", "options": options}
+        return model, space, arch, weights, size, notes
     notes.append(
         "the weights are untrained (no supernet): the module and its ONNX graph are exported as initialised"
     )
     if chosen.space == "mobile":
         notes.append(
-            "--finetune-steps N trains it on Fashion-MNIST (mobile-fmnist trains 100 steps by default)"
+            "--train-steps N trains it on Fashion-MNIST from scratch (mobile-fmnist trains 100 steps by default)"
         )
     weights = {
         "source": "untrained",
@@ -160,31 +175,55 @@ def export_model(
     formats: str | Sequence[str] = DEFAULT_FORMATS,
     supernet: str | None = None,
     finetune_steps: int = 0,
+    train_steps: int = 0,
     data_dir: str | None = None,
     bn_images: int = 500,
     seed: int = 0,
     force: bool = False,
 ) -> ExportResult:
-    """Export one architecture; see the module docstring and ``docs/export.md``."""
+    """Export one architecture; see the module docstring and ``docs/export.md``. ``train_steps``
+    trains it from scratch (not from the supernet's weights) for that many steps."""
     from hynas import __version__
 
     out = Path(out)
     fmts = parse_formats(formats)
-    for name, value in (("--finetune-steps", finetune_steps), ("--bn-images", bn_images), ("--seed", seed)):
+    numbers = (
+        ("--finetune-steps", finetune_steps),
+        ("--train-steps", train_steps),
+        ("--bn-images", bn_images),
+    )
+    for name, value in (*numbers, ("--seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise HynasError(f"{name} must be a whole number >= 0, got {value!r}")
+    if finetune_steps > 0 and train_steps > 0:
+        raise HynasError(
+            "give --finetune-steps (continue from the inherited weights) or --train-steps (train from "
+            "scratch), not both"
+        )
     _check_out(out, force)
     chosen = choose(store, trial, best, arch, space)
-    if finetune_steps > 0:
-        check_finetune(chosen.space)
-    model, space_obj, arch_obj, weights, size, notes = _build(
-        chosen, _supernet_path(chosen, supernet), data_dir, bn_images, seed
+    steps, option = (
+        (train_steps, "--train-steps") if train_steps > 0 else (finetune_steps, "--finetune-steps")
     )
+    if steps > 0:
+        check_finetune(chosen.space, option)
+    model, space_obj, arch_obj, weights, size, notes = _build(
+        chosen, _supernet_path(chosen, supernet), data_dir, bn_images, seed, scratch=train_steps > 0
+    )
+    if steps > 0:
+        check_finetune(chosen.space, option, weights["options"].get("num_classes"))
     if finetune_steps > 0:
         weights["finetune"] = finetune(
             model, arch_obj, space_obj, finetune_steps, int(size or 0), data_dir, seed
         )
         weights["summary"] += f", then fine-tuned for {finetune_steps} steps on Fashion-MNIST"
+    if train_steps > 0:
+        weights["train"] = finetune(
+            model, arch_obj, space_obj, train_steps, int(size or 0), data_dir, seed, lr=SCRATCH_LR
+        )
+        weights["summary"] = (
+            f"trained from scratch for {train_steps} steps on Fashion-MNIST ({weights['summary']})"
+        )
     model.eval()
     config: dict[str, Any] = {
         "version": CONFIG_VERSION,

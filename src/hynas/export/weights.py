@@ -13,6 +13,10 @@
   learning rate, then BatchNorm recalibration; validation accuracy is measured before and after.
   Data loading, input scaling, recalibration and scoring are the ``mobile-fmnist`` evaluator's
   (:mod:`hynas.evaluators.vision`).
+- **From scratch** (``mobile`` only; once-for-all's "retrain the chosen sub-network"):
+  ``space.build(arch)`` as initialised (seeded), then trained with the ``mobile-fmnist`` recipe at
+  its learning rate 0.05 by the same loop as fine-tuning (:func:`finetune`). With a supernet, its
+  space (which may be reduced) and input size are used, not its weights.
 - **None**: ``space.build(arch)`` as initialised (seeded), stated as untrained everywhere.
 """
 
@@ -33,6 +37,8 @@ from hynas.core.errors import HynasError
 from hynas.core.space import SearchSpace
 
 __all__ = [
+    "FINETUNE_LR",
+    "SCRATCH_LR",
     "SupernetSource",
     "check_finetune",
     "finetune",
@@ -74,25 +80,9 @@ def load_supernet(path: str | Path) -> SupernetSource:
 
 def parse_in_supernet(sup: SupernetSource, text: str) -> Architecture:
     """``text`` as an architecture of the supernet's space, or one clear error saying why not."""
-    from hynas.spaces import get_space
+    from hynas.supernets.saved import parse_in_space
 
-    try:
-        return sup.space.parse(text)
-    except HynasError as inner:
-        try:
-            get_space("mobile").parse(text)
-        except HynasError:
-            raise HynasError(f"{inner} (in the space of the supernet {sup.path})") from None
-        s = sup.space
-        raise HynasError(
-            f"architecture {text!r} is outside the supernet {sup.path} ({inner}); the supernet holds "
-            f"resolutions {_list(s.resolutions)}, kernels {_list(s.kernels)}, expand ratios "  # type: ignore[attr-defined]
-            f"{_list(s.expands)}, depths {_list(s.depths)}"  # type: ignore[attr-defined]
-        ) from None
-
-
-def _list(values: tuple[int, ...]) -> str:
-    return "/".join(str(v) for v in values)
+    return parse_in_space(sup.net.space, text, f"the supernet {sup.path}")
 
 
 def inherit(
@@ -119,12 +109,24 @@ def _sized(x: torch.Tensor, size: int) -> torch.Tensor:
     )
 
 
-def check_finetune(space: str) -> None:
-    """Fine-tuning is on Fashion-MNIST: the ``mobile`` space only."""
+#: learning rate of training from scratch (the ``mobile-fmnist`` evaluator's) and of fine-tuning
+SCRATCH_LR, FINETUNE_LR = 0.05, 0.01
+FMNIST_CLASSES = 10
+
+
+def check_finetune(space: str, option: str = "--finetune-steps", classes: int | None = None) -> None:
+    """Fine-tuning and training from scratch are on Fashion-MNIST: the ``mobile`` space only, with
+    a 10-class head."""
+    what = "fine-tunes" if option == "--finetune-steps" else "trains"
     if space != "mobile":
         raise HynasError(
-            "--finetune-steps fine-tunes on Fashion-MNIST, which only the mobile space is trained on; "
+            f"{option} {what} on Fashion-MNIST, which only the mobile space is trained on; "
             f"space {space!r} is exported with its inherited or initial weights (leave it out)"
+        )
+    if classes is not None and classes != FMNIST_CLASSES:
+        raise HynasError(
+            f"{option} {what} on Fashion-MNIST (10 classes), but the network has {classes} outputs "
+            "(a supernet trained on other data); leave it out"
         )
 
 
@@ -136,15 +138,17 @@ def finetune(
     size: int,
     data_dir: str | None,
     seed: int = 0,
-    lr: float = 0.01,
+    lr: float = FINETUNE_LR,
     batch: int = 32,
 ) -> dict[str, float]:
     """Train ``model`` in place for ``steps`` steps at ``size`` px; returns validation accuracy
-    (%) and loss before and after (1,000 held-out images, BatchNorm recalibrated each time)."""
+    (%) and loss before and after (1,000 held-out images, BatchNorm recalibrated each time).
+    Fine-tuning of inherited weights, or (``lr=SCRATCH_LR`` on a freshly built model) training from
+    scratch."""
     from hynas.evaluators.vision import MobileFashionMNIST, load_fmnist
     from hynas.training.loop import deterministic
 
-    check_finetune(space.name)
+    check_finetune(space.name, "--finetune-steps" if lr == FINETUNE_LR else "--train-steps")
     resolution = space.config(arch).resolution  # type: ignore[attr-defined]
     ev = MobileFashionMNIST(
         data_dir=data_dir, batch=batch, lr=lr, seed=seed, resolution_scale=size / resolution
@@ -167,7 +171,7 @@ def finetune(
                 model(ev._inputs(train_x[idx], size, data)), torch.from_numpy(train_y[idx])
             )
             if not torch.isfinite(loss):
-                raise HynasError(f"fine-tuning diverged at step {step + 1}: loss {float(loss)} (lr {lr:g})")
+                raise HynasError(f"training diverged at step {step + 1}: loss {float(loss)} (lr {lr:g})")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -53,10 +53,18 @@ def extract(supernet: ElasticMobileNet, arch: Architecture) -> MobileNet:
 
 
 def export_subnet(supernet: ElasticMobileNet, arch: Architecture, path: str | Path) -> Path:
-    """Extract ``arch`` and save it as a network file (:func:`hynas.training.network.save_network`),
-    recording the input size the supernet runs it at."""
+    """Extract ``arch`` (of the supernet's space, which may be reduced) and save it as a network
+    file (:func:`hynas.training.network.save_network`) holding the same architecture of the
+    registered ``mobile`` space, recording the input size the supernet runs it at.
+
+    A reduced space's genes index its own choice lists, so the architecture is written as the
+    supernet's space formats it and re-read in the registered space (one clear error when it has a
+    choice the registered space lacks); :func:`~hynas.training.network.load_network` then rebuilds
+    exactly the extracted network."""
+    from hynas.supernets.saved import in_registered_space
     from hynas.training.network import save_network
 
+    registered = in_registered_space(supernet.space, arch)
     net = extract(supernet, arch)
     extra = {"input_size": supernet.input_size(), "resolution_scale": supernet.config.resolution_scale}
-    return save_network(path, net, arch, {"num_classes": supernet.config.num_classes}, extra)
+    return save_network(path, net, registered, {"num_classes": supernet.config.num_classes}, extra)

@@ -25,7 +25,14 @@ from hynas.spaces.mobile import MobileSpace
 from hynas.supernets.mobile import ElasticMobileConfig, ElasticMobileNet
 from hynas.training.checkpoint import CheckpointInfo, load_checkpoint, read_checkpoint
 
-__all__ = ["KIND", "build_supernet", "load_supernet", "to_supernet_arch"]
+__all__ = [
+    "KIND",
+    "build_supernet",
+    "in_registered_space",
+    "load_supernet",
+    "parse_in_space",
+    "to_supernet_arch",
+]
 
 KIND = "supernet/mobile"
 
@@ -74,15 +81,49 @@ def to_supernet_arch(net: ElasticMobileNet, arch: Architecture, where: str = "th
     when one of its choices was not trained."""
     from hynas.spaces import get_space
 
-    space = net.space
     source = get_space(arch.space) if arch.space == "mobile" else None
     if source is None:
         raise HynasError(f"the mobile supernet scores architectures of space 'mobile', not {arch.space!r}")
     text = source.format(arch) if isinstance(source, MobileSpace) else str(arch)
+    return parse_in_space(net.space, text, where)
+
+
+def parse_in_space(space: MobileSpace, text: str, where: str = "the supernet") -> Architecture:
+    """``text`` as an architecture of a supernet's (possibly reduced) ``space``, or one clear error:
+    malformed text, or choices the supernet was not trained for (naming the ones it was)."""
+    from hynas.spaces import get_space
+
     try:
         return space.parse(text)
+    except HynasError as inner:
+        try:
+            get_space("mobile").parse(text)
+        except HynasError:
+            raise HynasError(f"{inner} (in the space of {where})") from None
+        raise HynasError(
+            f"architecture {text} is outside {where} ({inner}); it was trained for resolutions "
+            f"{_slashed(space.resolutions)}, kernels {_slashed(space.kernels)}, expand ratios "
+            f"{_slashed(space.expands)}, depths {_slashed(space.depths)}"
+        ) from None
+
+
+def in_registered_space(space: MobileSpace, arch: Architecture) -> Architecture:
+    """``arch`` of a supernet's (possibly reduced) ``space`` as the same architecture of the
+    registered ``mobile`` space (whose choice lists the genes of a reduced space do not index), or
+    one clear error when it has a choice the registered space lacks."""
+    from hynas.spaces import get_space
+
+    text = space.format(arch)
+    full = get_space("mobile")
+    try:
+        return full.parse(text)
     except HynasError:
         raise HynasError(
-            f"architecture {text} is outside {where}: it was trained for resolutions {space.resolutions}, "
-            f"kernels {space.kernels}, expand ratios {space.expands}, depths {space.depths}"
+            f"architecture {text} of the supernet's space has choices the mobile space lacks (resolutions "
+            f"{_slashed(full.resolutions)}, kernels {_slashed(full.kernels)}, expand ratios "  # type: ignore[attr-defined]
+            f"{_slashed(full.expands)}, depths {_slashed(full.depths)}); it cannot be saved as a mobile network"  # type: ignore[attr-defined]
         ) from None
+
+
+def _slashed(values: tuple[int, ...]) -> str:
+    return "/".join(str(v) for v in values)
