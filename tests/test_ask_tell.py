@@ -85,6 +85,11 @@ def test_failed_and_pruned_trials_are_recorded_shown_and_left_out_of_the_front(t
     assert code == 0
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "5 (2 completed, 1 failed, 2 pruned)" in text
+    for number, why in ((1, "failed (CUDA out of memory)"), (2, "was pruned")):
+        code, out = invoke_cli(
+            ["export", path, "--trial", str(number), "--out", str(tmp_path / f"x{number}")]
+        )
+        assert code != 0 and f"trial {number} of" in out and why in out, out
 
 
 def test_to_optuna_shows_pruned_trials_as_pruned(tmp_path):

@@ -102,9 +102,8 @@ def choose(
             )
         rec = records[trial]
         if not rec.ok:
-            raise HynasError(
-                f"trial {trial} of {store!r} failed ({rec.error[:80]}); choose a completed trial"
-            )
+            why = f"failed ({rec.error[:80]})" if rec.status == "failed" else f"was {rec.status}"
+            raise HynasError(f"trial {trial} of {store!r} {why}; choose a completed trial")
         chosen.how = f"trial {trial}, chosen by number"
     else:
         rec, chosen.how = _pick(exp, records, best, store)
