@@ -23,7 +23,15 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.space import SearchSpace
 
-__all__ = ["Evaluation", "Evaluator", "Metric", "check_fidelity"]
+__all__ = ["Evaluation", "Evaluator", "Metric", "check_fidelity", "check_whole"]
+
+
+def check_whole(name: str, value: object, low: int = 1, who: str = "") -> int:
+    """``value`` if it is a whole number ``>= low`` (a bool is not one); else one clear error,
+    ``"<who><name> must be a whole number >= <low>, got <value>"``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise HynasError(f"{who}{name} must be a whole number >= {low}, got {value!r}")
+    return value
 
 
 def check_fidelity(fidelity: object, valid: tuple[float, ...], lead: str, unit: str) -> float:

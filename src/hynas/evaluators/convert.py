@@ -33,7 +33,7 @@ import numpy as np
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
+from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity, check_whole
 from hynas.evaluators.lm import make_mqar, stdlib_corpus
 from hynas.models.lm_spec import format_config
 from hynas.spaces import SPACES, get_space
@@ -124,8 +124,7 @@ class ConversionProxy(Evaluator):
             ("eval_windows", eval_windows),
             ("threads", threads),
         ):
-            if isinstance(val, bool) or not isinstance(val, int) or val < 1:
-                raise HynasError(f"convert-proxy: {fname} must be a whole number >= 1, got {val!r}")
+            check_whole(fname, val, 1, "convert-proxy: ")
         self.batch, self.calib, self.eval_windows, self.threads = batch, calib, eval_windows, threads
         self.mqar_pairs, self.mqar_len = mqar_pairs, mqar_len
         make_mqar(1, mqar_len, mqar_pairs, np.random.default_rng(0))  # validates the MQAR shape

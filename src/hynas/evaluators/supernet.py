@@ -27,21 +27,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator, Metric
+from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_whole
 from hynas.spaces import get_space
 from hynas.spaces.mobile import MobileSpace
 
 __all__ = ["SupernetEvaluator"]
-
-
-def _whole(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise HynasError(f"supernet evaluator: {name} must be a whole number >= {low}, got {value!r}")
-    return value
 
 
 class SupernetEvaluator(Evaluator):
@@ -65,10 +58,10 @@ class SupernetEvaluator(Evaluator):
                 "the supernet evaluator needs a checkpoint: --evaluator-option checkpoint=PATH "
                 "(train one with `hynas supernet train`)"
             )
-        self.bn_images = _whole("bn_images", bn_images, 1)
-        self.eval_images = _whole("eval_images", eval_images, 1)
-        self.test_images = _whole("test_images", test_images, 0)
-        self.threads = _whole("threads", threads, 1)
+        self.bn_images = check_whole("bn_images", bn_images, 1, "supernet evaluator: ")
+        self.eval_images = check_whole("eval_images", eval_images, 1, "supernet evaluator: ")
+        self.test_images = check_whole("test_images", test_images, 0, "supernet evaluator: ")
+        self.threads = check_whole("threads", threads, 1, "supernet evaluator: ")
         self.space: MobileSpace = get_space("mobile")  # type: ignore[assignment]
         self.checkpoint = str(Path(checkpoint).expanduser())
         self.net, info = load_supernet(self.checkpoint)

@@ -57,10 +57,11 @@ import numpy as np
 from hynas.core import progress
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
+from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity, check_whole
 from hynas.spaces import get_space
 from hynas.spaces.mobile import MobileSpace
 from hynas.training.data import DEFAULT_DATA_DIR, FMNIST_FILES, VAL_SIZE, find_fmnist, load_fmnist, read_idx
+from hynas.training.loop import deterministic
 
 __all__ = ["DEFAULT_DATA_DIR", "FMNIST_FILES", "MobileFashionMNIST", "find_fmnist", "load_fmnist", "read_idx"]
 
@@ -94,8 +95,7 @@ class MobileFashionMNIST(Evaluator):
         if not steps or steps[0] < 1:
             raise HynasError(f"steps must be whole numbers >= 1, got {steps}")
         for fname, val in (("batch", batch), ("threads", threads), ("eval_images", eval_images)):
-            if isinstance(val, bool) or not isinstance(val, int) or val < 1:
-                raise HynasError(f"{fname} must be a whole number >= 1, got {val!r}")
+            check_whole(fname, val)
         if isinstance(bn_images, bool) or not isinstance(bn_images, int) or not 0 <= bn_images <= 50_000:
             raise HynasError(f"bn_images must be a whole number in 0..50000, got {bn_images!r}")
         if eval_images > VAL_SIZE:
@@ -228,8 +228,6 @@ class MobileFashionMNIST(Evaluator):
         return 100.0 * correct / len(y_all), nats / len(y_all)
 
     def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Evaluation:
-        from hynas.training.loop import deterministic
-
         steps = int(self._default if fidelity is None else self._check(fidelity))
         self.space.validate(arch)
         t0 = time.perf_counter()
