@@ -28,6 +28,7 @@ import platform
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from hynas.models.lm_spec import format_config, parse_config
 from hynas.spaces import get_space
 from hynas.spaces.hybrid_convert import TEACHERS, ConversionSpace, Plan, format_plan
 from hynas.training.loop import deterministic
+from supernet import stop_time  # bench/ is on the path when run as a script
 
 RESULTS = Path(__file__).parent / "results"
 SETTINGS = {
@@ -112,16 +114,56 @@ def scratch(cfg_model: Any, steps: int, batches: Batches, seed: int = 0) -> Hybr
     return model
 
 
+class Stopped(Exception):
+    """``--stop-at`` came before this row; rerunning goes on from it."""
+
+
+class Cache:
+    """Finished rows in ``bench/results/convert_cache.json`` (one file per mode), so that a cut-short
+    run keeps what it measured and the next run continues where it stopped. A row is reused only
+    under the same settings; its times are those of the run that measured it."""
+
+    def __init__(self, mode: str, settings: dict[str, Any], stop: float) -> None:
+        self.stop = stop
+        self.path = RESULTS / f"convert_cache_{mode}.json"
+        self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        if self.data.get("settings", settings) != settings:
+            raise SystemExit(f"{self.path} holds other settings {self.data['settings']}; move it away")
+        self.data["settings"] = settings
+
+    def get(self, key: str, make: Callable[..., Any], *args: Any) -> Any:
+        """The cached row ``key``, or ``make(*args)`` stored under it; after ``--stop-at``, Stopped."""
+        if key not in self.data:
+            if time.time() >= self.stop:
+                raise Stopped(key)
+            self.data[key] = make(*args)
+            RESULTS.mkdir(exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+            tmp.replace(self.path)
+        return self.data[key]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="the tiny teacher, few steps (minutes)")
     ap.add_argument("--work", type=Path, default=None, help="folder for the teacher and checkpoints")
     ap.add_argument("--render", action="store_true", help="only write convert.md again from convert.json")
+    ap.add_argument(
+        "--stop-at", default=None, help="start no new row after HH:MM (UTC, today); rerun to go on"
+    )
     a = ap.parse_args()
     if a.render:
         (RESULTS / "convert.md").write_text(markdown(json.loads((RESULTS / "convert.json").read_text())))
         return
     mode = "quick" if a.quick else "full"
+    try:
+        run(a, mode, Cache(mode, SETTINGS[mode], stop_time(a.stop_at)))
+    except Stopped as e:
+        print(f"stopped at --stop-at before {e}; rerun to go on")
+
+
+def run(a: argparse.Namespace, mode: str, cache: Cache) -> None:
     cfg = SETTINGS[mode]
     work = a.work or Path(tempfile.mkdtemp(prefix="hynas-convert-"))
     space = get_space(cfg["space"])
@@ -134,21 +176,26 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
     }
     t0 = time.perf_counter()
+
     path = train_teacher(
         work / "teacher", parse_config(TEACHERS[cfg["preset"]]), batches, cfg["teacher_steps"]
     )
     teacher, _ = load_teacher(path)
-    out["teacher"] = {"spec": format_config(teacher.cfg), "steps": cfg["teacher_steps"], "wall_s": time.perf_counter() - t0,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      **scores(teacher, cfg["context"]), **analytic(teacher)}  # fmt: skip
+
+    def teacher_row() -> dict[str, Any]:  # measured by the run that trained the teacher (cached)
+        return {"spec": format_config(teacher.cfg), "steps": cfg["teacher_steps"], "wall_s": time.perf_counter() - t0,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                **scores(teacher, cfg["context"]), **analytic(teacher)}  # fmt: skip
+
+    out["teacher"] = cache.get("teacher", teacher_row)
     print("teacher", out["teacher"], flush=True)
     n = len(teacher.cfg.layers)
     tokens_steps = cfg["align"] + cfg["kd"]
-    rows = []
     plans = {f"{k}/{n} ssm": ssm_plan(n, spread(n, k)) for k in range(1, n + 1)}
     plans |= {f"{k}/{n} swa": tuple((("swa" if i in spread(n, k) else "keep"), False) for i in range(n))
               for k in (n // 2, n)}  # fmt: skip
-    for name, plan in plans.items():
+
+    def conversion(name: str, plan: Plan) -> dict[str, Any]:
         student, info = converted(
             teacher, space, plan, cfg, batches, work / format_plan(plan).replace(",", "_")
         )
@@ -157,29 +204,43 @@ def main() -> None:
         if "ssm" in name:
             base = scratch(student.cfg, tokens_steps, batches)
             row["scratch"] = scores(base, cfg["context"])
-        rows.append(row)
         print(name, row["converted"], row.get("scratch"), flush=True)
+        return row
+
+    rows = []
+    for name, plan in plans.items():
+        rows.append(cache.get(f"row {name}", conversion, name, plan))
     out["conversions"] = rows
     # 3. searched vs heuristic at equal memory (half the layers to SSM)
     k = n // 2
     proxy = ConversionProxy(teacher=str(path), steps=(cfg["proxy"],), batch=cfg["batch"])
     proxied = {}
+
+    def proxy_row(text: str) -> dict[str, Any]:
+        e = proxy.evaluate(space.parse(text))
+        return {**e.metrics, "cost_s": e.cost_s}
+
     for combo in itertools.combinations(range(n), k):
         text = format_plan(ssm_plan(n, combo))
-        e = proxy.evaluate(space.parse(text))
-        proxied[text] = {**e.metrics, "cost_s": e.cost_s}
+        proxied[text] = cache.get(f"proxy {text}", proxy_row, text)
     best = min(proxied, key=lambda p: proxied[p]["bpb"])
     heuristics = {
         "first": tuple(range(k)), "last": tuple(range(n - k, n)), "every other": tuple(range(1, n, 2))[:k],
         "middle": tuple(range((n - k) // 2, (n - k) // 2 + k)),
     }  # fmt: skip
     choice = {"searched (proxy)": best} | {h: format_plan(ssm_plan(n, c)) for h, c in heuristics.items()}
-    layer = []
-    for h, p in choice.items():
+    done = {r["plan"]: r for r in rows}
+
+    def distilled(p: str) -> dict[str, Any]:
+        if p in done:  # the same plan, already converted and distilled above (deterministic)
+            return {**done[p]["converted"], **{k: done[p][k] for k in ANALYTIC}}
         plan = space.plan(space.parse(p))
         student, info = converted(teacher, space, plan, cfg, batches, work / ("h_" + p.replace(",", "_")))
-        layer.append({"choice": h, "plan": p, **scores(student, cfg["context"]), "proxy": proxied[p],
-                      **analytic(student)})  # fmt: skip
+        return {**scores(student, cfg["context"]), **analytic(student), **info}
+
+    layer = []
+    for h, p in choice.items():
+        layer.append({"choice": h, "plan": p, **cache.get(f"choice {p}", distilled, p), "proxy": proxied[p]})
         print(h, layer[-1], flush=True)
     out["layer_choice"] = {
         "converted_layers": k,
@@ -187,11 +248,18 @@ def main() -> None:
         "proxy": proxied,
         "rows": layer,
     }
-    out["total_wall_s"] = time.perf_counter() - t0
-    RESULTS.mkdir(exist_ok=True)
+    out["total_wall_s"] = (
+        out["teacher"]["wall_s"]
+        + sum(r["carve_s"] + sum(s["wall_s"] for s in r["stages"].values()) for r in rows)
+        + sum(v["cost_s"] for v in proxied.values())
+        + sum(r["carve_s"] + sum(s["wall_s"] for s in r["stages"].values()) for r in layer if "stages" in r)
+    )
     (RESULTS / "convert.json").write_text(json.dumps(out, indent=1))
     (RESULTS / "convert.md").write_text(markdown(out))
     print(markdown(out))
+
+
+ANALYTIC = ("memory@128k_gb", "decode_latency@32k_a100_ms", "measured_memory@4k_mb")
 
 
 def mem4k(spec: str) -> float:

@@ -78,6 +78,8 @@ def test_every_strategy_declares_its_constructor_options(name):
         (["-s", "reinforce", "-o", "lr=inf"], "lr=inf"),
         (["-s", "hyperband", "-o", "method=sh"], "unknown option 'method' for strategy 'hyperband'"),
         (["-s", "rea", "-o", "populaton=5"], "did you mean 'population'?); valid options: population"),
+        (["-s", "dartz"], "(did you mean 'darts'?); valid strategies: bananas,"),
+        (["-s", "reaa"], "differentiable methods: darts, darts2, pcdarts, gdas, fbnet, proxyless"),
         (["-s", "optuna-tpe", "-o", "n_startup_trials=-1"], "n_startup_trials=-1"),
         (["-s", "random", "--trial-delay", "-1"], "bad --trial-delay"),
         (["-s", "random", "--trial-delay", "nan"], "bad --trial-delay"),

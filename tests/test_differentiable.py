@@ -95,6 +95,10 @@ def test_alpha_history_plot_show_and_report(tmp_path):
     assert code == 0, out
     assert "darts" in (tmp_path / "rep" / "report.md").read_text()
     assert [t.arch for t in hynas.load(store)] == [t.arch for t in study]
+    # its schedules span the epochs: another budget on the same store is refused, the store kept
+    with pytest.raises(HynasError, match=r"budget: store has 3, this run has 4\); a differentiable search.s schedules"):
+        _search("darts", store, budget=4)
+    assert [t.arch for t in hynas.load(store)] == [t.arch for t in study]
 
 
 def test_cli_search_darts(tmp_path):

@@ -22,6 +22,7 @@ from hynas.core.experiment import ExperimentConfig
 from hynas.core.lookup import SpaceDefaults
 from hynas.core.metrics import CostModel, resolve_cost_model
 from hynas.core.objectives import Constraint, Objective, parse_constraint, parse_objective
+from hynas.core.registry import unknown
 from hynas.core.space import SearchSpace
 from hynas.core.strategy import Candidate, Result, Strategy
 
@@ -57,12 +58,16 @@ class Experiment:
     """Resolved parts of a configuration: space, evaluator, strategy, objectives, constraints."""
 
     def __init__(self, config: ExperimentConfig, strategy: Strategy | None = None) -> None:
-        from hynas.differentiable import is_method, make_method
+        from hynas.differentiable import METHODS, is_method, make_method
         from hynas.evaluators import make_evaluator
         from hynas.spaces import get_space
         from hynas.strategies import STRATEGIES
 
         self.config = config
+        if strategy is None and not is_method(config.strategy) and config.strategy not in STRATEGIES:
+            raise unknown(
+                "strategy", config.strategy, STRATEGIES.names(), differentiable_methods=list(METHODS)
+            )
         # options first: a bad one is refused before any table is loaded; a differentiable method
         # (hynas.differentiable) is named like a strategy but trains a supernet instead of ask/tell
         self.strategy: Strategy = strategy or (

@@ -131,6 +131,22 @@ class ExperimentConfig:
                 out.append(f"{key}: store has {theirs.get(key)!r}, this run has {mine.get(key)!r}")
         return out
 
+    def check_store(self, store: Any, same_budget: str | None = None) -> None:
+        """Refuse ``store`` (a core Store) when it was written with another configuration, naming
+        the differing fields. ``same_budget``: the budget must match too, and this says why."""
+        stored = store.config()
+        if stored is None:
+            return
+        diffs = self.diff(stored)
+        if same_budget is not None and stored.get("budget") != self.budget:
+            diffs.append(f"budget: store has {stored.get('budget')!r}, this run has {self.budget!r}")
+        if diffs:
+            why = f"; {same_budget}," if same_budget else ";"
+            raise HynasError(
+                f"store {store.path!r} was made with a different configuration ({'; '.join(diffs)}){why} "
+                "use another --store or the same settings"
+            )
+
 
 _TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
     "space": ("a name", (str,)),

@@ -123,6 +123,15 @@ def _registering_origin() -> str:
     return _origin
 
 
+def unknown(kind: str, name: object, valid: list[str], **others: list[str]) -> HynasError:
+    """The one error for an unknown name: the closest valid name, then every valid one; ``others``
+    are further lists to suggest from and show, e.g. ``differentiable_methods=[...]``."""
+    close = difflib.get_close_matches(str(name), valid + [n for v in others.values() for n in v], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    rest = "".join(f"; {k.replace('_', ' ')}: {', '.join(v)}" for k, v in others.items())
+    return HynasError(f"unknown {kind} {name!r}{hint}; valid {plural(kind)}: {', '.join(valid)}{rest}")
+
+
 class Registry(Generic[T]):
     """Factories producing ``T``, keyed by a short lowercase name.
 
@@ -241,11 +250,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except (KeyError, TypeError):
-            close = difflib.get_close_matches(str(name), self.names(), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise HynasError(
-                f"unknown {self.kind} {name!r}{hint}; valid {plural(self.kind)}: {', '.join(self.names())}"
-            ) from None
+            raise unknown(self.kind, name, self.names()) from None
 
     def factory(self, name: str) -> Callable[..., T]:
         return self.get(name).factory

@@ -224,20 +224,6 @@ class _Search:
         return 100.0 * right / len(x)
 
 
-def _check_store(exp: Experiment, store: Store) -> None:
-    stored = store.config()
-    if stored is None:
-        return
-    diffs = exp.config.diff(stored)
-    if stored.get("budget") != exp.config.budget:
-        diffs.append(f"budget (epochs): stored {stored.get('budget')}, now {exp.config.budget}")
-    if diffs:
-        raise HynasError(
-            f"store {store.path!r} was made with a different configuration (" + "; ".join(diffs) + "); a "
-            "differentiable search's schedules span its epochs, so use the same settings or another --store"
-        )
-
-
 def prepare(experiment: Experiment) -> tuple[Any, CostTable | None]:
     """The supernet layout and the hardware term's cost table of a differentiable search, after
     checking what can be checked before anything is stored: the budget (epochs), the space, the
@@ -273,7 +259,7 @@ def run_differentiable(
     layout, table = prepare(experiment)
     epochs = cfg.budget
     assert epochs is not None  # prepare() refuses a run without a budget
-    _check_store(experiment, store)
+    experiment.config.check_store(store, same_budget="a differentiable search's schedules span its epochs")
     size = None if layout.resolution is None else max(8, round(layout.resolution * o["resolution_scale"]))
     data = _Data(o, name, size)
     folder = workdir(store)

@@ -145,16 +145,7 @@ def check_runnable(experiment: Experiment) -> None:
 
 def check_config(config: ExperimentConfig, store: Store) -> None:
     """Refuse a store written with a different configuration, naming the differing fields."""
-    stored = store.config()
-    if stored is None:
-        return
-    diffs = config.diff(stored)
-    if diffs:
-        raise HynasError(
-            f"store {store.path!r} was made with a different configuration ("
-            + "; ".join(diffs)
-            + "); use another --store or the same settings"
-        )
+    config.check_store(store)
 
 
 def record_to_result(experiment: Experiment, rec: TrialRecord) -> Result:
