@@ -96,7 +96,9 @@ def test_alpha_history_plot_show_and_report(tmp_path):
     assert "darts" in (tmp_path / "rep" / "report.md").read_text()
     assert [t.arch for t in hynas.load(store)] == [t.arch for t in study]
     # its schedules span the epochs: another budget on the same store is refused, the store kept
-    with pytest.raises(HynasError, match=r"budget: store has 3, this run has 4\); a differentiable search.s schedules"):
+    with pytest.raises(
+        HynasError, match=r"budget: store has 3, this run has 4\); a differentiable search.s schedules"
+    ):
         _search("darts", store, budget=4)
     assert [t.arch for t in hynas.load(store)] == [t.arch for t in study]
 
@@ -133,6 +135,14 @@ def test_cli_search_darts(tmp_path):
         ({"strategy_options": {"cost": "accuracy"}}, "not a tabulated cost"),
         ({"strategy_options": {"cost": "latency@raspi4", "target": 0.01}}, "below the smallest network"),
         ({"strategy_options": {"target": 3.0}}, "target needs option cost"),
+        (
+            {"strategy_options": {"cost": "latency@raspi4", "target_style": "absolute"}},
+            "target_style needs option target",
+        ),
+        (
+            {"strategy_options": {"cost": "latency@raspi4", "target": 9.0, "target_style": "both"}},
+            "target_style",
+        ),
         ({"strategy_options": {"tau_min": -1}}, "bad option tau_min"),
         ({"strategy_options": {"bogus": 1}}, "unknown option 'bogus'"),
         ({"strategy_options": {"train_images": 10**6}}, "do not fit"),

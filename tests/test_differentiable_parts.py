@@ -83,6 +83,11 @@ def test_hardware_term_pushes_the_expected_cost_down_and_respects_a_target(style
     below = hardware_loss(ce, torch.tensor(2.5), target=3.0, **kw)
     above = hardware_loss(ce, torch.tensor(4.5), target=3.0, **kw)
     assert float(below) == pytest.approx(2.0) and float(above) > 2.0
+    # TuNAS's absolute value: below the target costs too, equally far on either side, zero on it
+    kw["target_style"] = "absolute"
+    below, above = (hardware_loss(ce, torch.tensor(v), target=3.0, **kw) for v in (2.4, 3.6))
+    assert float(below) > 2.0 and float(below) == pytest.approx(float(above))
+    assert float(hardware_loss(ce, torch.tensor(3.0), target=3.0, **kw)) == pytest.approx(2.0)
 
 
 def test_gates_of_each_method():

@@ -14,7 +14,11 @@ roofline, FLOPs and parameter models of the mobile space; tested) and a first-or
 otherwise (measured tables); the derived network's stored cost is always computed exactly.
 
 **The loss.** With ``r = E[cost] / f(ref)``, or with a target ``T``, ``r = max(0, E[cost]/T − 1)``
-(only a network above the target is penalised, so accuracy pulls the search up to it):
+(``target_style="hinge"``: only a network above the target is penalised, so accuracy pulls the
+search up to it), or ``r = |E[cost]/T − 1|`` (``target_style="absolute"``: a network below the
+target is penalised too, so the search lands on it; the absolute-value reward of TuNAS, Bender et
+al., "Can Weight Sharing Outperform Random Architecture Search? An Investigation With TuNAS",
+CVPR 2020):
 
 - additive (ProxylessNAS): ``loss = CE + λ·r``
 - multiplicative (FBNet): ``loss = CE · (1 + λ·r)^β`` — FBNet's ``CE · α·log(LAT)^β`` made unit-free
@@ -32,9 +36,10 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.differentiable.layout import Layout
 
-__all__ = ["STYLES", "CostTable", "hardware_loss"]
+__all__ = ["STYLES", "TARGET_STYLES", "CostTable", "hardware_loss"]
 
 STYLES = ("additive", "multiplicative")
+TARGET_STYLES = ("hinge", "absolute")
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,15 @@ def hardware_loss(
     beta: float,
     scale: float,
     target: float | None,
+    target_style: str = "hinge",
 ) -> torch.Tensor:
     """The task loss with the hardware term (see the module docstring); ``scale`` is ``f(ref)``."""
-    r = torch.relu(expected / target - 1.0) if target is not None else expected / scale
+    if target is None:
+        r = expected / scale
+    elif target_style == "absolute":
+        r = (expected / target - 1.0).abs()
+    else:
+        r = torch.relu(expected / target - 1.0)
     if style == "additive":
         return ce + weight * r
     return ce * (1.0 + weight * r) ** beta

@@ -62,6 +62,8 @@ class DifferentiableMethod(Strategy):
         Option("cost_weight", "float", 1.0, "λ of the hardware term", low=0.0),
         Option("cost_beta", "float", 0.6, "β of the multiplicative term", low=0.0),
         Option("target", "float", None, "target cost: only a network above it is penalised", none=True, low=0.0, low_open=True),
+        Option("target_style", "str", "hinge", "hinge: penalise a network above the target; absolute: above or below it (TuNAS)",
+               choices=("hinge", "absolute")),
         Option("threads", "int", 1, "CPU threads of torch", low=1, high=1024),
     )  # fmt: skip
 
@@ -83,6 +85,8 @@ class DifferentiableMethod(Strategy):
             self.options["xi"] = self.options["w_lr"]
         if self.options["target"] is not None and self.options["cost"] is None:
             raise HynasError(f"{method}: option target needs option cost (the metric the target is in)")
+        if "target_style" in options and self.options["target"] is None:
+            raise HynasError(f"{method}: option target_style needs option target (the cost to land on)")
         if self.options["eval_images"] + self.options["val_images"] > 10**7:
             raise HynasError(f"{method}: val_images + eval_images is too large")
 

@@ -154,7 +154,7 @@ class _Search:
             return ce
         o = self.o
         return hardware_loss(ce, self.cost.expected(probs), style=o["cost_style"], weight=o["cost_weight"],
-                             beta=o["cost_beta"], scale=self.cost.base if self.cost.base > 0 else 1.0, target=o["target"])  # fmt: skip
+                             beta=o["cost_beta"], scale=self.cost.base if self.cost.base > 0 else 1.0, target=o["target"], target_style=o["target_style"])  # fmt: skip
 
     def epoch(self, epoch: int, beat: Callable[[], None]) -> float:
         """Train one epoch; returns the mean training loss."""
