@@ -104,3 +104,39 @@ def test_killed_distillation_resumes_to_the_same_weights(teacher: Path, tmp_path
     b, _ = load_lm(tmp_path / "killed" / "student.safetensors")
     for (k, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y), k
+
+
+def test_a_teacher_of_any_shape_is_trained_with_spec_and_searched_once_its_space_is_registered(
+    tmp_path: Path,
+) -> None:
+    """`--spec` trains any all-attention shape; registering a ConversionSpace of that shape (what a
+    plug-in does, docs/convert.md) makes `hynas search` take it; a mixed spec is one error."""
+    from hynas.spaces import SPACES
+    from hynas.spaces.hybrid_convert import CarveOptions, ConversionSpace
+
+    spec = "d16.hd8.v256:attn-h2-kv1/mlp-f32,attn-h2-kv1/mlp-f32,attn-h2-kv1/mlp-f32"
+    code, out = invoke_cli(
+        ["convert", "teacher", str(tmp_path / "t"), "--spec", spec, "--steps", "4", *QUICK]
+    )
+    assert code == 0, out
+    path = tmp_path / "t" / "teacher.safetensors"
+    search = ["search", "--space", "hybrid-convert-3", "--evaluator", "convert-proxy", "--evaluator-option",
+              f"teacher={path}", "--evaluator-option", "steps=[2]", "--budget", "2", "--quiet",
+              "--store", str(tmp_path / "s.db")]  # fmt: skip
+    code, out = invoke_cli(search)
+    assert code == 2 and "unknown space 'hybrid-convert-3'" in out
+    SPACES.add(
+        "hybrid-convert-3",
+        lambda: ConversionSpace(spec, CarveOptions(state=4, window=8), 32, "hybrid-convert-3"),
+    )
+    try:
+        code, out = invoke_cli(search)
+        assert code == 0, out
+        import hynas
+
+        trials = hynas.load(str(tmp_path / "s.db"))
+        assert len(trials) == 2 and all(t.ok and len(t.arch.split(",")) == 3 for t in trials)
+    finally:
+        SPACES.unregister("hybrid-convert-3")
+    code, out = invoke_cli(["convert", "teacher", str(tmp_path / "m"), "--spec", spec.replace("attn-h2-kv1/mlp-f32,", "ssm-n4/mlp-f32,", 1)])  # fmt: skip
+    assert code == 2 and "not a plain Transformer" in out and not (tmp_path / "m").exists()

@@ -53,6 +53,12 @@ def teacher(
     preset: Annotated[
         str, typer.Option(help="shape: tiny (4×32) or bench (6×256), the search spaces' teachers")
     ] = "tiny",
+    spec: Annotated[
+        str | None,
+        typer.Option(
+            help="any all-attention hybrid-lm spec instead of --preset, e.g. d64.hd16.v256:attn-h4-kv4/mlp-f128,attn-h4-kv4/mlp-f128"
+        ),
+    ] = None,
     steps: _Steps = 300,
     batch: Annotated[int, typer.Option(help="sequences per step")] = 16,
     context: Annotated[int, typer.Option(help="bytes per sequence")] = 64,
@@ -73,7 +79,7 @@ def teacher(
         raise HynasError(f"unknown teacher preset {preset!r}; valid presets: {', '.join(TEACHERS)}")
     path = train_teacher(
         out,
-        parse_config(TEACHERS[preset]),
+        parse_config(TEACHERS[preset] if spec is None else spec),
         _batches(context, batch, mqar_every),
         steps,
         lr,

@@ -67,7 +67,8 @@ def conversion_space_for(teacher: HybridLM, where: str) -> ConversionSpace:
     listed = "; ".join(f"{k}: {v}" for k, v in shapes.items())
     raise HynasError(
         f"{where} is {spec}, a shape no conversion space has ({listed}); "
-        "train a teacher of one of them with 'hynas convert teacher --preset bench|tiny'"
+        "train a teacher of one of them with 'hynas convert teacher --preset bench|tiny', or register a "
+        "ConversionSpace of this shape (docs/convert.md, 'Your own teacher shape')"
     )
 
 
