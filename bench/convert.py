@@ -317,7 +317,7 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| {c['name']} | {c['carve_s']:.2f} | {st['align']['wall_s']:.1f} | {st['kd']['wall_s']:.1f} | "
                      f"{st['kd']['peak_rss_mb']:.0f} |")  # fmt: skip
     lines += ["", f"Total wall time {r['total_wall_s']:.0f} s on {r['machine']} (shared 2-core machine, one torch "
-              "thread). Peak RSS is the process's high-water mark so far, so it never falls from row to row.",
+              "thread); the sum of the measured stages, each row timed by the run that made it (rows are cached in `convert_cache_<mode>.json`, so a run cut short and continued adds up). Peak RSS is the resident high-water mark of the process that measured the row.",
               NOTES]  # fmt: skip
     return "\n".join(lines)
 
