@@ -46,6 +46,7 @@ from hynas.supernets.extract import extract
 from hynas.supernets.mobile import ElasticMobileNet
 from hynas.training.checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from hynas.training.distill import soft_cross_entropy
+from hynas.training.loop import ResumableRun
 
 __all__ = [
     "PHASES",
@@ -243,14 +244,12 @@ def train_supernet(
     train_x, train_y = data["train_x"], data["train_y"]
     config = _checkpoint_config(net, cfg)
     data_id = fingerprint(train_x, train_y)
-    opt, start = _optimizer(net, cfg), 0
     ckpt = None if checkpoint is None else Path(checkpoint)
-    if ckpt is not None and ckpt.exists():
-        info = load_checkpoint(
-            ckpt, model=net, space="mobile", config=config, data_fingerprint=data_id,
-            optimizer=opt, generators={"train": rng},
-        )  # fmt: skip
-        start = info.step
+    run = ResumableRun(
+        ckpt, model=net, space="mobile", config=config, kind="supernet/mobile", data_fingerprint=data_id,
+        optimizer=_optimizer(net, cfg), generators={"train": rng}, every=cfg.checkpoint_every, extra=extra,
+    )  # fmt: skip
+    start = run.resume()
 
     frozen: ElasticMobileNet | None = None
     teacher_file = None if ckpt is None else ckpt.with_name(ckpt.stem + ".teacher.safetensors")
@@ -260,16 +259,8 @@ def train_supernet(
         frozen = _teacher(net)
         load_checkpoint(teacher_file, model=frozen, space="mobile", config=config, restore_rng=False)
 
-    def save(step: int) -> None:
-        if ckpt is not None:
-            save_checkpoint(
-                ckpt, model=net, step=step, space="mobile", config=config, kind="supernet/mobile",
-                data_fingerprint=data_id, optimizer=opt, generators={"train": rng}, extra=extra,
-            )  # fmt: skip
-
-    end = cfg.total_steps if stop_after is None else min(cfg.total_steps, stop_after)
     records = []
-    for step in range(start, end):
+    for step in run.steps(cfg.total_steps, stop_after):
         phase, local, n = cfg.phase_at(step)
         if local == 0:  # a new phase: sort channels before shrinking the expansion, fresh optimiser
             if phase == "expand":
@@ -281,7 +272,9 @@ def train_supernet(
                         teacher_file, model=frozen, step=step, space="mobile", config=config,
                         kind="supernet/mobile-teacher", data_fingerprint=data_id,
                     )  # fmt: skip
-            opt = _optimizer(net, cfg)
+            run.optimizer = _optimizer(net, cfg)
+        opt = run.optimizer
+        assert opt is not None
         for group in opt.param_groups:
             group["lr"] = _lr(cfg, local, n)
         idx = np.sort(rng.choice(len(train_y), cfg.batch, replace=False))
@@ -293,10 +286,6 @@ def train_supernet(
         records.append(record)
         if on_step is not None:
             on_step(record)
-        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < end:
-            save(step + 1)
-    if end > start:
-        save(end)
     return records
 
 

@@ -15,8 +15,11 @@ run started again with the same arguments continues after the last saved step::
         ...                             # one step (or one epoch: the unit is the caller's)
 
 A checkpoint written for another space, configuration or data set is refused with one line; the
-body may replace an optimiser between steps (``run.optimizers["weights"] = new``), and the new one
-is what the next checkpoint saves.
+body may replace an optimiser between steps (``run.optimizers["weights"] = new``, or
+``run.optimizer = new`` for a run with one unnamed optimiser), and the new one is what the next
+checkpoint saves. A caller that must know where the run starts before looping (the supernet
+trainer rebuilds its frozen teacher) calls :meth:`ResumableRun.resume` first; ``steps`` then
+starts there without reading the file again.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class ResumableRun:
         config: Mapping[str, Any],
         kind: str,
         data_fingerprint: str = "",
+        optimizer: torch.optim.Optimizer | None = None,
         optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
         generators: Mapping[str, np.random.Generator] | None = None,
         every: int = 0,
@@ -59,6 +63,7 @@ class ResumableRun:
         self.model = model
         self.space, self.config, self.kind = space, dict(config), kind
         self.data_fingerprint = data_fingerprint
+        self.optimizer = optimizer  # the one unnamed optimiser (the checkpoint's "optimizer" slot)
         self.optimizers: dict[str, torch.optim.Optimizer] = dict(optimizers or {})
         self.generators = dict(generators or {})
         self.every = every
@@ -71,7 +76,8 @@ class ResumableRun:
             return 0
         self.resumed = load_checkpoint(
             self.path, model=self.model, space=self.space, config=self.config,
-            data_fingerprint=self.data_fingerprint, optimizers=self.optimizers, generators=self.generators,
+            data_fingerprint=self.data_fingerprint, optimizer=self.optimizer, optimizers=self.optimizers,
+            generators=self.generators,
         )  # fmt: skip
         if self.resumed.kind != self.kind:
             raise HynasError(f"{self.path} is a {self.resumed.kind!r} checkpoint, not a {self.kind!r} one")
@@ -83,7 +89,7 @@ class ResumableRun:
         if self.path is not None:
             save_checkpoint(
                 self.path, model=self.model, step=step, space=self.space, config=self.config, kind=self.kind,
-                data_fingerprint=self.data_fingerprint, optimizers=self.optimizers,
+                data_fingerprint=self.data_fingerprint, optimizer=self.optimizer, optimizers=self.optimizers,
                 generators=self.generators, extra=self.extra,
             )  # fmt: skip
 
@@ -95,7 +101,7 @@ class ResumableRun:
         """
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
             raise HynasError(f"the number of steps must be a whole number >= 0, got {total!r}")
-        start = self.resume()
+        start = self.resumed.step if self.resumed is not None else self.resume()
         if start > total:
             raise HynasError(f"{self.path} has already run {start} steps, more than the {total} asked for")
         end = total if stop_after is None else min(total, stop_after)
