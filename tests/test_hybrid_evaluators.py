@@ -64,3 +64,6 @@ def test_bad_evaluator_options_are_clear():
         make_evaluator("hybrid-lm", "mqar", epochs=3)
     with pytest.raises(HynasError, match="shorter than the space's windows"):
         make_evaluator("hybrid-lm", "lm-stdlib", context=8)
+    for name, bad in (("batch", True), ("threads", 0), ("batch", 2.5)):  # a bool is not a whole number
+        with pytest.raises(HynasError, match=rf"{name} must be a whole number >= 1, got {bad!r}"):
+            make_evaluator("hybrid-lm", "lm-stdlib", **{name: bad})

@@ -30,7 +30,7 @@ import numpy as np
 from hynas.core import progress
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
-from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity
+from hynas.core.evaluator import Evaluation, Evaluator, Metric, check_fidelity, check_whole
 from hynas.spaces import get_space
 from hynas.spaces.hybrid_lm import HybridLMSpace
 
@@ -106,8 +106,7 @@ class HybridLMEvaluator(Evaluator):
         if not steps or steps[0] < 1:
             raise HynasError(f"steps must be whole numbers >= 1, got {steps}")
         for fname, val in (("context", context), ("batch", batch), ("threads", threads)):
-            if not isinstance(val, int) or val < 1:
-                raise HynasError(f"{fname} must be a whole number >= 1, got {val!r}")
+            check_whole(fname, val)
         if lr <= 0:
             raise HynasError(f"lr must be > 0, got {lr}")
         self.tasks = names
