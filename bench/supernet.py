@@ -33,7 +33,9 @@ Stages (``--stage``, comma-separated, default all, in this order):
   holds (a cut-short run reports the architectures done, and says how many).
 
 Every result is cached per architecture in ``RESULTS/supernet_cache.json`` (keyed by the protocol:
-another protocol is refused) as soon as it is measured. Measures, never asserts.
+another protocol is refused) as soon as it is measured; a specialisation row keeps its own settings
+(budget, fine-tune and scratch steps) and is made again under others, its search store continuing
+to the new budget. Measures, never asserts.
 
     nice -n 10 python bench/supernet.py --results /tmp/snq --work /tmp/snq --quick   # minutes
     # the full run (defaults), two processes:
@@ -92,9 +94,15 @@ def cache(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
 
 def protocol(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ("supernet_steps", "archs", "standalone_steps", "seeds", "eval_images", "search_budget")
-    keys += ("finetune_steps", "scratch_steps", "devices", "proxy_batch", "resolution_scale")
-    return {k: getattr(args, k) for k in keys}
+    """What every cached result depends on; the specialisation's own settings are kept in its rows."""
+    keys = ("supernet_steps", "archs", "standalone_steps", "seeds", "eval_images", "proxy_batch")
+    return {k: getattr(args, k) for k in (*keys, "resolution_scale")}
+
+
+def special_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of one device's specialisation row: a row made with others is made again (its
+    search store continues to the larger budget)."""
+    return {k: getattr(args, k) for k in ("search_budget", "finetune_steps", "scratch_steps")}
 
 
 def timed(cmd: list[str], tag: str, work: Path) -> dict[str, float]:
@@ -302,6 +310,8 @@ def stage_special(args: argparse.Namespace) -> None:
         store, lat = args.work / f"front-{dev}.db", f"latency@roofline:{dev}"
         with cache(args) as c:
             row = c.setdefault("special", {}).get(dev, {})
+        if row.get("settings") != special_settings(args):
+            row = {"settings": special_settings(args)}
         if "search" not in row:
             cmd = [HYNAS, "search", "--space", "mobile", "--evaluator", "supernet",
                    "--evaluator-option", f"checkpoint={ckpt}", "--objective", "accuracy", "--objective", lat,
@@ -370,7 +380,7 @@ def stage_report(args: argparse.Namespace) -> None:
     )
     result = {
         "protocol": data["protocol"], "speed": data.get("speed"), "train": data.get("train"),
-        "archs_done": len(rows), "ranking": rank, "special": data.get("special", {}),
+        "archs_done": len(rows), "ranking": rank, "by_resolution": by_resolution(rows), "special": data.get("special", {}),
         "standalone_trial_median": per,
         "standalone_rss_mib": max(data.get("standalone_rss_mib", {"": 0}).values()),
         "rows": rows,
@@ -380,6 +390,19 @@ def stage_report(args: argparse.Namespace) -> None:
     md = markdown(result)
     (args.results / "supernet.md").write_text(md)
     print(md)
+
+
+def by_resolution(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per input resolution: how many architectures, their mean inherited and stand-alone accuracy,
+    and Kendall tau within the group (does the supernet rank resolutions, or within them, wrongly?)."""
+    out = {}
+    for res in sorted({r["arch"].split("|")[0] for r in rows}, key=lambda t: int(t[1:])):
+        group = [r for r in rows if r["arch"].split("|")[0] == res]
+        inh, sa = [r["inherited"]["accuracy"] for r in group], [r["standalone"][0] for r in group]
+        out[res] = {"archs": len(group), "inherited_mean": round(statistics.mean(inh), 2),
+                    "standalone_mean": round(statistics.mean(sa), 2),
+                    "kendall_tau_within": tau(inh, sa)["kendall_tau"] if len(group) >= 3 else None}  # fmt: skip
+    return out
 
 
 def cost(r: dict[str, Any]) -> dict[str, Any] | None:
@@ -417,6 +440,10 @@ def markdown(r: dict[str, Any]) -> str:
               f"Truth: validation accuracy ({p['eval_images']} images) after {p['standalone_steps']} steps of stand-alone training (`mobile-fmnist`, batch 32, lr 0.05 cosine, {p['resolution_scale']} px per resolution unit), seed 0; a second seed where time allowed.", "",
               "| score | Kendall τ | Spearman ρ |", "|---|---:|---:|"]  # fmt: skip
     lines += [f"| {k} | {v['kendall_tau']} | {v['spearman_rho']} |" for k, v in r["ranking"].items()]
+    if r.get("by_resolution"):
+        lines += ["", "By input resolution (the mean accuracies show whether the supernet ranks the resolutions as stand-alone training does):", "",
+                  "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [f"| {k} | {v['archs']} | {v['inherited_mean']} | {v['standalone_mean']} | {v['kendall_tau_within']} |" for k, v in r["by_resolution"].items()]  # fmt: skip
     lines += ["", "## Specialisation (one supernet, one NSGA-II search per device)", "",
               "| device | trials | search s | limit ms | chosen architecture | ms | inherited % | fine-tuned % | from scratch % | gap (scratch − fine-tuned) |",
               "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
@@ -472,12 +499,12 @@ def main() -> None:
         "--work", type=Path, default=Path("/tmp/hynas-supernet-bench"), help="checkpoint, stores, logs"
     )
     ap.add_argument("--quick", action="store_true", help="a few minutes: " + json.dumps(QUICK))
-    ap.add_argument("--supernet-steps", default="100,100,150,400", help="steps per progressive phase")
+    ap.add_argument("--supernet-steps", default="300,200,300,1200", help="steps per progressive phase")
     ap.add_argument("--archs", type=int, default=50)
     ap.add_argument("--standalone-steps", type=int, default=150)
     ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")
     ap.add_argument("--eval-images", type=int, default=1000, help="validation images per score")
-    ap.add_argument("--search-budget", type=int, default=20, help="trials per device")
+    ap.add_argument("--search-budget", type=int, default=100, help="trials per device")
     ap.add_argument("--finetune-steps", type=int, default=50)
     ap.add_argument("--scratch-steps", type=int, default=150)
     ap.add_argument("--devices", default="raspi4,pixel3,jetson-orin")
