@@ -192,8 +192,11 @@ def test_ctrl_c_to_the_process_group_stops_the_pool_run_cleanly(tmp_path):
     """A terminal's Ctrl-C reaches the driver and every worker: one line, exit 130, no worker
     traceback, no worker left, the lease released; the same command then finishes the budget."""
     store = str(tmp_path / "c.db")
-    # 0.2 s a trial: the 40 trials take 4 s, so a loaded machine still interrupts the run mid-way
-    p = _cli(*ARGS, "--store", store, "--workers", "2", "--trial-delay", "0.2", start_new_session=True)
+    # 0.2 s a trial: the 40 trials take 4 s, so a loaded machine still interrupts the run mid-way.
+    # SIGINT at its default, as in a terminal's foreground job: a test run started in the background
+    # of a non-interactive shell inherits it ignored, and Python then never raises KeyboardInterrupt
+    p = _cli(*ARGS, "--store", store, "--workers", "2", "--trial-delay", "0.2", start_new_session=True,
+             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     workers: dict[int, int] = {}
     try:
         workers = _wait_workers(p.pid, 2)
