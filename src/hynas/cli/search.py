@@ -121,7 +121,7 @@ def run_search(
     from hynas.report.analysis import RunFront, reference_point, true_front
     from hynas.report.summary import summarize
     from hynas.runners import run
-    from hynas.runners.base import check_config, check_runnable
+    from hynas.runners.base import check_runnable
     from hynas.stores import open_store, sqlite_path
     from hynas.stores.sqlite import check_store_path
     from hynas.wiring import Experiment
@@ -137,7 +137,7 @@ def run_search(
     tf = true_front(exp) if len(exp.objectives) > 1 else None
     total = cfg.budget if cfg.budget is not None else None
     with open_store(store_path) as st:
-        check_config(exp.config, st)
+        exp.config.check_store(st)
         # a terminal gets a live bar (with the running trial's step and loss); piped or captured
         # output gets one log line per finished trial instead (a bar there shows only its last state)
         live = not (quiet or as_json) and common.err_console.is_terminal

@@ -15,10 +15,13 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hynas.core import lookup
 from hynas.core.errors import HynasError
+
+if TYPE_CHECKING:
+    from hynas.core.store import Store
 
 __all__ = ["BUDGET_FIELDS", "ExperimentConfig"]
 
@@ -131,8 +134,8 @@ class ExperimentConfig:
                 out.append(f"{key}: store has {theirs.get(key)!r}, this run has {mine.get(key)!r}")
         return out
 
-    def check_store(self, store: Any, same_budget: str | None = None) -> None:
-        """Refuse ``store`` (a core Store) when it was written with another configuration, naming
+    def check_store(self, store: Store, same_budget: str | None = None) -> None:
+        """Refuse ``store`` when it was written with another configuration, naming
         the differing fields. ``same_budget``: the budget must match too, and this says why."""
         stored = store.config()
         if stored is None:

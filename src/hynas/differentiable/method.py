@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.strategy import Option, Strategy, check_options
+from hynas.differentiable.cost import STYLES, TARGET_STYLES
 
 __all__ = ["METHODS", "DifferentiableMethod", "is_method", "make_method"]
 
@@ -58,12 +59,12 @@ class DifferentiableMethod(Strategy):
         Option("warmup", "int", 0, "epochs that train the weights only", low=0, high=10**6),
         Option("cost", "str", None, "hardware term: a cost metric, e.g. latency@roofline:raspi4", none=True),
         Option("cost_style", "str", None, "additive (ProxylessNAS) or multiplicative (FBNet); default per method",
-               choices=("additive", "multiplicative"), none=True),
+               choices=STYLES, none=True),
         Option("cost_weight", "float", 1.0, "λ of the hardware term", low=0.0),
         Option("cost_beta", "float", 0.6, "β of the multiplicative term", low=0.0),
         Option("target", "float", None, "target cost: only a network above it is penalised", none=True, low=0.0, low_open=True),
         Option("target_style", "str", "hinge", "hinge: penalise a network above the target; absolute: above or below it (TuNAS)",
-               choices=("hinge", "absolute")),
+               choices=TARGET_STYLES),
         Option("threads", "int", 1, "CPU threads of torch", low=1, high=1024),
     )  # fmt: skip
 

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hynas.core.errors import HynasError
-from hynas.core.experiment import ExperimentConfig
 from hynas.core.registry import Registry
 from hynas.core.store import Store, TrialRecord, check_dense
 from hynas.core.strategy import Candidate, Result
@@ -50,7 +49,6 @@ __all__ = [
     "RunOptions",
     "Terminated",
     "budget_left",
-    "check_config",
     "check_runnable",
     "drive",
     "record_to_result",
@@ -143,11 +141,6 @@ def check_runnable(experiment: Experiment) -> None:
         prepare(experiment)
 
 
-def check_config(config: ExperimentConfig, store: Store) -> None:
-    """Refuse a store written with a different configuration, naming the differing fields."""
-    config.check_store(store)
-
-
 def record_to_result(experiment: Experiment, rec: TrialRecord) -> Result:
     cand = Candidate(experiment.space.parse(rec.arch), rec.fidelity)
     if not rec.ok:
@@ -177,7 +170,7 @@ def replay(
 ) -> tuple[list[TrialRecord], list[tuple[int, Candidate]]]:
     """Check or write the configuration, replay the store into the strategy in its recorded
     ask/tell order, and return (finished trials in told order, running trials to re-queue)."""
-    check_config(experiment.config, store)
+    experiment.config.check_store(store)
     trials, schedule = store.state()  # one consistent snapshot, every row checked
     check_dense(store.path, "trial", [s.number for s in schedule])  # a search numbers 0, 1, ...
     finished = {r.number: r for r in trials}

@@ -14,7 +14,7 @@ enforced with ``SIGALRM`` in :mod:`~hynas.runners.evaluate`) is stored as ``fail
 from __future__ import annotations
 
 from hynas.core.strategy import Candidate
-from hynas.runners.base import Backend, Outcome, budget_left, check_config, record_to_result, sync_store
+from hynas.runners.base import Backend, Outcome, budget_left, record_to_result, sync_store
 from hynas.runners.evaluate import TrialTimeout, evaluate_candidate
 from hynas.wiring import Experiment
 
@@ -22,7 +22,6 @@ __all__ = [
     "SequentialBackend",
     "TrialTimeout",
     "budget_left",
-    "check_config",
     "evaluate_candidate",
     "record_to_result",
     "sync_store",

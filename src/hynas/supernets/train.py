@@ -245,9 +245,10 @@ def train_supernet(
     config = _checkpoint_config(net, cfg)
     data_id = fingerprint(train_x, train_y)
     ckpt = None if checkpoint is None else Path(checkpoint)
+    opt = _optimizer(net, cfg)
     run = ResumableRun(
         ckpt, model=net, space="mobile", config=config, kind="supernet/mobile", data_fingerprint=data_id,
-        optimizer=_optimizer(net, cfg), generators={"train": rng}, every=cfg.checkpoint_every, extra=extra,
+        optimizer=opt, generators={"train": rng}, every=cfg.checkpoint_every, extra=extra,
     )  # fmt: skip
     start = run.resume()
 
@@ -272,9 +273,7 @@ def train_supernet(
                         teacher_file, model=frozen, step=step, space="mobile", config=config,
                         kind="supernet/mobile-teacher", data_fingerprint=data_id,
                     )  # fmt: skip
-            run.optimizer = _optimizer(net, cfg)
-        opt = run.optimizer
-        assert opt is not None
+            run.optimizer = opt = _optimizer(net, cfg)
         for group in opt.param_groups:
             group["lr"] = _lr(cfg, local, n)
         idx = np.sort(rng.choice(len(train_y), cfg.batch, replace=False))
