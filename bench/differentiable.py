@@ -13,14 +13,18 @@ Parts:
   cost: as many queries as the method's mean search time buys at the measured stand-alone training
   time of one cell (at least 1), and at 50 queries for context.
 - ``mobile``: FBNet and ProxylessNAS on the ``mobile`` space with three targets on
-  ``latency@roofline:raspi4`` (``--target-style``: ``absolute``, TuNAS's two-sided term, by default): the found (last epoch's) network's latency and whether it lies within
-  10 % of the target; its accuracy (the ``mobile-fmnist`` evaluator at ``--eval-steps`` steps) vs
+  ``latency@roofline:raspi4`` (``--target-style``: ``absolute``, TuNAS's two-sided term, by
+  default; ``--cost-estimate``: ``derived``, the term on the derived network, by default;
+  ``--entropy`` 2 and ``--mobile-arch-lr`` 0.05, so that α settles within the short search): the
+  found (last epoch's) network's latency and whether it lies within 10 % of the target; its accuracy (the ``mobile-fmnist`` evaluator at ``--eval-steps`` steps) vs
   the best network NSGA-II finds with the constraint ``latency <= target`` and the same wall-clock
   budget (``budget_seconds`` = the method's measured search time, the evaluator's cost is its wall
   time).
 
 Each search runs in a fresh process (spawn), so its wall time and peak resident memory
-(``ru_maxrss``) are its own. Measures, never asserts. Writes ``bench/results/differentiable.json``
+(``ru_maxrss``) are its own; ``--jobs`` of them run at once (one CPU thread each). Every finished
+search is kept in ``bench/results/<out>_cache.json``, so a run cut short goes on where it stopped
+(delete the file to measure afresh). Measures, never asserts. Writes ``bench/results/<out>.json``
 and ``.md``. Run: ``nice -n 10 python bench/differentiable.py --quick`` (the committed results
 state their settings) or with the defaults (5 seeds, more epochs: hours on 2 CPU cores).
 """
@@ -48,9 +52,29 @@ PARAM_FREE = ("none", "skip_connect", "avg_pool_3x3")
 LATENCY = "latency@roofline:raspi4"
 
 
-def _in_child(fn: Any, *args: Any) -> Any:
-    with mp.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
-        return pool.apply(fn, args)
+class Rows:
+    """Every finished search in ``bench/results/<out>_cache.json``, keyed by what made it, so that a
+    run cut short keeps its rows and the next one goes on; ``--jobs`` searches run at once, each in
+    a fresh spawned process (its wall time and peak RSS are its own)."""
+
+    def __init__(self, path: Path, jobs: int) -> None:
+        self.path, self.jobs = path, jobs
+        self.data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+
+    def run(self, tasks: list[tuple[Any, ...]]) -> list[Any]:
+        """``fn(*args)`` for each ``(fn, *args)``, in order; cached ones are not rerun."""
+        keys = [json.dumps([t[0].__name__, *t[1:]], sort_keys=True) for t in tasks]
+        todo = [(k, t) for k, t in zip(keys, tasks, strict=True) if k not in self.data]
+        if todo:
+            with mp.get_context("spawn").Pool(self.jobs, maxtasksperchild=1) as pool:
+                pending = [(k, pool.apply_async(t[0], t[1:])) for k, t in dict(todo).items()]
+                for k, res in pending:
+                    self.data[k] = res.get()
+                    print(k, "->", json.dumps(self.data[k])[:300], flush=True)
+                    tmp = self.path.with_suffix(".tmp")
+                    tmp.write_text(json.dumps(self.data, indent=1) + "\n")
+                    tmp.replace(self.path)
+        return [self.data[k] for k in keys]
 
 
 def _ops(arch: str) -> list[str]:
@@ -144,7 +168,7 @@ def blackbox_run(strategy: str, seed: int, budget: int) -> dict[str, Any]:
 def mobile_run(method: str, target: float, seed: int, cfg: dict[str, Any]) -> dict[str, Any]:
     import hynas
 
-    opts = {**cfg["options"], "cost": LATENCY, "target": target, "target_style": cfg["target_style"]}
+    opts = {**cfg["options"], "cost": LATENCY, "target": target}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         study = hynas.search(
@@ -178,38 +202,25 @@ def part_nb201(a: argparse.Namespace) -> dict[str, Any]:
     cfg = {"epochs": a.epochs, "standalone_steps": a.standalone_steps, "options": {
         "train_images": a.train_images, "val_images": a.train_images // 2, "eval_images": 1000, "batch": a.batch,
         "steps": a.steps, "channels": 8, "cells": 1}}  # fmt: skip
-    runs = []
-    for method in METHODS:
-        for seed in range(a.seeds):
-            runs.append(_in_child(nb201_run, method, seed, cfg))
-            print(method, seed, runs[-1]["final"], runs[-1]["wall_s"], "s", flush=True)
+    runs = a.rows.run([(nb201_run, m, seed, cfg) for m in METHODS for seed in range(a.seeds)])
     wall = statistics.mean(r["wall_s"] for r in runs)
     per_query = statistics.mean(r["final"]["standalone_train_s"] for r in runs)
     equal = max(1, int(wall / per_query))
-    bb = [
-        _in_child(blackbox_run, s, seed, q)
-        for s in ("rea", "bananas")
-        for q in sorted({equal, 50})
-        for seed in range(a.seeds)
-    ]
+    bb = a.rows.run([
+        (blackbox_run, s, seed, q) for s in ("rea", "bananas") for q in sorted({equal, 50}) for seed in range(a.seeds)
+    ])  # fmt: skip
     return {"config": cfg, "equal_queries": equal, "mean_search_s": round(wall, 1),
             "standalone_s_per_cell": round(per_query, 1), "runs": runs, "blackbox": bb}  # fmt: skip
 
 
 def part_mobile(a: argparse.Namespace) -> dict[str, Any]:
-    cfg = {"epochs": a.mobile_epochs, "target_style": a.target_style, "evaluator": {"steps": [a.eval_steps], "eval_images": 300, "bn_images": 200},
+    cfg = {"epochs": a.mobile_epochs, "evaluator": {"steps": [a.eval_steps], "eval_images": 300, "bn_images": 200},
            "options": {"train_images": 2000, "val_images": 1000, "eval_images": 300, "batch": 32,
-                       "steps": a.mobile_steps, "warmup": 0}}  # fmt: skip
-    rows, bb = [], []
-    for target in a.targets:
-        walls = []
-        for method in ("fbnet", "proxyless"):
-            rows.append(_in_child(mobile_run, method, target, 0, cfg))
-            walls.append(rows[-1]["wall_s"])
-            print(rows[-1], flush=True)
-            _save(a, {"mobile": {"config": cfg, "runs": rows, "nsga2": bb}})  # a row at a time
-        bb.append(_in_child(nsga2_run, target, max(walls), 0, cfg))
-        print(bb[-1], flush=True)
+                       "steps": a.mobile_steps, "warmup": 0, "target_style": a.target_style,
+                       "cost_estimate": a.cost_estimate, "entropy": a.entropy, "arch_lr": a.mobile_arch_lr}}  # fmt: skip
+    rows = a.rows.run([(mobile_run, m, t, 0, cfg) for t in a.targets for m in ("fbnet", "proxyless")])
+    walls = {t: max(r["wall_s"] for r in rows if r["target"] == t) for t in a.targets}
+    bb = a.rows.run([(nsga2_run, t, walls[t], 0, cfg) for t in a.targets])
     return {"config": cfg, "runs": rows, "nsga2": bb}
 
 
@@ -281,6 +292,15 @@ def main() -> None:
     ap.add_argument("--targets", type=float, nargs=3, default=[22.0, 28.0, 34.0])
     ap.add_argument("--target-style", default="absolute", choices=("hinge", "absolute"),
                     help="the hardware term around the target (absolute: land on it, TuNAS)")  # fmt: skip
+    ap.add_argument(
+        "--cost-estimate",
+        default="derived",
+        choices=("expected", "sampled", "derived"),
+        help="what the hardware term penalises (derived: the derived network, straight-through)",
+    )
+    ap.add_argument("--entropy", type=float, default=2.0, help="weight of the entropy term (mobile)")
+    ap.add_argument("--mobile-arch-lr", type=float, default=0.05, help="architecture learning rate (mobile)")
+    ap.add_argument("--jobs", type=int, default=1, help="searches at once, each in its own process")
     a = ap.parse_args()
     if a.quick:  # what fitted in the time left on a shared 2-core machine at load average 10
         a.seeds, a.epochs, a.steps, a.train_images, a.batch, a.standalone_steps = 1, 2, 4, 400, 32, 40
@@ -288,6 +308,7 @@ def main() -> None:
     note = ("QUICK MODE: small epochs, steps and seeds; numbers show the pipeline, not converged searches"
             if a.quick else "full settings")  # fmt: skip
     a.note = note
+    a.rows = Rows(RESULTS / f"{a.out}_cache.json", a.jobs)
     res: dict[str, Any] = {}
     t0 = time.time()
     for part, fn in (("nb201", part_nb201), ("mobile", part_mobile)):

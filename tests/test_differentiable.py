@@ -126,6 +126,20 @@ def test_cli_search_darts(tmp_path):
     assert summary["trials"] == 2 and summary["config"]["strategy"] == "pcdarts"
 
 
+def test_entropy_option_sharpens_the_architecture_weights(tmp_path):
+    """The same search with ``entropy`` ends with α nearer one choice per edge than without."""
+    need_fmnist()
+    peak = {}
+    for w in (0.0, 5.0):
+        store = tmp_path / f"e{w}.db"
+        _search("darts", store=str(store), budget=3, arch_lr=0.3, entropy=w)
+        probs = json.loads((tmp_path / f"e{w}-differentiable" / "alphas.json").read_text())["epochs"][-1][
+            "probs"
+        ]
+        peak[w] = sum(max(p) for p in probs) / len(probs)
+    assert peak[5.0] > peak[0.0] + 0.1, peak
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -144,6 +158,10 @@ def test_cli_search_darts(tmp_path):
             "target_style",
         ),
         ({"strategy_options": {"tau_min": -1}}, "bad option tau_min"),
+        ({"strategy_options": {"entropy": -0.5}}, "bad option entropy"),
+        ({"strategy_options": {"cost_estimate": "sampled"}}, "cost_estimate needs option cost"),
+        ({"strategy_options": {"cost": "latency@raspi4", "cost_estimate": "mean"}}, "cost_estimate"),
+        ({"strategy_options": {"cost": "latency@raspi4", "cost_samples": 1}}, "bad option cost_samples"),
         ({"strategy_options": {"bogus": 1}}, "unknown option 'bogus'"),
         ({"strategy_options": {"train_images": 10**6}}, "do not fit"),
         ({"budget": None, "budget_seconds": 100.0}, "needs --budget"),

@@ -14,9 +14,9 @@ from cli_util import invoke_cli
 from fmnist_util import need_fmnist
 from hynas.core.errors import HynasError
 from hynas.core.metrics import resolve_cost_model
-from hynas.differentiable.cost import CostTable, hardware_loss
+from hynas.differentiable.cost import CostTable, derived_penalty, hardware_loss, penalty, sampled_penalty
 from hynas.differentiable.layout import SKIP, layout_for
-from hynas.differentiable.rules import gates_for, temperature
+from hynas.differentiable.rules import entropy, gates_for, temperature
 from hynas.differentiable.supernet import MixedOp, MobileSupernet, NB201Supernet
 from hynas.spaces import get_space
 
@@ -88,6 +88,74 @@ def test_hardware_term_pushes_the_expected_cost_down_and_respects_a_target(style
     below, above = (hardware_loss(ce, torch.tensor(v), target=3.0, **kw) for v in (2.4, 3.6))
     assert float(below) > 2.0 and float(below) == pytest.approx(float(above))
     assert float(hardware_loss(ce, torch.tensor(3.0), target=3.0, **kw)) == pytest.approx(2.0)
+
+
+def _toy_table(costs):
+    return CostTable("lat", 0.0, (tuple(costs),), min(costs), "toy")
+
+
+def test_sampled_penalty_is_the_mean_penalty_of_drawn_networks():
+    table = _toy_table([20.0, 29.0, 36.0])
+    p = torch.softmax(torch.tensor([0.0, 0.5, 1.0]), 0)
+    torch.manual_seed(0)
+    costs, logp = table.sample([p], 5000)
+    freq = torch.bincount((costs == 29.0).long() + 2 * (costs == 36.0).long(), minlength=3).float() / 5000
+    assert torch.allclose(freq, p, atol=0.03)  # drawn with the slot's probabilities
+    assert torch.allclose(logp, torch.log(p)[torch.bucketize(costs, torch.tensor([20.0, 29.0, 36.0]))])
+    kw = {"scale": 1.0, "target": 28.0, "target_style": "absolute"}
+    torch.manual_seed(0)
+    r = sampled_penalty(table, [p], 20000, **kw)
+    exact = float((p * penalty(torch.tensor([20.0, 29.0, 36.0]), **kw)).sum())
+    assert float(r) == pytest.approx(exact, rel=0.02)
+
+
+@pytest.mark.parametrize("estimate", ["expected", "sampled"])
+def test_a_sampled_cost_term_concentrates_alpha_on_the_target_an_expected_one_need_not(estimate):
+    """Choices costing 20, 29 and 36 with target 28: an even mix of 20 and 36 has expected cost 28
+    (no expected penalty) but derives the 20 network; the expected penalty of sampled networks is
+    smallest on the 29 choice alone (TuNAS)."""
+    table = _toy_table([20.0, 29.0, 36.0])
+    kw = {"scale": 1.0, "target": 28.0, "target_style": "absolute"}
+    a = torch.tensor([1.0, -1.0, 1.0], requires_grad=True)  # starts as a mix of 20 and 36
+    opt = torch.optim.Adam([a], lr=0.05)
+    torch.manual_seed(0)
+    for _ in range(300):
+        p = torch.softmax(a, 0)
+        r = (
+            penalty(table.expected([p]), **kw)
+            if estimate == "expected"
+            else sampled_penalty(table, [p], 64, **kw)
+        )
+        opt.zero_grad()
+        r.backward()
+        opt.step()
+    p = torch.softmax(a.detach(), 0)
+    if estimate == "sampled":
+        assert int(p.argmax()) == 1 and float(p[1]) > 0.9, p
+    else:
+        assert float(table.expected([p])) == pytest.approx(28.0, abs=0.5) and float(p[1]) < 0.5, p
+
+
+def test_derived_penalty_is_the_derived_networks_with_the_expected_costs_gradient():
+    table = _toy_table([20.0, 29.0, 36.0])
+    kw = {"scale": 1.0, "target": 28.0, "target_style": "absolute"}
+    a = torch.tensor([1.0, -1.0, 1.0], requires_grad=True)  # expected cost 28: no expected penalty
+    for pick, sign in ((0, 1), (2, -1)):
+        r = derived_penalty(table, [torch.softmax(a, 0)], [pick], **kw)
+        assert float(r.detach()) == pytest.approx(abs((20.0, 29.0, 36.0)[pick] / 28.0 - 1))
+        (g,) = torch.autograd.grad(r, a)
+        # below the target descent moves mass to the dear choice, above it to the cheap one
+        assert sign * g[0] > 0 > sign * g[2]
+
+
+def test_entropy_term_is_zero_for_one_choice_one_for_uniform_and_sharpens_alpha():
+    certain, uniform = torch.tensor([30.0, 0.0, 0.0]), torch.zeros(5)
+    assert float(entropy([certain])) == pytest.approx(0.0, abs=1e-6)
+    assert float(entropy([uniform])) == pytest.approx(1.0)
+    assert float(entropy([certain, uniform])) == pytest.approx(0.5, abs=1e-6)
+    a = torch.tensor([0.3, 0.1, 0.0], requires_grad=True)
+    (g,) = torch.autograd.grad(entropy([a]), a)
+    assert g[0] < 0 < g[2]  # descent raises the leading choice, lowers the others
 
 
 def test_gates_of_each_method():

@@ -23,6 +23,21 @@ CVPR 2020):
 - additive (ProxylessNAS): ``loss = CE + λ·r``
 - multiplicative (FBNet): ``loss = CE · (1 + λ·r)^β`` — FBNet's ``CE · α·log(LAT)^β`` made unit-free
   (the paper's form needs latency in milliseconds above 1).
+
+**Expected or sampled.** By default ``r`` is the penalty of the *expected* cost (FBNet,
+ProxylessNAS). With a target that lets a mixture meet the target while the network derived from it
+(one choice per slot, the most likely) does not: half the mass on a cheap choice and half on a dear
+one averages to the target, and the derived network is the cheap one. ``cost_estimate="sampled"``
+uses TuNAS's form instead: ``r = E_{a~p}[penalty(cost(a))]``, the expected penalty of the networks
+drawn from the choice probabilities, which is smallest when the mass sits on networks at the
+target. It is estimated from ``cost_samples`` networks drawn per step (table look-ups, no
+forward pass), its gradient by REINFORCE with a leave-one-out baseline (Williams, 1992; Kool et
+al., "Buy 4 REINFORCE samples, get a baseline for free!", ICLR 2019 workshop). Over many slots a
+drawn network's cost averages out, so the two forms differ little there. ``cost_estimate="derived"``
+penalises the derived network itself: ``r = penalty(cost(argmax α))`` in value, with the expected
+cost's gradient (straight-through, as GDAS passes a hard choice forward and the soft one back: Dong
+& Yang, CVPR 2019). The search then moves mass toward dearer or cheaper choices until the derived
+network crosses the target, and ends within one choice's cost of it.
 """
 
 from __future__ import annotations
@@ -36,10 +51,20 @@ from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.differentiable.layout import Layout
 
-__all__ = ["STYLES", "TARGET_STYLES", "CostTable", "hardware_loss"]
+__all__ = [
+    "ESTIMATES",
+    "STYLES",
+    "TARGET_STYLES",
+    "CostTable",
+    "derived_penalty",
+    "hardware_loss",
+    "penalty",
+    "sampled_penalty",
+]
 
 STYLES = ("additive", "multiplicative")
 TARGET_STYLES = ("hinge", "absolute")
+ESTIMATES = ("expected", "sampled", "derived")
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,17 @@ class CostTable:
             total = total + (p * torch.tensor(row, dtype=p.dtype)).sum()
         return total + self.base
 
+    def sample(self, probs: Sequence[torch.Tensor], k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``k`` networks drawn from the per-slot probabilities: their costs under the table
+        (no gradient) and their log-probabilities (differentiable in ``probs``)."""
+        costs = torch.full((k,), self.base)
+        logp = torch.zeros(k)
+        for p, row in zip(probs, self.deltas, strict=True):
+            picks = torch.multinomial(p.detach(), k, replacement=True)
+            costs = costs + torch.tensor(row, dtype=costs.dtype)[picks]
+            logp = logp + torch.log(p.clamp_min(1e-12))[picks]
+        return costs, logp
+
     def check_target(self, target: float | None, method: str) -> None:
         if target is not None and target < self.smallest:
             raise HynasError(
@@ -97,14 +133,55 @@ def hardware_loss(
     scale: float,
     target: float | None,
     target_style: str = "hinge",
+    penalised: bool = False,
 ) -> torch.Tensor:
-    """The task loss with the hardware term (see the module docstring); ``scale`` is ``f(ref)``."""
-    if target is None:
-        r = expected / scale
-    elif target_style == "absolute":
-        r = (expected / target - 1.0).abs()
-    else:
-        r = torch.relu(expected / target - 1.0)
+    """The task loss with the hardware term (see the module docstring); ``scale`` is ``f(ref)``;
+    ``expected`` is the expected cost, or with ``penalised=True`` an already computed ``r``."""
+    r = expected if penalised else penalty(expected, scale=scale, target=target, target_style=target_style)
     if style == "additive":
         return ce + weight * r
     return ce * (1.0 + weight * r) ** beta
+
+
+def penalty(
+    cost: torch.Tensor, *, scale: float, target: float | None, target_style: str = "hinge"
+) -> torch.Tensor:
+    """``r`` of a cost (element-wise): ``cost/scale`` without a target, else the hinge or absolute term."""
+    if target is None:
+        return cost / scale
+    if target_style == "absolute":
+        return (cost / target - 1.0).abs()
+    return torch.relu(cost / target - 1.0)
+
+
+def derived_penalty(
+    table: CostTable,
+    probs: Sequence[torch.Tensor],
+    picks: Sequence[int],
+    *,
+    scale: float,
+    target: float | None,
+    target_style: str,
+) -> torch.Tensor:
+    """The penalty of the derived network ``picks`` (its cost under the table), with the gradient of
+    the expected cost under ``probs`` (straight-through; see the module docstring)."""
+    expected = table.expected(probs)
+    hard = expected - expected.detach() + table.predict(picks)
+    return penalty(hard, scale=scale, target=target, target_style=target_style)
+
+
+def sampled_penalty(
+    table: CostTable,
+    probs: Sequence[torch.Tensor],
+    k: int,
+    *,
+    scale: float,
+    target: float | None,
+    target_style: str,
+) -> torch.Tensor:
+    """``E_{a~p}[penalty(cost(a))]`` from ``k`` drawn networks: the value is their mean penalty, the
+    gradient the REINFORCE estimate with a leave-one-out baseline (see the module docstring)."""
+    costs, logp = table.sample(probs, k)
+    f = penalty(costs, scale=scale, target=target, target_style=target_style)
+    baseline = (f.sum() - f) / max(1, k - 1)
+    return f.mean() + ((f - baseline) * (logp - logp.detach())).mean()

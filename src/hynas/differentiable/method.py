@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.core.strategy import Option, Strategy, check_options
-from hynas.differentiable.cost import STYLES, TARGET_STYLES
+from hynas.differentiable.cost import ESTIMATES, STYLES, TARGET_STYLES
 
 __all__ = ["METHODS", "DifferentiableMethod", "is_method", "make_method"]
 
@@ -65,6 +65,10 @@ class DifferentiableMethod(Strategy):
         Option("target", "float", None, "target cost: only a network above it is penalised", none=True, low=0.0, low_open=True),
         Option("target_style", "str", "hinge", "hinge: penalise a network above the target; absolute: above or below it (TuNAS)",
                choices=TARGET_STYLES),
+        Option("cost_estimate", "str", "expected", "expected: the penalty of the expected cost (FBNet, ProxylessNAS); sampled: the expected penalty of sampled networks (TuNAS); derived: the derived network's penalty (straight-through)",
+               choices=ESTIMATES),
+        Option("cost_samples", "int", 64, "networks drawn per step for cost_estimate=sampled", low=2, high=10**6),
+        Option("entropy", "float", 0.0, "weight of α's entropy in the architecture loss, ramped up from 0 over the epochs (sharpens α, so the derived network is the one the cost term saw)", low=0.0),
         Option("threads", "int", 1, "CPU threads of torch", low=1, high=1024),
     )  # fmt: skip
 
@@ -86,6 +90,9 @@ class DifferentiableMethod(Strategy):
             self.options["xi"] = self.options["w_lr"]
         if self.options["target"] is not None and self.options["cost"] is None:
             raise HynasError(f"{method}: option target needs option cost (the metric the target is in)")
+        for opt in ("cost_estimate", "cost_samples"):
+            if opt in options and self.options["cost"] is None:
+                raise HynasError(f"{method}: option {opt} needs option cost (the hardware term it estimates)")
         if "target_style" in options and self.options["target"] is None:
             raise HynasError(f"{method}: option target_style needs option target (the cost to land on)")
         if self.options["eval_images"] + self.options["val_images"] > 10**7:

@@ -60,6 +60,19 @@ def temperature(method: str, epoch: int, epochs: int, tau_max: float, tau_min: f
     return tau_max - (tau_max - tau_min) * frac
 
 
+def entropy(alphas: Sequence[Tensor]) -> Tensor:
+    """Mean over slots of the entropy of ``softmax(α)``, each divided by ``log K`` (0: one choice
+    certain, 1: uniform). Penalised, it closes the gap between the mixture the architecture step
+    optimises and the single network derived from it (the discretisation gap; the softmax
+    counterpart of Fair DARTS's zero-one loss, Chu et al., ECCV 2020)."""
+    terms = [
+        -(torch.softmax(a, 0) * torch.log_softmax(a, 0)).sum() / math.log(len(a))
+        for a in alphas
+        if len(a) > 1
+    ]
+    return torch.stack(terms).mean() if terms else torch.zeros(())
+
+
 def _gumbel(a: Tensor) -> Tensor:
     u = torch.rand_like(a).clamp_(1e-10, 1.0 - 1e-10)
     return -torch.log(-torch.log(u))

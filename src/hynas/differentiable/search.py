@@ -38,7 +38,7 @@ from hynas.core.metrics import resolve_cost_model
 from hynas.core.store import Store, TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.differentiable import outputs, rules
-from hynas.differentiable.cost import CostTable, hardware_loss
+from hynas.differentiable.cost import CostTable, derived_penalty, hardware_loss, penalty, sampled_penalty
 from hynas.differentiable.layout import Layout, layout_for
 from hynas.differentiable.method import DifferentiableMethod
 from hynas.differentiable.supernet import build_supernet
@@ -143,6 +143,7 @@ class _Search:
         )
         self.rng = np.random.default_rng(exp.config.seed)
         self.cost: CostTable | None = None
+        self.ramp = 0.0
         self.steps = o["steps"] or max(1, len(data.train[0]) // o["batch"])  # fmt: skip
 
     def loss(self, x: Tensor, y: Tensor, step: str, tau: float) -> Tensor:
@@ -150,16 +151,32 @@ class _Search:
         ce = nn.functional.cross_entropy(
             self.net(self.data.prep(x), gates, rules.edge_weights([*self.betas], step)), y
         )
-        if step == "weights" or self.cost is None:
+        if step == "weights":
             return ce
         o = self.o
-        return hardware_loss(ce, self.cost.expected(probs), style=o["cost_style"], weight=o["cost_weight"],
-                             beta=o["cost_beta"], scale=self.cost.base if self.cost.base > 0 else 1.0, target=o["target"], target_style=o["target_style"])  # fmt: skip
+        if self.cost is not None:
+            kw: dict[str, Any] = {
+                "scale": self.cost.base if self.cost.base > 0 else 1.0,
+                "target": o["target"],
+                "target_style": o["target_style"],
+            }
+            if o["cost_estimate"] == "sampled":
+                r = sampled_penalty(self.cost, probs, o["cost_samples"], **kw)
+            elif o["cost_estimate"] == "derived":
+                r = derived_penalty(self.cost, probs, rules.derive([*self.alphas]), **kw)
+            else:
+                r = penalty(self.cost.expected(probs), **kw)
+            ce = hardware_loss(ce, r, style=o["cost_style"], weight=o["cost_weight"], beta=o["cost_beta"], penalised=True, **kw)  # fmt: skip
+        if o["entropy"] > 0:
+            ce = ce + o["entropy"] * self.ramp * rules.entropy([*self.alphas])
+        return ce
 
     def epoch(self, epoch: int, beat: Callable[[], None]) -> float:
         """Train one epoch; returns the mean training loss."""
         o, b = self.o, self.o["batch"]
         tau = rules.temperature(self.name, epoch, self.epochs, o["tau_max"], o["tau_min"])
+        # the entropy term's share: 0 at the first epoch, 1 at the last
+        self.ramp = epoch / max(1, self.epochs - 1)
         tr_x, tr_y = self.data.train
         va_x, va_y = self.data.val
         perm, vperm = self.rng.permutation(len(tr_x)), self.rng.permutation(len(va_x))
