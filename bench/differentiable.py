@@ -25,8 +25,9 @@ Each search runs in a fresh process (spawn), so its wall time and peak resident 
 (``ru_maxrss``) are its own; ``--jobs`` of them run at once (one CPU thread each). Every finished
 search is kept in ``bench/results/<out>_cache.json``, so a run cut short goes on where it stopped
 (delete the file to measure afresh). Measures, never asserts. Writes ``bench/results/<out>.json``
-and ``.md``. Run: ``nice -n 10 python bench/differentiable.py --quick`` (the committed results
-state their settings) or with the defaults (5 seeds, more epochs: hours on 2 CPU cores).
+and ``.md``. Run: ``python bench/differentiable.py --jobs 2`` (the defaults: 5 seeds, 10 epochs of
+20 NB201 steps, 500 stand-alone steps; 8 mobile epochs of 20 steps; about 1 hour for the NB201 part
+and 1 for the mobile part on 2 CPU cores), or ``--quick`` (minutes) to check the pipeline.
 """
 
 from __future__ import annotations
@@ -281,13 +282,13 @@ def main() -> None:
     ap.add_argument("--parts", default="nb201,mobile")
     ap.add_argument("--out", default="differentiable", help="results name: bench/results/OUT.json and .md")
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--steps", type=int, default=100, help="steps per epoch (nb201)")
-    ap.add_argument("--train-images", type=int, default=10000)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--standalone-steps", type=int, default=2000)
-    ap.add_argument("--mobile-epochs", type=int, default=10)
-    ap.add_argument("--mobile-steps", type=int, default=50)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=20, help="steps per epoch (nb201)")
+    ap.add_argument("--train-images", type=int, default=5000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--standalone-steps", type=int, default=500)
+    ap.add_argument("--mobile-epochs", type=int, default=8)
+    ap.add_argument("--mobile-steps", type=int, default=20)
     ap.add_argument("--eval-steps", type=int, default=100)
     ap.add_argument("--targets", type=float, nargs=3, default=[22.0, 28.0, 34.0])
     ap.add_argument("--target-style", default="absolute", choices=("hinge", "absolute"),
@@ -300,14 +301,14 @@ def main() -> None:
     )
     ap.add_argument("--entropy", type=float, default=2.0, help="weight of the entropy term (mobile)")
     ap.add_argument("--mobile-arch-lr", type=float, default=0.05, help="architecture learning rate (mobile)")
+    ap.add_argument("--note", default="", help="how and where it ran, for the results' header")
     ap.add_argument("--jobs", type=int, default=1, help="searches at once, each in its own process")
     a = ap.parse_args()
     if a.quick:  # what fitted in the time left on a shared 2-core machine at load average 10
         a.seeds, a.epochs, a.steps, a.train_images, a.batch, a.standalone_steps = 1, 2, 4, 400, 32, 40
         a.mobile_epochs, a.mobile_steps, a.eval_steps = 1, 2, 10
-    note = ("QUICK MODE: small epochs, steps and seeds; numbers show the pipeline, not converged searches"
-            if a.quick else "full settings")  # fmt: skip
-    a.note = note
+    a.note = ("QUICK MODE: small epochs, steps and seeds; numbers show the pipeline, not converged searches"
+              if a.quick else a.note or "the settings below")  # fmt: skip
     a.rows = Rows(RESULTS / f"{a.out}_cache.json", a.jobs)
     res: dict[str, Any] = {}
     t0 = time.time()
