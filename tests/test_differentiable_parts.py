@@ -76,18 +76,23 @@ def test_hardware_term_pushes_the_expected_cost_down_and_respects_a_target(style
     ce = torch.tensor(2.0)
     a = torch.zeros(5, requires_grad=True)
     costs = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
-    kw = {"style": style, "weight": 1.0, "beta": 0.6, "scale": 3.0}
-    loss = hardware_loss(ce, (torch.softmax(a, 0) * costs).sum(), target=None, **kw)
+    kw = {"scale": 3.0}
+
+    def hardware(cost, target):
+        r = penalty(cost, target=target, **kw)
+        return hardware_loss(ce, r, style=style, weight=1.0, beta=0.6)
+
+    loss = hardware((torch.softmax(a, 0) * costs).sum(), target=None)
     (g,) = torch.autograd.grad(loss, a)
     assert g[0] < 0 < g[4]  # gradient descent raises the cheap op's weight, lowers the dear one's
-    below = hardware_loss(ce, torch.tensor(2.5), target=3.0, **kw)
-    above = hardware_loss(ce, torch.tensor(4.5), target=3.0, **kw)
+    below = hardware(torch.tensor(2.5), target=3.0)
+    above = hardware(torch.tensor(4.5), target=3.0)
     assert float(below) == pytest.approx(2.0) and float(above) > 2.0
     # TuNAS's absolute value: below the target costs too, equally far on either side, zero on it
     kw["target_style"] = "absolute"
-    below, above = (hardware_loss(ce, torch.tensor(v), target=3.0, **kw) for v in (2.4, 3.6))
+    below, above = (hardware(torch.tensor(v), target=3.0) for v in (2.4, 3.6))
     assert float(below) > 2.0 and float(below) == pytest.approx(float(above))
-    assert float(hardware_loss(ce, torch.tensor(3.0), target=3.0, **kw)) == pytest.approx(2.0)
+    assert float(hardware(torch.tensor(3.0), target=3.0)) == pytest.approx(2.0)
 
 
 def _toy_table(costs):

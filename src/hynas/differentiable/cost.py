@@ -24,7 +24,7 @@ CVPR 2020):
 - multiplicative (FBNet): ``loss = CE · (1 + λ·r)^β`` — FBNet's ``CE · α·log(LAT)^β`` made unit-free
   (the paper's form needs latency in milliseconds above 1).
 
-**Expected or sampled.** By default ``r`` is the penalty of the *expected* cost (FBNet,
+**Expected, sampled or derived.** By default ``r`` is the penalty of the *expected* cost (FBNet,
 ProxylessNAS). With a target that lets a mixture meet the target while the network derived from it
 (one choice per slot, the most likely) does not: half the mass on a cheap choice and half on a dear
 one averages to the target, and the derived network is the cheap one. ``cost_estimate="sampled"``
@@ -124,20 +124,9 @@ class CostTable:
 
 
 def hardware_loss(
-    ce: torch.Tensor,
-    expected: torch.Tensor,
-    *,
-    style: str,
-    weight: float,
-    beta: float,
-    scale: float,
-    target: float | None,
-    target_style: str = "hinge",
-    penalised: bool = False,
+    ce: torch.Tensor, r: torch.Tensor, *, style: str, weight: float, beta: float
 ) -> torch.Tensor:
-    """The task loss with the hardware term (see the module docstring); ``scale`` is ``f(ref)``;
-    ``expected`` is the expected cost, or with ``penalised=True`` an already computed ``r``."""
-    r = expected if penalised else penalty(expected, scale=scale, target=target, target_style=target_style)
+    """The task loss with the hardware term ``r`` (a :func:`penalty`; see the module docstring)."""
     if style == "additive":
         return ce + weight * r
     return ce * (1.0 + weight * r) ** beta

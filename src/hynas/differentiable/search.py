@@ -166,7 +166,7 @@ class _Search:
                 r = derived_penalty(self.cost, probs, rules.derive([*self.alphas]), **kw)
             else:
                 r = penalty(self.cost.expected(probs), **kw)
-            ce = hardware_loss(ce, r, style=o["cost_style"], weight=o["cost_weight"], beta=o["cost_beta"], penalised=True, **kw)  # fmt: skip
+            ce = hardware_loss(ce, r, style=o["cost_style"], weight=o["cost_weight"], beta=o["cost_beta"])
         if o["entropy"] > 0:
             ce = ce + o["entropy"] * self.ramp * rules.entropy([*self.alphas])
         return ce
