@@ -37,7 +37,9 @@ drawn network's cost averages out, so the two forms differ little there. ``cost_
 penalises the derived network itself: ``r = penalty(cost(argmax α))`` in value, with the expected
 cost's gradient (straight-through, as GDAS passes a hard choice forward and the soft one back: Dong
 & Yang, CVPR 2019). The search then moves mass toward dearer or cheaper choices until the derived
-network crosses the target, and ends within one choice's cost of it.
+network crosses the target, and ends within one choice's cost of it. The gradient is that of the
+expected cost under ``softmax(α)`` for every method: the derived network is a function of α, and
+FBNet's Gumbel draw (which its expected-cost term uses) would add noise that does not move it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ __all__ = [
     "TARGET_STYLES",
     "CostTable",
     "derived_penalty",
+    "estimated_penalty",
     "hardware_loss",
     "penalty",
     "sampled_penalty",
@@ -174,3 +177,26 @@ def sampled_penalty(
     f = penalty(costs, scale=scale, target=target, target_style=target_style)
     baseline = (f.sum() - f) / max(1, k - 1)
     return f.mean() + ((f - baseline) * (logp - logp.detach())).mean()
+
+
+def estimated_penalty(
+    table: CostTable,
+    estimate: str,
+    alphas: Sequence[torch.Tensor],
+    probs: Sequence[torch.Tensor],
+    *,
+    samples: int,
+    scale: float,
+    target: float | None,
+    target_style: str,
+) -> torch.Tensor:
+    """``r`` by ``estimate`` (one of :data:`ESTIMATES`): of the expected cost under the method's
+    choice probabilities ``probs`` (FBNet's are a Gumbel draw), of ``samples`` drawn networks, or of
+    the derived network ``argmax α`` with the expected cost's gradient under ``softmax(α)``."""
+    kw = {"scale": scale, "target": target, "target_style": target_style}
+    if estimate == "sampled":
+        return sampled_penalty(table, probs, samples, **kw)
+    if estimate == "derived":
+        picks = [int(a.detach().argmax()) for a in alphas]
+        return derived_penalty(table, [torch.softmax(a, 0) for a in alphas], picks, **kw)
+    return penalty(table.expected(probs), **kw)

@@ -38,7 +38,7 @@ from hynas.core.metrics import resolve_cost_model
 from hynas.core.store import Store, TrialRecord
 from hynas.core.strategy import Candidate
 from hynas.differentiable import outputs, rules
-from hynas.differentiable.cost import CostTable, derived_penalty, hardware_loss, penalty, sampled_penalty
+from hynas.differentiable.cost import CostTable, estimated_penalty, hardware_loss
 from hynas.differentiable.layout import Layout, layout_for
 from hynas.differentiable.method import DifferentiableMethod
 from hynas.differentiable.supernet import build_supernet
@@ -155,17 +155,10 @@ class _Search:
             return ce
         o = self.o
         if self.cost is not None:
-            kw: dict[str, Any] = {
-                "scale": self.cost.base if self.cost.base > 0 else 1.0,
-                "target": o["target"],
-                "target_style": o["target_style"],
-            }
-            if o["cost_estimate"] == "sampled":
-                r = sampled_penalty(self.cost, probs, o["cost_samples"], **kw)
-            elif o["cost_estimate"] == "derived":
-                r = derived_penalty(self.cost, probs, rules.derive([*self.alphas]), **kw)
-            else:
-                r = penalty(self.cost.expected(probs), **kw)
+            r = estimated_penalty(
+                self.cost, o["cost_estimate"], [*self.alphas], probs, samples=o["cost_samples"],
+                scale=self.cost.base if self.cost.base > 0 else 1.0, target=o["target"], target_style=o["target_style"],
+            )  # fmt: skip
             ce = hardware_loss(ce, r, style=o["cost_style"], weight=o["cost_weight"], beta=o["cost_beta"])
         if o["entropy"] > 0:
             ce = ce + o["entropy"] * self.ramp * rules.entropy([*self.alphas])
