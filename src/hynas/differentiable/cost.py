@@ -193,10 +193,10 @@ def estimated_penalty(
     """``r`` by ``estimate`` (one of :data:`ESTIMATES`): of the expected cost under the method's
     choice probabilities ``probs`` (FBNet's are a Gumbel draw), of ``samples`` drawn networks, or of
     the derived network ``argmax α`` with the expected cost's gradient under ``softmax(α)``."""
-    kw = {"scale": scale, "target": target, "target_style": target_style}
     if estimate == "sampled":
-        return sampled_penalty(table, probs, samples, **kw)
+        return sampled_penalty(table, probs, samples, scale=scale, target=target, target_style=target_style)
     if estimate == "derived":
         picks = [int(a.detach().argmax()) for a in alphas]
-        return derived_penalty(table, [torch.softmax(a, 0) for a in alphas], picks, **kw)
-    return penalty(table.expected(probs), **kw)
+        soft = [torch.softmax(a, 0) for a in alphas]
+        return derived_penalty(table, soft, picks, scale=scale, target=target, target_style=target_style)
+    return penalty(table.expected(probs), scale=scale, target=target, target_style=target_style)
