@@ -16,7 +16,8 @@ from hynas.spaces import get_space
 
 @pytest.fixture(scope="module")
 def nb201_table() -> LatencyTable:
-    return build_lut("nb201", warmup=1, repeats=3, n_fit=3, fit_repeats=3)
+    # six fit networks: with three, the fitted overhead went negative once at a load of 4 on 2 cores
+    return build_lut("nb201", warmup=1, repeats=3, n_fit=6, fit_repeats=5)
 
 
 def _keys(arch: object) -> set[str]:
