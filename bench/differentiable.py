@@ -17,9 +17,9 @@ Parts:
   default; ``--cost-estimate``: ``derived``, the term on the derived network, by default;
   ``--entropy`` 2 and ``--mobile-arch-lr`` 0.05, so that α settles within the short search): the
   found (last epoch's) network's latency and whether it lies within 10 % of the target; its
-  accuracy (the ``mobile-fmnist`` evaluator at ``--eval-steps`` steps) vs the best network NSGA-II finds with the constraint ``latency <= target`` and the same wall-clock
-  budget (``budget_seconds`` = the method's measured search time, the evaluator's cost is its wall
-  time).
+  accuracy (the ``mobile-fmnist`` evaluator at ``--eval-steps`` steps) vs the best network NSGA-II
+  finds with the constraint ``latency <= target`` and the same wall-clock budget
+  (``budget_seconds`` = the method's measured search time, the evaluator's cost is its wall time).
 
 Each search runs in a fresh process (spawn), so its wall time and peak resident memory
 (``ru_maxrss``) are its own; ``--jobs`` of them run at once (one CPU thread each). Every finished

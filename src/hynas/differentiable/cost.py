@@ -52,6 +52,7 @@ import torch
 from hynas.core.arch import Architecture
 from hynas.core.errors import HynasError
 from hynas.differentiable.layout import Layout
+from hynas.differentiable.rules import derive
 
 __all__ = [
     "ESTIMATES",
@@ -196,7 +197,8 @@ def estimated_penalty(
     if estimate == "sampled":
         return sampled_penalty(table, probs, samples, scale=scale, target=target, target_style=target_style)
     if estimate == "derived":
-        picks = [int(a.detach().argmax()) for a in alphas]
         soft = [torch.softmax(a, 0) for a in alphas]
-        return derived_penalty(table, soft, picks, scale=scale, target=target, target_style=target_style)
+        return derived_penalty(
+            table, soft, derive(alphas), scale=scale, target=target, target_style=target_style
+        )
     return penalty(table.expected(probs), scale=scale, target=target, target_style=target_style)
