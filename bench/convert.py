@@ -48,6 +48,7 @@ from hynas.models.lm_spec import format_config, parse_config
 from hynas.spaces import get_space
 from hynas.spaces.hybrid_convert import TEACHERS, ConversionSpace, Plan, format_plan
 from hynas.training.loop import deterministic
+from jsonfile import write_atomic
 from supernet import stop_time  # bench/ is on the path when run as a script
 
 RESULTS = Path(__file__).parent / "results"
@@ -137,10 +138,7 @@ class Cache:
             if time.time() >= self.stop:
                 raise Stopped(key)
             self.data[key] = make(*args)
-            RESULTS.mkdir(exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True) + "\n")
-            tmp.replace(self.path)
+            write_atomic(self.path, self.data, sort_keys=True)
         return self.data[key]
 
 

@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jsonfile import write_atomic
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -72,9 +74,7 @@ class Rows:
                 for k, res in pending:
                     self.data[k] = res.get()
                     print(k, "->", json.dumps(self.data[k])[:300], flush=True)
-                    tmp = self.path.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(self.data, indent=1) + "\n")
-                    tmp.replace(self.path)
+                    write_atomic(self.path, self.data)
         return [self.data[k] for k in keys]
 
 

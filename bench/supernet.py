@@ -67,6 +67,7 @@ from scipy.stats import kendalltau, spearmanr
 
 from hynas.core.arch import Architecture
 from hynas.spaces import get_space
+from jsonfile import write_atomic
 
 HYNAS = str(Path(sys.executable).with_name("hynas"))
 PROXIES = ("synflow", "grad_norm", "snip", "jacov", "naswot")
@@ -88,9 +89,7 @@ def cache(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         if data["protocol"] != protocol(args):
             sys.exit(f"{path} holds another protocol {data['protocol']}; move it away or use --results")
         yield data
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-        tmp.replace(path)
+        write_atomic(path, data, sort_keys=True)
 
 
 def protocol(args: argparse.Namespace) -> dict[str, Any]:
