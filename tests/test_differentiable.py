@@ -140,6 +140,24 @@ def test_entropy_option_sharpens_the_architecture_weights(tmp_path):
     assert peak[5.0] > peak[0.0] + 0.1, peak
 
 
+def test_cosine_arch_schedule_brings_alpha_to_rest_in_the_last_epoch(tmp_path):
+    """With ``arch_schedule=cosine`` the architecture step shrinks with the weights' cosine, so α
+    moves far less in the last epoch than with a constant rate, from the same first epoch."""
+    need_fmnist()
+    moves = {}
+    for schedule in ("constant", "cosine"):
+        _search(
+            "darts", store=str(tmp_path / f"{schedule}.db"), budget=3, arch_lr=0.3, arch_schedule=schedule
+        )
+        epochs = json.loads((tmp_path / f"{schedule}-differentiable" / "alphas.json").read_text())["epochs"]
+
+        last, before = epochs[2]["probs"], epochs[1]["probs"]
+        moves[schedule] = sum(
+            abs(x - y) for pa, pb in zip(last, before, strict=True) for x, y in zip(pa, pb, strict=True)
+        )
+    assert moves["cosine"] < 0.5 * moves["constant"], moves
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -159,6 +177,7 @@ def test_entropy_option_sharpens_the_architecture_weights(tmp_path):
         ),
         ({"strategy_options": {"tau_min": -1}}, "bad option tau_min"),
         ({"strategy_options": {"entropy": -0.5}}, "bad option entropy"),
+        ({"strategy_options": {"arch_schedule": "linear"}}, "arch_schedule"),
         ({"strategy_options": {"cost_estimate": "sampled"}}, "cost_estimate needs option cost"),
         ({"strategy_options": {"cost": "latency@raspi4", "cost_estimate": "mean"}}, "cost_estimate"),
         ({"strategy_options": {"cost": "latency@raspi4", "cost_samples": 1}}, "bad option cost_samples"),

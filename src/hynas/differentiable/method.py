@@ -52,6 +52,8 @@ class DifferentiableMethod(Strategy):
         Option("w_decay", "float", 3e-4, "weight decay of the weights", low=0.0),
         Option("arch_lr", "float", None, "architecture learning rate (Adam; default per method)", none=True, low=0.0, low_open=True),
         Option("arch_decay", "float", 1e-3, "weight decay of the architecture weights", low=0.0),
+        Option("arch_schedule", "str", "constant", "architecture learning rate over the steps: constant, or cosine to 0 (α comes to rest, so the last epoch's derived network is not one swing of a noisy gradient)",
+               choices=("constant", "cosine")),
         Option("xi", "float", None, "darts2: virtual step size (default w_lr)", none=True, low=0.0),
         Option("partial", "int", 4, "pcdarts: 1/K of the channels go through the operations", low=1, high=64),
         Option("tau_max", "float", None, "gdas/fbnet: first Gumbel temperature (default 10 / 5)", none=True, low=0.0, low_open=True),

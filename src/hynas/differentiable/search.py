@@ -183,6 +183,9 @@ class _Search:
             )
             for g in self.w_opt.param_groups:
                 g["lr"] = lr
+            if o["arch_schedule"] == "cosine":
+                for g in self.a_opt.param_groups:
+                    g["lr"] = o["arch_lr"] * lr / o["w_lr"]
             ti = torch.as_tensor(perm[(i * b + np.arange(b)) % len(perm)])
             x, y = tr_x[ti], tr_y[ti]
             if epoch >= o["warmup"]:
