@@ -30,7 +30,10 @@ search is kept in ``bench/results/<out>_cache.json``, so a run cut short goes on
 (delete the file to measure afresh). Measures, never asserts. Writes ``bench/results/<out>.json``
 and ``.md``. Run: ``python bench/differentiable.py --jobs 2`` (the defaults: 5 seeds, 10 epochs of
 20 NB201 steps, 500 stand-alone steps; 8 mobile epochs of 20 steps; about 1 hour for the NB201 part
-and 1 for the mobile part on 2 CPU cores), or ``--quick`` (minutes) to check the pipeline.
+and 1 for the mobile part on 2 CPU cores), or ``--quick`` (minutes) to check the pipeline. A
+longer NB201 search for the skip-drift question, kept apart from the main results:
+``python bench/differentiable.py --parts nb201 --methods darts,pcdarts,gdas --seeds 1 --epochs 50
+--steps 100 --out differentiable_long --jobs 2`` (about 1 CPU-hour a search).
 """
 
 from __future__ import annotations
@@ -206,7 +209,7 @@ def part_nb201(a: argparse.Namespace) -> dict[str, Any]:
     cfg = {"epochs": a.epochs, "standalone_steps": a.standalone_steps, "options": {
         "train_images": a.train_images, "val_images": a.train_images // 2, "eval_images": 1000, "batch": a.batch,
         "steps": a.steps, "channels": 8, "cells": 1}}  # fmt: skip
-    runs = a.rows.run([(nb201_run, m, seed, cfg) for m in METHODS for seed in range(a.seeds)])
+    runs = a.rows.run([(nb201_run, m, seed, cfg) for m in a.methods for seed in range(a.seeds)])
     wall = statistics.mean(r["wall_s"] for r in runs)
     per_query = statistics.mean(r["final"]["standalone_train_s"] for r in runs)
     equal = max(1, int(wall / per_query))
@@ -318,6 +321,7 @@ def main() -> None:
     )
     ap.add_argument("--parts", default="nb201,mobile")
     ap.add_argument("--out", default="differentiable", help="results name: bench/results/OUT.json and .md")
+    ap.add_argument("--methods", default=",".join(METHODS), help="nb201: comma-separated methods")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--steps", type=int, default=20, help="steps per epoch (nb201)")
@@ -349,6 +353,9 @@ def main() -> None:
     ap.add_argument("--note", default="", help="how and where it ran, for the results' header")
     ap.add_argument("--jobs", type=int, default=1, help="searches at once, each in its own process")
     a = ap.parse_args()
+    a.methods = a.methods.split(",")
+    if not set(a.methods) <= set(METHODS):
+        sys.exit(f"unknown methods {sorted(set(a.methods) - set(METHODS))}; valid: {', '.join(METHODS)}")
     if a.quick:  # what fitted in the time left on a shared 2-core machine at load average 10
         a.seeds, a.epochs, a.steps, a.train_images, a.batch, a.standalone_steps = 1, 2, 4, 400, 32, 40
         a.mobile_epochs, a.mobile_steps, a.eval_steps = 1, 2, 10
