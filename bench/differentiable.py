@@ -231,10 +231,8 @@ def part_mobile(a: argparse.Namespace) -> dict[str, Any]:
         for t in a.targets for m in ("fbnet", "proxyless")
     ])  # fmt: skip
     walls = {t: max(r["wall_s"] for r in rows if r["target"] == t) for t in a.targets}
-    bb = a.rows.run(
-        [(nsga2_run, t, nsga2_budget(a.rows, t, walls[t], cfg, a.nsga2_cached), 0, cfg) for t in a.targets]
-    )
     budgets = {t: nsga2_budget(a.rows, t, walls[t], cfg, a.nsga2_cached) for t in a.targets}
+    bb = a.rows.run([(nsga2_run, t, budgets[t], 0, cfg) for t in a.targets])
     short = {str(t): budgets[t] for t in a.targets if budgets[t] < walls[t]}
     return {"config": {**cfg, "per_method": own}, "runs": rows, "nsga2": bb, "nsga2_short_budget": short}
 

@@ -176,16 +176,12 @@ class _Search:
         weights = [p for p in self.net.parameters()]
         total = 0.0
         for i in range(self.steps):
-            lr = (
-                o["w_lr"]
-                * 0.5
-                * (1 + math.cos(math.pi * (epoch * self.steps + i) / (self.epochs * self.steps)))
-            )
+            cosine = 1 + math.cos(math.pi * (epoch * self.steps + i) / (self.epochs * self.steps))
             for g in self.w_opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = o["w_lr"] * 0.5 * cosine
             if o["arch_schedule"] == "cosine":
                 for g in self.a_opt.param_groups:
-                    g["lr"] = o["arch_lr"] * lr / o["w_lr"]
+                    g["lr"] = o["arch_lr"] * 0.5 * cosine
             ti = torch.as_tensor(perm[(i * b + np.arange(b)) % len(perm)])
             x, y = tr_x[ti], tr_y[ti]
             if epoch >= o["warmup"]:
