@@ -7,8 +7,10 @@ Stages (``--stage``, comma-separated, default all, in this order):
 
 - ``speed``: median times of a supernet forward, the extracted network's forward and ``extract``
   (30 seeded random architectures, batch 2, 1 thread).
-- ``train``: ``hynas supernet train`` (progressive shrinking, once-for-all, Cai et al., ICLR 2020)
-  on Fashion-MNIST for ``--supernet-steps`` steps per phase, under ``/usr/bin/time -v`` (wall, CPU,
+- ``train``: ``hynas supernet train --schedule`` ``sandwich`` (BigNAS's sandwich rule with in-place
+  distillation, Yu et al., ECCV 2020; the default) or ``progressive`` (progressive shrinking,
+  once-for-all, Cai et al., ICLR 2020) on Fashion-MNIST for ``--supernet-steps`` steps (one
+  number, or one per progressive phase), under ``/usr/bin/time -v`` (wall, CPU,
   peak RSS); a killed run is resumed with ``--resume`` (each segment is timed and added up), or
   with ``--partial-supernet`` the checkpoint of a stopped run is used as it is (the report says so).
 - ``inherit``: ``--archs`` architectures spanning the space (smallest, largest, then evenly spaced
@@ -72,9 +74,12 @@ from jsonfile import write_atomic
 HYNAS = str(Path(sys.executable).with_name("hynas"))
 PROXIES = ("synflow", "grad_norm", "snip", "jacov", "naswot")
 QUICK = {
-    "supernet_steps": "20,10,10,10", "archs": 6, "standalone_steps": 25, "seeds": 1, "eval_images": 300,
+    "archs": 6, "standalone_steps": 25, "seeds": 1, "eval_images": 300,
     "search_budget": 6, "finetune_steps": 10, "scratch_steps": 25, "proxies": "synflow,snip",
 }  # fmt: skip
+#: default --supernet-steps per (schedule, --quick); a sandwich step trains 4 sub-networks
+SUPERNET_STEPS = {("sandwich", False): "2000", ("progressive", False): "300,200,300,1200",
+                  ("sandwich", True): "15", ("progressive", True): "20,10,10,10"}  # fmt: skip
 
 
 # -- cache -------------------------------------------------------------------------------------
@@ -95,7 +100,9 @@ def cache(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 def protocol(args: argparse.Namespace) -> dict[str, Any]:
     """What every cached result depends on; the specialisation's own settings are kept in its rows."""
     keys = ("supernet_steps", "archs", "standalone_steps", "seeds", "eval_images", "proxy_batch")
-    return {k: getattr(args, k) for k in (*keys, "resolution_scale")}
+    out = {k: getattr(args, k) for k in (*keys, "resolution_scale")}
+    # caches from before --schedule hold progressive supernets and no "schedule" key
+    return out if args.schedule == "progressive" else {**out, "schedule": args.schedule}
 
 
 def special_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -200,7 +207,7 @@ def stage_train(args: argparse.Namespace) -> None:
     step = read_checkpoint(ckpt).step if ckpt.exists() else 0
     if step < sum(steps) and not (args.partial_supernet and step > 0):
         cmd = [HYNAS, "supernet", "train", "--out", str(ckpt.parent), "--steps", args.supernet_steps,
-               "--resolution-scale", str(args.resolution_scale)]  # fmt: skip
+               "--schedule", args.schedule, "--resolution-scale", str(args.resolution_scale)]  # fmt: skip
         timed(
             [*cmd, "--checkpoint-every", "50", *(["--resume"] if ckpt.exists() else [])], "train", args.work
         )
@@ -463,7 +470,7 @@ def markdown(r: dict[str, Any]) -> str:
             if tr["steps"] >= tr["schedule"]
             else f" (stopped at step {tr['steps']} of the {tr['schedule']}-step schedule {p['supernet_steps']}: the machine's time box)"
         )
-        lines += [f"Supernet training: {tr['steps']} progressive steps{stopped} (batch 32) in {tr['wall_s']} s wall ({tr['s_per_step']} s/step), {tr['cpu_s']} s CPU, peak RSS {tr['max_rss_mib']} MiB ({tr['segments']} segment(s), `/usr/bin/time -v`).", ""]  # fmt: skip
+        lines += [f"Supernet training: {tr['steps']} {p.get('schedule', 'progressive')} steps{stopped} (batch 32) in {tr['wall_s']} s wall ({tr['s_per_step']} s/step), {tr['cpu_s']} s CPU, peak RSS {tr['max_rss_mib']} MiB ({tr['segments']} segment(s), `/usr/bin/time -v`).", ""]  # fmt: skip
     lines += [f"## Ranking fidelity ({r['archs_done']} architectures)", "",
               f"Truth: validation accuracy ({p['eval_images']} images) after {p['standalone_steps']} steps of stand-alone training (`mobile-fmnist`, batch 32, lr 0.05 cosine, {p['resolution_scale']} px per resolution unit), seed 0; a second seed where time allowed.", "",
               "| score | Kendall τ | Spearman ρ | τ vs the seeds' mean | ρ vs the seeds' mean |", "|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -543,7 +550,14 @@ def main() -> None:
         "--work", type=Path, default=Path("/tmp/hynas-supernet-bench"), help="checkpoint, stores, logs"
     )
     ap.add_argument("--quick", action="store_true", help="a few minutes: " + json.dumps(QUICK))
-    ap.add_argument("--supernet-steps", default="300,200,300,1200", help="steps per progressive phase")
+    ap.add_argument(
+        "--schedule", default="sandwich", choices=("sandwich", "progressive"), help="supernet training"
+    )
+    ap.add_argument(
+        "--supernet-steps",
+        default=None,
+        help="sandwich: steps (2000); progressive: per phase (300,200,300,1200)",
+    )
     ap.add_argument("--archs", type=int, default=50)
     ap.add_argument("--standalone-steps", type=int, default=150)
     ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")
@@ -569,6 +583,8 @@ def main() -> None:
     if args.quick:
         for k, v in QUICK.items():
             setattr(args, k, v)
+    if args.supernet_steps is None:
+        args.supernet_steps = SUPERNET_STEPS[args.schedule, args.quick]
     args.work.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     for name in args.stage.split(","):

@@ -1,0 +1,58 @@
+"""The supernet benchmark's ranking table and its protocol: what a run measures is what it says."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pytest
+
+from bench_util import BENCH, load_bench
+
+sys.path.insert(0, str(BENCH))  # the script imports its sibling ``jsonfile``
+bs = load_bench("supernet")
+
+
+def _rows(n: int) -> list[dict]:
+    """Seed 0 ranks the archs 0..n-1, seed 1 reverses the middle: the seeds' mean differs from seed 0."""
+    rows = []
+    for i in range(n):
+        s1 = i if i in (0, n - 1) else n - 1 - i
+        rows.append({"arch": f"a{i}", "inherited": {"accuracy": float(i), "flops": float(s1)},
+                     "standalone": [float(i), float(s1)]})  # fmt: skip
+    return rows
+
+
+def test_scores_rank_against_seed_zero_and_the_seeds_mean() -> None:
+    rows = _rows(6)
+    r = bs.ranked(rows, rows, "accuracy")
+    assert r["kendall_tau"] == 1.0  # the same order as seed 0
+    # the mean of the seeds is tied in the middle: a perfect seed-0 score is not perfect against it
+    assert r["vs_seed_mean"]["kendall_tau"] < 1.0
+    assert bs.ranked(rows, rows[:2], "accuracy").keys() == {
+        "kendall_tau",
+        "spearman_rho",
+    }  # < 3 with two seeds
+
+
+def test_the_table_shows_the_mean_columns_only_when_there_is_a_second_seed() -> None:
+    result = {"protocol": {"eval_images": 10, "standalone_steps": 5, "resolution_scale": 0.1}, "speed": None,
+              "train": None, "archs_done": 6, "special": {}, "by_resolution": {}, "cost": None, "rows": [], "standalone_rss_mib": 0,
+              "ranking": {"supernet (inherited accuracy)": bs.ranked(_rows(6), _rows(6), "accuracy")}}  # fmt: skip
+    row = next(x for x in bs.markdown(result).splitlines() if x.startswith("| supernet"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "1.0" and cells[3] != "–"
+    result["ranking"] = {"supernet (inherited accuracy)": bs.ranked(_rows(6), [], "accuracy")}
+    row = next(x for x in bs.markdown(result).splitlines() if x.startswith("| supernet"))
+    assert row.rstrip("|").split("|")[-1].strip() == "–"
+
+
+@pytest.mark.parametrize(("schedule", "extra"), [("progressive", {}), ("sandwich", {"schedule": "sandwich"})])
+def test_the_protocol_names_the_schedule_except_for_old_progressive_caches(
+    schedule: str, extra: dict
+) -> None:
+    args = argparse.Namespace(supernet_steps="1", archs=2, standalone_steps=3, seeds=1, eval_images=4,
+                              proxy_batch=5, resolution_scale=0.1, schedule=schedule)  # fmt: skip
+    base = {"supernet_steps": "1", "archs": 2, "standalone_steps": 3, "seeds": 1, "eval_images": 4,
+            "proxy_batch": 5, "resolution_scale": 0.1}  # fmt: skip
+    assert bs.protocol(args) == {**base, **extra}
