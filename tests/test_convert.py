@@ -203,3 +203,46 @@ def test_a_checkpoint_of_another_plan_or_a_corrupt_one_is_refused_and_kept(tmp_p
     with pytest.raises(HynasError, match="corrupt"):
         distill(tmp_path, teacher, carve(teacher, plan, OPTS), plan, _batches(), opts)
     assert ckpt.read_bytes() == bytes(data) and not (tmp_path / "student.safetensors").exists()
+
+
+def test_mamba_init_gives_new_ssm_layers_mambas_own_start_and_keeps_the_rest():
+    from dataclasses import replace
+
+    teacher, plan = _teacher(), parse_plan("keep,ssm,keep,swa", 4)
+    fresh = carve(teacher, plan, replace(OPTS, ssm_init="mamba"), _calib(), seed=3)
+    seeded = carve(teacher, plan, OPTS, _calib(), seed=3)
+    torch.manual_seed(3)
+    mamba = HybridLM(converted_config(teacher.cfg, plan, OPTS))
+    for k, v in fresh.state_dict().items():
+        if k.startswith("blocks.1.mixer."):  # the new layer: Mamba's initialisation, not the teacher's
+            assert torch.equal(v, mamba.state_dict()[k]), k
+        else:
+            assert torch.equal(v, seeded.state_dict()[k]), k
+    assert not torch.equal(fresh.blocks[1].mixer.in_proj.weight, seeded.blocks[1].mixer.in_proj.weight)
+    with pytest.raises(HynasError, match="ssm_init must be one of attention, mamba"):
+        replace(OPTS, ssm_init="random").check()
+
+
+def test_a_checkpoint_of_another_seeding_is_refused(tmp_path):
+    from dataclasses import replace
+
+    teacher, plan = _teacher(), parse_plan("ssm,keep,keep,keep", 4)
+    opts = DistillOptions(align_steps=3, kd_steps=2, every=1)
+    distill(tmp_path, teacher, carve(teacher, plan, OPTS), plan, _batches(), opts, stop=("align", 2))
+    with pytest.raises(HynasError, match="another configuration"):
+        distill(
+            tmp_path, teacher, carve(teacher, plan, replace(OPTS, ssm_init="mamba")), plan, _batches(), opts
+        )
+
+
+def test_the_proxy_carves_with_the_ssm_init_it_is_given(tmp_path):
+    from hynas.evaluators.convert import ConversionProxy
+
+    teacher = save_lm(tmp_path / "t.safetensors", _teacher(), "sha256:x", {"context": 32})
+    seeded, fresh = (ConversionProxy(teacher=str(teacher), steps=(1,), batch=2, calib=2, eval_windows=2, ssm_init=i)
+                     for i in (None, "mamba"))  # fmt: skip
+    assert (seeded.carve_opts.ssm_init, fresh.carve_opts.ssm_init) == ("attention", "mamba")
+    arch = seeded.space.parse("ssm,keep,keep,keep")
+    assert seeded.evaluate(arch).metrics["align"] != fresh.evaluate(arch).metrics["align"]
+    with pytest.raises(HynasError, match="ssm_init must be one of"):
+        ConversionProxy(teacher=str(teacher), ssm_init="zeros")

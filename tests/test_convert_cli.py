@@ -55,6 +55,10 @@ def test_carve_and_distill_write_models_with_their_plan(teacher: Path, tmp_path:
         ),
         (["carve", "{d}/missing", "keep,keep,keep,keep", "--out", "{d}/x"], "no teacher file"),
         (["teacher", "{d}/t", "--preset", "huge"], "unknown teacher preset 'huge'"),
+        (
+            ["carve", "{t}", "ssm,keep,keep,keep", "--out", "{d}/x", "--ssm-init", "zeros"],
+            "ssm_init must be one of attention, mamba, got 'zeros'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(

@@ -62,7 +62,7 @@ def teacher(
     steps: _Steps = 300,
     batch: Annotated[int, typer.Option(help="sequences per step")] = 16,
     context: Annotated[int, typer.Option(help="bytes per sequence")] = 64,
-    lr: Annotated[float, typer.Option(help="peak learning rate (warm-up + cosine)")] = 3e-3,
+    lr: Annotated[float, typer.Option(help="peak learning rate (warm-up + cosine)")] = 1e-3,
     mqar_every: Annotated[
         int, typer.Option(help="every N-th batch is associative recall (0: text only)")
     ] = 4,
@@ -122,6 +122,9 @@ _Sinks = Annotated[int | None, typer.Option(help="attention sinks of the window 
 _Experts = Annotated[int | None, typer.Option(help="experts per MoE layer")]
 _TopK = Annotated[int | None, typer.Option("--top-k", help="experts per token")]
 _Calib = Annotated[int, typer.Option(help="calibration windows for the seeding (0: weights only)")]
+_SsmInit = Annotated[
+    str | None, typer.Option(help="new SSM layers: attention (seeded from the attention weights) or mamba")
+]
 
 
 @convert_app.command("carve")
@@ -129,13 +132,20 @@ def carve_cmd(
     teacher_file: _Teacher, plan: _Plan,
     out: Annotated[Path, typer.Option("--out", help="file for the carved model")],
     state: _State = None, window: _Window = None, sinks: _Sinks = None, experts: _Experts = None,
-    top_k: _TopK = None, calib: _Calib = 8,
+    top_k: _TopK = None, calib: _Calib = 8, ssm_init: _SsmInit = None,
 ) -> None:  # fmt: skip
     """Carve the teacher into the hybrid of PLAN (no training) and save it."""
     from hynas.convert.lmfile import save_lm
     from hynas.models.lm_spec import format_config
 
-    over = {"state": state, "window": window, "sinks": sinks, "experts": experts, "top_k": top_k}
+    over = {
+        "state": state,
+        "window": window,
+        "sinks": sinks,
+        "experts": experts,
+        "top_k": top_k,
+        "ssm_init": ssm_init,
+    }
     _, _, student, _, context = _carve(teacher_file, plan, calib, over)
     save_lm(out, student, "", {"plan": plan, "teacher": str(teacher_file)})
     typer.echo(
@@ -155,13 +165,20 @@ def distill_cmd(
     every: Annotated[int, typer.Option(help="checkpoint every N steps")] = 25,
     seed: Annotated[int, typer.Option(help="seed of the batches")] = 0,
     state: _State = None, window: _Window = None, sinks: _Sinks = None, experts: _Experts = None,
-    top_k: _TopK = None, calib: _Calib = 8,
+    top_k: _TopK = None, calib: _Calib = 8, ssm_init: _SsmInit = None,
     threads: Annotated[int, typer.Option(help="CPU threads (the same number gives the same weights)")] = 1,
 ) -> None:  # fmt: skip
     """Carve the teacher and distil the hybrid in stages; run again after a kill to continue."""
     from hynas.convert.distill import STUDENT_FILE, DistillOptions, distill
 
-    over = {"state": state, "window": window, "sinks": sinks, "experts": experts, "top_k": top_k}
+    over = {
+        "state": state,
+        "window": window,
+        "sinks": sinks,
+        "experts": experts,
+        "top_k": top_k,
+        "ssm_init": ssm_init,
+    }
     model, extra, student, parsed, context = _carve(teacher_file, plan, calib, over)
     opts = DistillOptions(
         align_steps, kd_steps, finetune_steps, temperature=temperature, every=every, seed=seed

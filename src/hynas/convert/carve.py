@@ -157,7 +157,8 @@ def carve(
     seed: int = 0,
 ) -> HybridLM:
     """The converted model: the teacher's weights everywhere except the converted parts, which are
-    seeded from the teacher's (see the module). ``calib_idx`` (token ids [B, T]) calibrates them."""
+    seeded from the teacher's (see the module; with ``opts.ssm_init == "mamba"`` SSM layers keep
+    Mamba's initialisation, seeded by ``seed``). ``calib_idx`` (token ids [B, T]) calibrates them."""
     opts = opts or CarveOptions()
     cfg = converted_config(teacher.cfg, plan, opts)
     torch.manual_seed(seed)
@@ -170,7 +171,8 @@ def carve(
                 value.copy_(theirs[key])
         for i, (mix, moe) in enumerate(plan):
             sb, tb = student.blocks[i], teacher.blocks[i]
-            if mix == "ssm" and isinstance(sb.mixer, SelectiveSSM) and isinstance(tb.mixer, Attention):
+            seeded = mix == "ssm" and opts.ssm_init == "attention"  # "mamba": keep Mamba's own start
+            if seeded and isinstance(sb.mixer, SelectiveSSM) and isinstance(tb.mixer, Attention):
                 seed_ssm(tb.mixer, sb.mixer, calib[i] if calib else None)
             if moe and isinstance(sb.ffn, MoE) and isinstance(tb.ffn, SwiGLU):
                 seed_moe(tb.ffn, sb.ffn, calib[i] if calib else None)

@@ -112,6 +112,7 @@ def distill(
     folder = None if out is None else Path(out)
     base = {
         "teacher": model_digest(teacher), "student": format_config(student.cfg), "plan": format_plan(plan),
+        "start": model_digest(student),  # the carved weights: another seeding is another run
         "context": batches.context, "batch": batches.batch, "mqar_every": batches.mqar_every, **asdict(opts),
     }  # fmt: skip
     aux = 0.01

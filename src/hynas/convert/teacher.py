@@ -51,7 +51,7 @@ def train_teacher(
     cfg: LMConfig,
     batches: Batches,
     steps: int = 200,
-    lr: float = 3e-3,
+    lr: float = 1e-3,
     seed: int = 0,
     every: int = 50,
     threads: int = 1,

@@ -16,7 +16,9 @@ scores the student:
 
 The memory and latency objectives (``memory@128k``, ``decode_latency@32k:a100``) come from the
 analytic cost model of the converted spec. The evaluator's space is the registered conversion
-space whose teacher has the file's shape; another shape is one clear error. Deterministic (one
+space whose teacher has the file's shape; another shape is one clear error. ``ssm_init``
+(``attention`` or ``mamba``, default the space's) sets how new SSM layers start
+(:class:`~hynas.spaces.hybrid_convert.CarveOptions`). Deterministic (one
 torch thread, fixed seeds); ``cost_s`` is the measured wall time.
 """
 
@@ -97,6 +99,7 @@ class ConversionProxy(Evaluator):
         dataset: str | None = None,
         seed: int = 0,
         threads: int = 1,
+        ssm_init: str | None = None,
     ) -> None:
         if teacher is None:
             raise HynasError("convert-proxy needs teacher=PATH, a file written by 'hynas convert teacher'")
@@ -110,6 +113,10 @@ class ConversionProxy(Evaluator):
         st = path.stat()
         self.teacher, header = _teacher(str(path.resolve()), (st.st_mtime_ns, st.st_size))
         self.space: ConversionSpace = conversion_space_for(self.teacher, f"teacher {path}")
+        #: the space's carving options, ``ssm_init`` replaced when given
+        self.carve_opts = replace(
+            self.space.options, ssm_init=ssm_init or self.space.options.ssm_init
+        ).check()
         self._fids = tuple(float(s) for s in sorted(int(s) for s in steps))
         if not self._fids or self._fids[0] < 1:
             raise HynasError(f"steps must be whole numbers >= 1, got {steps}")
@@ -167,7 +174,7 @@ class ConversionProxy(Evaluator):
         batches = Batches(corpus["train"], self.context, self.batch, self._recall_maker, self.mqar_every)
         with deterministic(self.threads):
             student = carve(
-                self.teacher, plan, self.space.options, windows(corpus["train"], self.calib, self.context)
+                self.teacher, plan, self.carve_opts, windows(corpus["train"], self.calib, self.context)
             )
             opts = replace(self.opts, align_steps=int(fid))
             distill(None, self.teacher, student, plan, batches, opts, threads=self.threads)

@@ -26,6 +26,7 @@ from hynas.models.lm_spec import LayerSpec, LMConfig, format_config, parse_confi
 
 __all__ = [
     "MIXER_ACTIONS",
+    "SSM_INITS",
     "TEACHERS",
     "CarveOptions",
     "ConversionSpace",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 MIXER_ACTIONS = ("keep", "ssm", "swa")
+#: how a carved SSM layer starts (:class:`CarveOptions`)
+SSM_INITS = ("attention", "mamba")
 #: one layer's decision: (mixer action, MoE-ify the MLP)
 Step = tuple[str, bool]
 Plan = tuple[Step, ...]
@@ -43,15 +46,23 @@ Plan = tuple[Step, ...]
 
 @dataclass(frozen=True)
 class CarveOptions:
-    """Sizes of the layers a conversion makes."""
+    """Sizes of the layers a conversion makes, and how a new SSM layer starts: ``ssm_init``
+    ``attention`` seeds it from the attention weights it replaces (mmMamba's mapping,
+    :func:`hynas.convert.carve.seed_ssm`), ``mamba`` gives it Mamba's own initialisation (every
+    other weight is still the teacher's)."""
 
     state: int = 16
     window: int = 32
     sinks: int = 0
     experts: int = 4
     top_k: int = 2
+    ssm_init: str = "attention"
 
     def check(self) -> CarveOptions:
+        if self.ssm_init not in SSM_INITS:
+            raise HynasError(
+                f"conversion option ssm_init must be one of {', '.join(SSM_INITS)}, got {self.ssm_init!r}"
+            )
         for name in ("state", "window", "experts", "top_k"):
             if int(getattr(self, name)) < 1:
                 raise HynasError(f"conversion option {name} must be >= 1, got {getattr(self, name)}")
