@@ -127,6 +127,25 @@ _SsmInit = Annotated[
 ]
 
 
+def _overrides(
+    state: int | None,
+    window: int | None,
+    sinks: int | None,
+    experts: int | None,
+    top_k: int | None,
+    ssm_init: str | None,
+) -> dict[str, Any]:
+    """The carving options given on the command line (``None``: the teacher's space's)."""
+    return {
+        "state": state,
+        "window": window,
+        "sinks": sinks,
+        "experts": experts,
+        "top_k": top_k,
+        "ssm_init": ssm_init,
+    }
+
+
 @convert_app.command("carve")
 def carve_cmd(
     teacher_file: _Teacher, plan: _Plan,
@@ -138,14 +157,7 @@ def carve_cmd(
     from hynas.convert.lmfile import save_lm
     from hynas.models.lm_spec import format_config
 
-    over = {
-        "state": state,
-        "window": window,
-        "sinks": sinks,
-        "experts": experts,
-        "top_k": top_k,
-        "ssm_init": ssm_init,
-    }
+    over = _overrides(state, window, sinks, experts, top_k, ssm_init)
     _, _, student, _, context = _carve(teacher_file, plan, calib, over)
     save_lm(out, student, "", {"plan": plan, "teacher": str(teacher_file)})
     typer.echo(
@@ -171,14 +183,7 @@ def distill_cmd(
     """Carve the teacher and distil the hybrid in stages; run again after a kill to continue."""
     from hynas.convert.distill import STUDENT_FILE, DistillOptions, distill
 
-    over = {
-        "state": state,
-        "window": window,
-        "sinks": sinks,
-        "experts": experts,
-        "top_k": top_k,
-        "ssm_init": ssm_init,
-    }
+    over = _overrides(state, window, sinks, experts, top_k, ssm_init)
     model, extra, student, parsed, context = _carve(teacher_file, plan, calib, over)
     opts = DistillOptions(
         align_steps, kd_steps, finetune_steps, temperature=temperature, every=every, seed=seed
