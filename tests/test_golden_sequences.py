@@ -7,6 +7,14 @@ the predictor-based strategies (bananas) ask different architectures on differen
 
 Regenerate only on purpose (a deliberate change of behaviour, said in the commit):
 ``python tests/test_golden_sequences.py --write``.
+
+Some torch-based strategies (bananas' predictor, optuna-gp's GP) still ask differently on CPUs
+whose kernels round differently: on an AMD EPYC with AVX-512 (2026-12-02) 13 of their 16 hashes
+differed at an unchanged commit, with ``MKL_CBWR=COMPATIBLE`` and with ``ATEN_CPU_CAPABILITY``
+avx2 or default alike. A golden value is therefore one hash or the list of hashes seen, one per
+numeric path; ``--add`` appends this machine's hash where it is not listed yet (only at a commit
+whose behaviour is unchanged, on a CPU of another kind). A refactor that changes what a strategy
+asks changes its hash on every machine, and still fails here.
 """
 
 from __future__ import annotations
@@ -80,13 +88,26 @@ def test_query_sequence_is_the_golden_one(strategy, problem, seed):
     golden = json.loads(GOLDEN.read_text())
     key = f"{strategy}|{problem}|{seed}"
     assert key in golden, f"no golden sequence for {key}: regenerate with --write (on purpose only)"
-    assert sequence_hash(strategy, problem, seed) == golden[key]
+    accepted = golden[key] if isinstance(golden[key], list) else [golden[key]]
+    assert sequence_hash(strategy, problem, seed) in accepted
 
 
 def test_every_registered_strategy_has_golden_sequences():
     golden = json.loads(GOLDEN.read_text())
     assert {k.split("|")[0] for k in golden} == set(_strategies())
 
+
+if __name__ == "__main__" and sys.argv[1:] == ["--add"]:
+    golden = json.loads(GOLDEN.read_text())
+    added = 0
+    for s, p, seed in _cases():
+        key, h = f"{s}|{p}|{seed}", sequence_hash(s, p, seed)
+        seen = golden.get(key, [])
+        seen = seen if isinstance(seen, list) else [seen]
+        if h not in seen:
+            golden[key], added = [*seen, h] if seen else h, added + 1
+    GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
+    print(f"added {added} hashes to {GOLDEN}")
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     out = {f"{s}|{p}|{seed}": sequence_hash(s, p, seed) for s, p, seed in _cases()}
