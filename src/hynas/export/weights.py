@@ -155,6 +155,7 @@ def finetune(
     )
     data = load_fmnist(ev.data_dir)
     out: dict[str, float] = {}
+    model.to(memory_format=torch.channels_last)  # as the evaluator trains: faster on a CPU
     with deterministic(1):
         torch.manual_seed(seed)
         out["val_accuracy_before"], out["val_loss_before"] = ev._score(model.eval(), "val", size, data)
@@ -177,6 +178,7 @@ def finetune(
             opt.step()
         ev._recalibrate_bn(model, size, data)
         out["val_accuracy_after"], out["val_loss_after"] = ev._score(model.eval(), "val", size, data)
+    model.to(memory_format=torch.contiguous_format)  # safetensors saves contiguous tensors only
     out["steps"] = float(steps)
     return out
 
