@@ -52,6 +52,7 @@ import argparse
 import contextlib
 import fcntl
 import json
+import math
 import os
 import re
 import statistics
@@ -102,6 +103,8 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
     """What every cached result depends on; the specialisation's own settings are kept in its rows."""
     keys = ("supernet_steps", "archs", "standalone_steps", "seeds", "eval_images", "proxy_batch")
     out = {k: getattr(args, k) for k in (*keys, "resolution_scale")}
+    if getattr(args, "supernet_seed", 0):  # caches from before --supernet-seed: seed 0, no key
+        out["supernet_seed"] = args.supernet_seed
     # caches from before --schedule hold progressive supernets and no "schedule" key
     return out if args.schedule == "progressive" else {**out, "schedule": args.schedule}
 
@@ -208,7 +211,8 @@ def stage_train(args: argparse.Namespace) -> None:
     step = read_checkpoint(ckpt).step if ckpt.exists() else 0
     if step < sum(steps) and not (args.partial_supernet and step > 0):
         cmd = [HYNAS, "supernet", "train", "--out", str(ckpt.parent), "--steps", args.supernet_steps,
-               "--schedule", args.schedule, "--resolution-scale", str(args.resolution_scale)]  # fmt: skip
+               "--schedule", args.schedule, "--resolution-scale", str(args.resolution_scale),
+               "--seed", str(args.supernet_seed)]  # fmt: skip
         timed(
             [*cmd, "--checkpoint-every", "50", *(["--resume"] if ckpt.exists() else [])], "train", args.work
         )
@@ -235,11 +239,11 @@ def stage_inherit(args: argparse.Namespace) -> None:
     for arch in sorted(architectures(args.archs), key=lambda a: space.format(a) not in trained):
         key = space.format(arch)
         with cache(args) as c:
-            if key in c.setdefault("inherited", {}):
+            if "loss" in c.setdefault("inherited", {}).get(key, {}):  # rows from before lack the loss
                 continue
         t, cpu = time.perf_counter(), time.process_time()
-        acc = evaluate_subnet(net, arch, data, bn_images=500, eval_images=args.eval_images)["accuracy"]
-        row: dict[str, Any] = {"accuracy": acc, "wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - cpu, 2)}  # fmt: skip
+        score = evaluate_subnet(net, arch, data, bn_images=500, eval_images=args.eval_images)
+        row: dict[str, Any] = {"accuracy": score["accuracy"], "loss": score["loss"], "wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(time.process_time() - cpu, 2)}  # fmt: skip
         row.update({name: float(model.compute(arch)) for name, model in costs.items() if model is not None})
         print("inherited", key, row, flush=True)
         with cache(args) as c:
@@ -344,7 +348,9 @@ def stage_special(args: argparse.Namespace) -> None:
             for how, option, steps in (("finetuned", "--finetune-steps", args.finetune_steps),
                                        ("scratch", "--train-steps", args.scratch_steps)):  # fmt: skip
                 if choice.get(how, {}).get("steps") != steps:
-                    choice[how] = export(args, choice["arch"], how, ["--supernet", ckpt, option, str(steps)], steps)
+                    choice[how] = export(
+                        args, choice["arch"], how, ["--supernet", ckpt, option, str(steps)], steps
+                    )
                     with cache(args) as c:
                         c["special"][dev] = row
 
@@ -401,6 +407,10 @@ def stage_report(args: argparse.Namespace) -> None:
     rank: dict[str, Any] = {}
     if len(rows) >= 3:
         rank["supernet (inherited accuracy)"] = ranked(rows, both, "accuracy")
+        if all("loss" in r["inherited"] for r in rows):
+            for r in rows:
+                r["inherited"]["-loss"] = -r["inherited"]["loss"]
+            rank["supernet (inherited cross-entropy, negated)"] = ranked(rows, both, "-loss")
         for name in ("params", "flops", *[f"zc@{p}" for p in args.proxies.split(",")]):
             if all(name in r["inherited"] for r in rows):  # proxies: when that stage has run for all
                 rank[name] = ranked(rows, both, name)
@@ -411,13 +421,14 @@ def stage_report(args: argparse.Namespace) -> None:
             rank[f"supernet on the same {len(both)} archs"] = tau(
                 [r["inherited"]["accuracy"] for r in both], [r["standalone"][0] for r in both]
             )
+    others = also(args, rows, both)
     seed0 = [v for k, v in sa.items() if k.endswith("#0")]
     per = (
         {k: round(statistics.median(v[k] for v in seed0), 2) for k in ("wall_s", "cpu_s")} if seed0 else None
     )
     result = {
         "protocol": data["protocol"], "speed": data.get("speed"), "train": data.get("train"),
-        "archs_done": len(rows), "ranking": rank, "by_resolution": by_resolution(rows), "special": data.get("special", {}),
+        "archs_done": len(rows), "ranking": rank, "other_supernets": others, "by_resolution": by_resolution(rows), "special": data.get("special", {}),
         "standalone_trial_median": per,
         "standalone_rss_mib": max(data.get("standalone_rss_mib", {"": 0}).values()),
         "rows": rows,
@@ -427,6 +438,28 @@ def stage_report(args: argparse.Namespace) -> None:
     md = markdown(result)
     (args.results / "supernet.md").write_text(md)
     print(md)
+
+
+def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[str, Any]]) -> dict[str, Any]:
+    """Another run's supernet (``--also DIR``: its cache's inherited scores, made by ``--stage
+    inherit`` there) ranked against this run's stand-alone truth, and against this run's supernet:
+    how much of a supernet's ranking survives training it again."""
+    out = {}
+    for path in args.also:
+        inh = json.loads((Path(path) / "supernet_cache.json").read_text()).get("inherited", {})
+        mine = [r for r in rows if r["arch"] in inh]
+        if len(mine) < 3:
+            continue
+        other = [
+            {**r, "inherited": {**inh[r["arch"]], "-loss": -inh[r["arch"]].get("loss", math.nan)}}
+            for r in mine
+        ]
+        two = [o for o in other if len(o["standalone"]) >= 2]
+        out[str(path)] = {"archs": len(mine), "accuracy": ranked(other, two, "accuracy"),
+                          "this_supernet": tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])}  # fmt: skip
+        if all("loss" in inh[r["arch"]] for r in mine):
+            out[str(path)]["-loss"] = ranked(other, two, "-loss")
+    return out
 
 
 def by_resolution(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -486,6 +519,11 @@ def markdown(r: dict[str, Any]) -> str:
             "",
             "The last two columns rank against the mean accuracy of the seeds (the architectures trained with at least two), a less noisy truth than one seed.",
         ]
+    for path, o in r.get("other_supernets", {}).items():
+        lines += ["", f"Another supernet, trained with the same settings (`{path}`; {o['archs']} of these architectures), against this truth: inherited accuracy τ {o['accuracy']['kendall_tau']}"
+                  + (f" ({o['accuracy']['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in o["accuracy"] else "")
+                  + (f", negated cross-entropy τ {o['-loss']['kendall_tau']}" + (f" ({o['-loss']['vs_seed_mean']['kendall_tau']})" if "vs_seed_mean" in o["-loss"] else "") if "-loss" in o else "")
+                  + f"; its inherited accuracy against this run's: τ {o['this_supernet']['kendall_tau']}."]  # fmt: skip
     if r.get("by_resolution"):
         lines += ["", "By input resolution (the mean accuracies show whether the supernet ranks the resolutions as stand-alone training does):", "",
                   "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within |", "|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -563,6 +601,7 @@ def main() -> None:
         default=None,
         help="sandwich: steps (2000); progressive: per phase (300,200,300,1200)",
     )
+    ap.add_argument("--supernet-seed", type=int, default=0, help="seed of the supernet's training")
     ap.add_argument("--archs", type=int, default=50)
     ap.add_argument("--standalone-steps", type=int, default=600, help="the truth's training budget")
     ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")
@@ -579,6 +618,13 @@ def main() -> None:
         "--limits",
         default="0.25,0.5,0.75",
         help="latency limits per device: quantiles of its trials' latencies",
+    )
+    ap.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="report: rank another results dir's supernet too",
     )
     ap.add_argument("--proxies", default=",".join(PROXIES))
     ap.add_argument("--proxy-batch", type=int, default=16, help="random images per zero-cost proxy score")

@@ -56,6 +56,8 @@ def test_the_protocol_names_the_schedule_except_for_old_progressive_caches(
     base = {"supernet_steps": "1", "archs": 2, "standalone_steps": 3, "seeds": 1, "eval_images": 4,
             "proxy_batch": 5, "resolution_scale": 0.1}  # fmt: skip
     assert bs.protocol(args) == {**base, **extra}
+    args.supernet_seed = 3  # another supernet seed is another protocol; seed 0 keeps old caches valid
+    assert bs.protocol(args) == {**base, **extra, "supernet_seed": 3}
 
 
 def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, monkeypatch) -> None:
@@ -87,3 +89,17 @@ def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, 
     assert "weights for 150 steps and trained from scratch for 600 steps" in text
     bs.stage_special(args)  # nothing left to make
     assert len(calls) == 1
+
+
+def test_another_runs_supernet_is_ranked_against_this_truth_and_this_supernet(tmp_path) -> None:
+    import json
+
+    rows = _rows(6)
+    # a5 is not scored there; its accuracy ranks against the truth, its loss with it
+    other = {f"a{i}": {"accuracy": float(-i), "loss": float(-i)} for i in range(5)}
+    (tmp_path / "supernet_cache.json").write_text(json.dumps({"inherited": other}))
+    out = bs.also(argparse.Namespace(also=[str(tmp_path)]), rows, rows)[str(tmp_path)]
+    assert out["archs"] == 5
+    assert out["accuracy"]["kendall_tau"] == -1.0 and out["this_supernet"]["kendall_tau"] == -1.0
+    assert out["-loss"]["kendall_tau"] == 1.0  # a lower loss ranks higher
+    assert "vs_seed_mean" in out["accuracy"]
