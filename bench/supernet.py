@@ -105,6 +105,8 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
     out = {k: getattr(args, k) for k in (*keys, "resolution_scale")}
     if getattr(args, "supernet_seed", 0):  # caches from before --supernet-seed: seed 0, no key
         out["supernet_seed"] = args.supernet_seed
+    if getattr(args, "sandwich_resolution", "extremes") != "extremes":  # likewise
+        out["sandwich_resolution"] = args.sandwich_resolution
     # caches from before --schedule hold progressive supernets and no "schedule" key
     return out if args.schedule == "progressive" else {**out, "schedule": args.schedule}
 
@@ -213,6 +215,8 @@ def stage_train(args: argparse.Namespace) -> None:
         cmd = [HYNAS, "supernet", "train", "--out", str(ckpt.parent), "--steps", args.supernet_steps,
                "--schedule", args.schedule, "--resolution-scale", str(args.resolution_scale),
                "--seed", str(args.supernet_seed)]  # fmt: skip
+        if args.schedule == "sandwich":
+            cmd += ["--sandwich-resolution", args.sandwich_resolution]
         timed(
             [*cmd, "--checkpoint-every", "50", *(["--resume"] if ckpt.exists() else [])], "train", args.work
         )
@@ -602,6 +606,12 @@ def main() -> None:
         help="sandwich: steps (2000); progressive: per phase (300,200,300,1200)",
     )
     ap.add_argument("--supernet-seed", type=int, default=0, help="seed of the supernet's training")
+    ap.add_argument(
+        "--sandwich-resolution",
+        default="extremes",
+        choices=("extremes", "random"),
+        help="see hynas supernet train",
+    )
     ap.add_argument("--archs", type=int, default=50)
     ap.add_argument("--standalone-steps", type=int, default=600, help="the truth's training budget")
     ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")

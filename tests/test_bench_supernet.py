@@ -58,6 +58,8 @@ def test_the_protocol_names_the_schedule_except_for_old_progressive_caches(
     assert bs.protocol(args) == {**base, **extra}
     args.supernet_seed = 3  # another supernet seed is another protocol; seed 0 keeps old caches valid
     assert bs.protocol(args) == {**base, **extra, "supernet_seed": 3}
+    args.sandwich_resolution = "random"
+    assert bs.protocol(args) == {**base, **extra, "supernet_seed": 3, "sandwich_resolution": "random"}
 
 
 def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, monkeypatch) -> None:

@@ -68,6 +68,8 @@ def test_config_schedule_and_errors() -> None:
         SupernetTrainConfig(steps=(10,))
     with pytest.raises(HynasError, match="batch"):
         SupernetTrainConfig(batch=0)
+    with pytest.raises(HynasError, match="sandwich_resolution 'min'; valid: extremes, random"):
+        SupernetTrainConfig(method="sandwich", steps=(5,), sandwich_resolution="min")
 
 
 def _fmnist() -> dict[str, np.ndarray]:
@@ -190,3 +192,29 @@ def test_frozen_teacher_is_the_full_phase_network_and_resumes(tmp_path: Path) ->
         train_supernet(_net(), cfg, data, checkpoint=ck)
     with pytest.raises(HynasError, match="valid: none, inplace"):
         SupernetTrainConfig(method="sandwich", steps=(3,), distill="frozen")
+
+
+def test_sandwich_extremes_at_random_resolutions_resume_bitwise(tmp_path: Path) -> None:
+    """``sandwich_resolution="random"``: the largest and smallest keep their layers but draw their
+    input resolution; the default's checkpoints leave the field out, so older ones still resume."""
+    data = _fmnist()
+    cfg = SupernetTrainConfig(
+        method="sandwich", steps=(6,), batch=4, sandwich_random=0, sandwich_resolution="random"
+    )
+    net = _net()
+    records = train_supernet(net, cfg, data)
+    big, small = (TINY.format(a).split("|", 1)[1] for a in (net.largest(), net.smallest()))
+    assert all(r.archs[0].split("|", 1)[1] == big and r.archs[1].split("|", 1)[1] == small for r in records)
+    seen = {(r.archs[0].split("|")[0], r.archs[1].split("|")[0]) for r in records}
+    assert {a for a, _ in seen} == {"r128", "r160"} and {b for _, b in seen} == {"r128", "r160"}
+    ck = tmp_path / "s.safetensors"
+    train_supernet(_net(), cfg, data, checkpoint=ck, stop_after=2)
+    assert read_checkpoint(ck).config["train"]["sandwich_resolution"] == "random"
+    resumed = _net()
+    train_supernet(resumed, cfg, data, checkpoint=ck)
+    assert _same(resumed, net)
+    with pytest.raises(HynasError, match="sandwich_resolution"):  # not mixed with the default's
+        train_supernet(_net(), replace(cfg, sandwich_resolution="extremes"), data, checkpoint=ck)
+    default = tmp_path / "d.safetensors"
+    train_supernet(_net(), replace(cfg, sandwich_resolution="extremes", steps=(1,)), data, checkpoint=default)
+    assert "sandwich_resolution" not in read_checkpoint(default).config["train"]

@@ -11,7 +11,10 @@ Two schedules, both as library functions (no CLI yet):
 - ``sandwich``: BigNAS's sandwich rule with in-place distillation (Yu et al., "BigNAS: Scaling up
   Neural Architecture Search with Big Single-Stage Models", ECCV 2020): every step trains the
   largest network on the labels, and the smallest plus ``sandwich_random`` random sub-networks on
-  the largest's soft predictions; the gradients add up before one optimiser step.
+  the largest's soft predictions; the gradients add up before one optimiser step. The largest and
+  smallest run at the largest and smallest input resolution (``sandwich_resolution="extremes"``,
+  BigNAS's rule) or each at a random one (``"random"``): with the extremes the smallest resolution
+  is trained every step and the middle ones only by the random sub-networks.
 
 Distillation (``distill``) in the progressive phases after ``full``: the loss is the label
 cross-entropy plus ``kd_weight`` × the soft cross-entropy to a teacher's predictions on the same
@@ -63,6 +66,7 @@ __all__ = [
 PHASES = ("full", "kernel", "depth", "expand")
 METHODS = ("progressive", "sandwich")
 DISTILL = ("none", "inplace", "frozen")
+SANDWICH_RESOLUTION = ("extremes", "random")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class SupernetTrainConfig:
     sandwich_random: int = 2
     seed: int = 0
     checkpoint_every: int = 0
+    sandwich_resolution: str = "extremes"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -86,6 +91,10 @@ class SupernetTrainConfig:
             valid = DISTILL if self.method == "progressive" else DISTILL[:2]
             raise HynasError(
                 f"distill {self.distill!r} is not a choice for {self.method} training; valid: {', '.join(valid)}"
+            )
+        if self.sandwich_resolution not in SANDWICH_RESOLUTION:
+            raise HynasError(
+                f"unknown sandwich_resolution {self.sandwich_resolution!r}; valid: {', '.join(SANDWICH_RESOLUTION)}"
             )
         want = len(PHASES) if self.method == "progressive" else 1
         if len(self.steps) != want or any(
@@ -178,7 +187,10 @@ def _optimizer(net: nn.Module, cfg: SupernetTrainConfig) -> torch.optim.Optimize
 def _checkpoint_config(net: ElasticMobileNet, cfg: SupernetTrainConfig) -> dict[str, Any]:
     s = net.space
     space = {"resolutions": s.resolutions, "kernels": s.kernels, "expands": s.expands, "depths": s.depths}
-    return {"train": asdict(cfg), "supernet": asdict(net.config), "space_options": space}
+    train = asdict(cfg)
+    if train["sandwich_resolution"] == "extremes":  # the default is left out: older checkpoints resume
+        del train["sandwich_resolution"]
+    return {"train": train, "supernet": asdict(net.config), "space_options": space}
 
 
 def _step(
@@ -196,9 +208,10 @@ def _step(
     losses: list[float] = []
     largest = net.largest()
     if phase == "sandwich":
-        archs = [largest, net.smallest()] + [
-            sample_arch(net.space, phase, rng) for _ in range(cfg.sandwich_random)
-        ]
+        archs = [largest, net.smallest()]
+        if cfg.sandwich_resolution == "random":
+            archs = [_at_resolution(net.space, a, int(rng.choice(net.space.resolutions))) for a in archs]
+        archs += [sample_arch(net.space, phase, rng) for _ in range(cfg.sandwich_random)]
     else:
         archs = [sample_arch(net.space, phase, rng, local, n)]
     teacher: Tensor | None = None
@@ -220,6 +233,10 @@ def _step(
         loss.backward()
         losses.append(float(loss.detach()))
     return archs, sum(losses) / len(losses)
+
+
+def _at_resolution(space: MobileSpace, arch: Architecture, resolution: int) -> Architecture:
+    return space.parse(f"r{resolution}|" + space.format(arch).split("|", 1)[1])
 
 
 def train_supernet(
