@@ -155,7 +155,7 @@ def finetune(
     )
     data = load_fmnist(ev.data_dir)
     out: dict[str, float] = {}
-    model.to(memory_format=torch.channels_last)  # as the evaluator trains: faster on a CPU
+    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # faster on a CPU
     with deterministic(1):
         torch.manual_seed(seed)
         out["val_accuracy_before"], out["val_loss_before"] = ev._score(model.eval(), "val", size, data)
@@ -178,7 +178,7 @@ def finetune(
             opt.step()
         ev._recalibrate_bn(model, size, data)
         out["val_accuracy_after"], out["val_loss_after"] = ev._score(model.eval(), "val", size, data)
-    model.to(memory_format=torch.contiguous_format)  # safetensors saves contiguous tensors only
+    model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # for safetensors
     out["steps"] = float(steps)
     return out
 
