@@ -450,7 +450,14 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[s
     how much of a supernet's ranking survives training it again."""
     out = {}
     for path in args.also:
-        inh = json.loads((Path(path) / "supernet_cache.json").read_text()).get("inherited", {})
+        theirs = json.loads((Path(path) / "supernet_cache.json").read_text())
+        inh, mine_p = theirs.get("inherited", {}), protocol(args)
+        keys = set(mine_p) | set(theirs.get("protocol", {}))
+        differs = {
+            k: theirs.get("protocol", {}).get(k)
+            for k in sorted(keys)
+            if theirs.get("protocol", {}).get(k) != mine_p.get(k)
+        }
         mine = [r for r in rows if r["arch"] in inh]
         if len(mine) < 3:
             continue
@@ -459,7 +466,7 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[s
             for r in mine
         ]
         two = [o for o in other if len(o["standalone"]) >= 2]
-        out[str(path)] = {"archs": len(mine), "accuracy": ranked(other, two, "accuracy"),
+        out[str(path)] = {"archs": len(mine), "protocol_differs": differs, "accuracy": ranked(other, two, "accuracy"),
                           "this_supernet": tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])}  # fmt: skip
         if all("loss" in inh[r["arch"]] for r in mine):
             out[str(path)]["-loss"] = ranked(other, two, "-loss")
@@ -524,7 +531,8 @@ def markdown(r: dict[str, Any]) -> str:
             "The last two columns rank against the mean accuracy of the seeds (the architectures trained with at least two), a less noisy truth than one seed.",
         ]
     for path, o in r.get("other_supernets", {}).items():
-        lines += ["", f"Another supernet, trained with the same settings (`{path}`; {o['archs']} of these architectures), against this truth: inherited accuracy τ {o['accuracy']['kendall_tau']}"
+        differs = ", ".join(f"{k} {v}" for k, v in o.get("protocol_differs", {}).items()) or "none"
+        lines += ["", f"Another run's supernet (`{path}`; where its protocol differs from this one: {differs}; {o['archs']} of these architectures), against this truth: inherited accuracy τ {o['accuracy']['kendall_tau']}"
                   + (f" ({o['accuracy']['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in o["accuracy"] else "")
                   + (f", negated cross-entropy τ {o['-loss']['kendall_tau']}" + (f" ({o['-loss']['vs_seed_mean']['kendall_tau']})" if "vs_seed_mean" in o["-loss"] else "") if "-loss" in o else "")
                   + f"; its inherited accuracy against this run's: τ {o['this_supernet']['kendall_tau']}."]  # fmt: skip

@@ -100,7 +100,10 @@ def test_another_runs_supernet_is_ranked_against_this_truth_and_this_supernet(tm
     # a5 is not scored there; its accuracy ranks against the truth, its loss with it
     other = {f"a{i}": {"accuracy": float(-i), "loss": float(-i)} for i in range(5)}
     (tmp_path / "supernet_cache.json").write_text(json.dumps({"inherited": other}))
-    out = bs.also(argparse.Namespace(also=[str(tmp_path)]), rows, rows)[str(tmp_path)]
+    args = argparse.Namespace(also=[str(tmp_path)], supernet_steps="1", archs=6, standalone_steps=3, seeds=2,
+                              eval_images=4, proxy_batch=5, resolution_scale=0.1, schedule="sandwich")  # fmt: skip
+    out = bs.also(args, rows, rows)[str(tmp_path)]
+    assert out["protocol_differs"] == {k: None for k in bs.protocol(args)}  # that cache has no protocol
     assert out["archs"] == 5
     assert out["accuracy"]["kendall_tau"] == -1.0 and out["this_supernet"]["kendall_tau"] == -1.0
     assert out["-loss"]["kendall_tau"] == 1.0  # a lower loss ranks higher
