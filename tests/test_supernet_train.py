@@ -70,6 +70,8 @@ def test_config_schedule_and_errors() -> None:
         SupernetTrainConfig(batch=0)
     with pytest.raises(HynasError, match="sandwich_resolution 'min'; valid: extremes, random"):
         SupernetTrainConfig(method="sandwich", steps=(5,), sandwich_resolution="min")
+    with pytest.raises(HynasError, match="sandwich schedule only"):
+        SupernetTrainConfig(sandwich_resolution="random")  # progressive
 
 
 def _fmnist() -> dict[str, np.ndarray]:

@@ -30,8 +30,8 @@ Training. SGD with Nesterov momentum 0.9 and weight decay 4e-5 (MobileNet-style)
 ``lr`` (0.05) with a linear warm-up over the first 10% of steps and cosine decay to 0 at ``fidelity``
 steps (multi-fidelity in training steps; every fidelity trains from scratch), batch ``batch`` (32),
 no augmentation; the network and its inputs are held channels-last (NHWC), which makes a
-training step 1.3–1.9× faster on a CPU than NCHW. After training, every BatchNorm's running statistics are recomputed on the first
-``bn_images`` (500) training images, as once-for-all does for each sub-network it scores (Cai et
+training step 1.3–1.9× faster on a CPU than NCHW. After training, every BatchNorm's running
+statistics are recomputed on the first ``bn_images`` (500) training images, as once-for-all does for each sub-network it scores (Cai et
 al., "Once-for-All", ICLR 2020): after a few dozen steps the momentum averages still mix the initial
 statistics with those of fast-changing weights, and without this a 25-step network scores at chance
 in eval mode (10%, against 59% with recalibrated statistics). The batches walk fixed permutations

@@ -96,6 +96,8 @@ class SupernetTrainConfig:
             raise HynasError(
                 f"unknown sandwich_resolution {self.sandwich_resolution!r}; valid: {', '.join(SANDWICH_RESOLUTION)}"
             )
+        if self.sandwich_resolution != "extremes" and self.method != "sandwich":
+            raise HynasError("sandwich_resolution applies to the sandwich schedule only; leave it out")
         want = len(PHASES) if self.method == "progressive" else 1
         if len(self.steps) != want or any(
             isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in self.steps
