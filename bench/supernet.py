@@ -52,7 +52,6 @@ import argparse
 import contextlib
 import fcntl
 import json
-import math
 import os
 import re
 import statistics
@@ -385,14 +384,16 @@ def tau(a: list[float], b: list[float]) -> dict[str, float]:
     return {"kendall_tau": round(float(kendalltau(a, b).statistic), 3), "spearman_rho": round(float(spearmanr(a, b).statistic), 3)}  # fmt: skip
 
 
-def ranked(rows: list[dict[str, Any]], both: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    """How score ``name`` ranks the architectures: against seed 0's stand-alone accuracy (all
-    ``rows``) and, where at least three have a second seed, against the mean of their seeds (a
-    less noisy truth, over ``both``)."""
-    out: dict[str, Any] = tau([r["inherited"][name] for r in rows], [r["standalone"][0] for r in rows])
+def ranked(
+    rows: list[dict[str, Any]], both: list[dict[str, Any]], name: str, sign: int = 1
+) -> dict[str, Any]:
+    """How score ``name`` (times ``sign``: -1 for a loss) ranks the architectures: against seed 0's
+    stand-alone accuracy (all ``rows``) and, where at least three have a second seed, against the
+    mean of their seeds (a less noisy truth, over ``both``)."""
+    out: dict[str, Any] = tau([sign * r["inherited"][name] for r in rows], [r["standalone"][0] for r in rows])
     if len(both) >= 3:
         mean = [statistics.mean(r["standalone"]) for r in both]
-        out["vs_seed_mean"] = tau([r["inherited"][name] for r in both], mean)
+        out["vs_seed_mean"] = tau([sign * r["inherited"][name] for r in both], mean)
     return out
 
 
@@ -412,9 +413,7 @@ def stage_report(args: argparse.Namespace) -> None:
     if len(rows) >= 3:
         rank["supernet (inherited accuracy)"] = ranked(rows, both, "accuracy")
         if all("loss" in r["inherited"] for r in rows):
-            for r in rows:
-                r["inherited"]["-loss"] = -r["inherited"]["loss"]
-            rank["supernet (inherited cross-entropy, negated)"] = ranked(rows, both, "-loss")
+            rank["supernet (inherited cross-entropy, negated)"] = ranked(rows, both, "loss", sign=-1)
         for name in ("params", "flops", *[f"zc@{p}" for p in args.proxies.split(",")]):
             if all(name in r["inherited"] for r in rows):  # proxies: when that stage has run for all
                 rank[name] = ranked(rows, both, name)
@@ -451,25 +450,21 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[s
     out = {}
     for path in args.also:
         theirs = json.loads((Path(path) / "supernet_cache.json").read_text())
-        inh, mine_p = theirs.get("inherited", {}), protocol(args)
-        keys = set(mine_p) | set(theirs.get("protocol", {}))
+        inh, mine_p, theirs_p = theirs.get("inherited", {}), protocol(args), theirs.get("protocol", {})
         differs = {
-            k: theirs.get("protocol", {}).get(k)
-            for k in sorted(keys)
-            if theirs.get("protocol", {}).get(k) != mine_p.get(k)
+            k: theirs_p.get(k)
+            for k in sorted(set(mine_p) | set(theirs_p))
+            if theirs_p.get(k) != mine_p.get(k)
         }
         mine = [r for r in rows if r["arch"] in inh]
         if len(mine) < 3:
             continue
-        other = [
-            {**r, "inherited": {**inh[r["arch"]], "-loss": -inh[r["arch"]].get("loss", math.nan)}}
-            for r in mine
-        ]
+        other = [{**r, "inherited": inh[r["arch"]]} for r in mine]
         two = [o for o in other if len(o["standalone"]) >= 2]
         out[str(path)] = {"archs": len(mine), "protocol_differs": differs, "accuracy": ranked(other, two, "accuracy"),
                           "this_supernet": tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])}  # fmt: skip
         if all("loss" in inh[r["arch"]] for r in mine):
-            out[str(path)]["-loss"] = ranked(other, two, "-loss")
+            out[str(path)]["-loss"] = ranked(other, two, "loss", sign=-1)
     return out
 
 
