@@ -368,7 +368,8 @@ def export(args: argparse.Namespace, arch: str, how: str, opts: list[str], steps
             return dict(c["exports"][key])
     n = 1 + len(list(args.work.glob("export-*.time")))
     out = args.work / f"export-{n}"
-    cmd = [HYNAS, "export", "--arch", arch, "--space", "mobile", *opts, "--format", "safetensors", "--out", str(out), "--force"]  # fmt: skip
+    cmd = [HYNAS, "export", "--arch", arch, "--space", "mobile", *opts, "--format", "safetensors",
+           "--eval-images", str(args.eval_images), "--out", str(out), "--force"]  # fmt: skip
     t = timed(cmd, f"export-{n}", args.work)
     w = json.loads((out / "config.json").read_text())["weights"]
     tr = w.get("finetune") or w.get("train")
@@ -618,7 +619,9 @@ def main() -> None:
     ap.add_argument("--archs", type=int, default=50)
     ap.add_argument("--standalone-steps", type=int, default=600, help="the truth's training budget")
     ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")
-    ap.add_argument("--eval-images", type=int, default=1000, help="validation images per score")
+    ap.add_argument(
+        "--eval-images", type=int, default=10_000, help="validation images per score (all: 10,000)"
+    )
     ap.add_argument("--search-budget", type=int, default=100, help="trials per device")
     ap.add_argument(
         "--finetune-steps", type=int, default=None, help="fine-tuning (default: a quarter of --scratch-steps)"

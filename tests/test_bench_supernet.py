@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +110,25 @@ def test_another_runs_supernet_is_ranked_against_this_truth_and_this_supernet(tm
     assert out["accuracy"]["kendall_tau"] == -1.0 and out["this_supernet"]["kendall_tau"] == -1.0
     assert out["-loss"]["kendall_tau"] == 1.0  # a lower loss ranks higher
     assert "vs_seed_mean" in out["accuracy"]
+
+
+def test_an_export_is_scored_on_the_protocols_validation_images(tmp_path, monkeypatch) -> None:
+    args = argparse.Namespace(supernet_steps="1", archs=2, standalone_steps=3, seeds=1, eval_images=4321,
+                              proxy_batch=5, resolution_scale=0.1, schedule="sandwich", results=tmp_path,
+                              work=tmp_path)  # fmt: skip
+    cmds = []
+
+    def fake_timed(cmd, tag, work):
+        cmds.append(cmd)
+        out = Path(cmd[cmd.index("--out") + 1])
+        out.mkdir()
+        train = {"val_accuracy_before": 10.0, "val_accuracy_after": 80.0}
+        (out / "config.json").write_text(json.dumps({"weights": {"train": train}}))
+        (work / f"{tag}.time").write_text("")
+        return {"wall_s": 1.0, "cpu_s": 1.0, "max_rss_mib": 1.0}
+
+    monkeypatch.setattr(bs, "timed", fake_timed)
+    got = bs.export(args, "r128|k3e3", "scratch", ["--train-steps", "7"], 7)
+    assert cmds[0][cmds[0].index("--eval-images") + 1] == "4321"
+    assert got["after"] == 80.0 and got["steps"] == 7
+    assert bs.export(args, "r128|k3e3", "scratch", ["--train-steps", "7"], 7) == got and len(cmds) == 1

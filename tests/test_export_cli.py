@@ -57,6 +57,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         (["--arch", OUTSIDE, "--space", "mobile", "--train-steps", "2", "--finetune-steps", "2"], "not both"),
         (["STORE", "--train-steps", "3"], "--train-steps trains on Fashion-MNIST"),
         (["STORE", "--trial", "x"], "Invalid value for '--trial'"),
+        (["--arch", OUTSIDE, "--space", "mobile", "--eval-images", "20000"], "--eval-images must be"),
         (["STORE", "--out-dir", "y"], "No such option"),
     ],
 )

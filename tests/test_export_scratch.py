@@ -62,6 +62,20 @@ def test_scratch_without_supernet_trains_and_is_reproducible(tmp_path: Path) -> 
     assert cfg["input"]["shape"] == [2, 3, 32, 32] and one.notes == []
 
 
+def test_eval_images_sets_the_scored_images_not_the_weights(tmp_path: Path) -> None:
+    need_fmnist()
+    kw = {"arch": MOBILE_ARCH, "space": "mobile", "formats": "safetensors", "train_steps": 4}
+    few = export_model(tmp_path / "few", eval_images=250, **kw)  # type: ignore[arg-type]
+    export_model(tmp_path / "all", **kw)  # type: ignore[arg-type]
+    tr = few.config["weights"]["train"]
+    assert tr["eval_images"] == 250 and (tr["val_accuracy_after"] * 250 / 100).is_integer()
+    a, b = _weights(tmp_path / "few"), _weights(tmp_path / "all")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # scoring leaves the training alone
+    assert "val accuracy % (250 images)" in (tmp_path / "few" / "MODEL_CARD.md").read_text()
+    cfg = json.loads((tmp_path / "all" / "config.json").read_text())
+    assert cfg["weights"]["train"]["eval_images"] == 1000
+
+
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
@@ -74,6 +88,9 @@ def test_scratch_without_supernet_trains_and_is_reproducible(tmp_path: Path) -> 
         ),
         ({"train_steps": 2, "supernet": "THREE"}, ["--train-steps", "10 classes", "3 outputs"]),
         ({"train_steps": 2, "data_dir": "NODATA"}, ["Fashion-MNIST"]),
+        ({"train_steps": 2, "eval_images": 0}, ["--eval-images", "from 1 to 10000", "got 0"]),
+        ({"train_steps": 2, "eval_images": 10_001}, ["--eval-images", "the validation split"]),
+        ({"eval_images": True}, ["--eval-images must be a whole number"]),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(kwargs: dict, words: list[str], tmp_path: Path) -> None:

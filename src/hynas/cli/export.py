@@ -47,6 +47,9 @@ def export(
         int, typer.Option(help="training images to recalibrate BatchNorm on after inheriting (0: off)")
     ] = 500,
     seed: Annotated[int, typer.Option(help="seed of the initial weights and of fine-tuning")] = 0,
+    eval_images: Annotated[
+        int, typer.Option(help="validation images scored before and after --finetune-steps / --train-steps")
+    ] = 1000,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out folder")] = False,
 ) -> None:
     """Export a trial (default: the knee of the Pareto front) or --arch as safetensors, TorchScript, ONNX."""
@@ -58,7 +61,7 @@ def export(
     result = export_model(
         out, store=store, trial=trial, best=best, arch=arch, space=space, formats=format_,
         supernet=supernet, finetune_steps=finetune_steps, train_steps=train_steps, data_dir=data, bn_images=bn_images,
-        seed=seed, force=force,
+        seed=seed, force=force, eval_images=eval_images,
     )  # fmt: skip
     cfg, con = result.config, common.wide()
 

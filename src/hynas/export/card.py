@@ -150,8 +150,9 @@ def model_card(info: Mapping[str, Any]) -> str:
     for key, title in (("finetune", "fine-tuning"), ("train", "training from scratch")):
         if key in w:
             ft = w[key]
+            images = int(ft.get("eval_images", 1000))  # configs from before --eval-images: 1,000
             lines += ["", *_table(
-                (title, "val accuracy %", "val loss"),
+                (title, f"val accuracy % ({images:,} images)", "val loss"),
                 [("before", ft["val_accuracy_before"], ft["val_loss_before"]),
                  ("after", ft["val_accuracy_after"], ft["val_loss_after"])],
             )]  # fmt: skip

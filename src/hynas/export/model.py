@@ -33,6 +33,7 @@ from hynas.export.weights import (
     load_supernet,
     parse_in_supernet,
 )
+from hynas.training.data import VAL_SIZE
 
 __all__ = ["CARD_FILE", "SUPERNET_OPTION_KEYS", "ExportResult", "export_model"]
 
@@ -180,9 +181,11 @@ def export_model(
     bn_images: int = 500,
     seed: int = 0,
     force: bool = False,
+    eval_images: int = 1000,
 ) -> ExportResult:
     """Export one architecture; see the module docstring and ``docs/export.md``. ``train_steps``
-    trains it from scratch (not from the supernet's weights) for that many steps."""
+    trains it from scratch (not from the supernet's weights) for that many steps; the accuracy
+    before and after either is scored on the first ``eval_images`` validation images."""
     from hynas import __version__
 
     out = Path(out)
@@ -195,6 +198,10 @@ def export_model(
     for name, value in (*numbers, ("--seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise HynasError(f"{name} must be a whole number >= 0, got {value!r}")
+    if isinstance(eval_images, bool) or not isinstance(eval_images, int) or not 1 <= eval_images <= VAL_SIZE:
+        raise HynasError(
+            f"--eval-images must be a whole number from 1 to {VAL_SIZE} (the validation split), got {eval_images!r}"
+        )
     if finetune_steps > 0 and train_steps > 0:
         raise HynasError(
             "give --finetune-steps (continue from the inherited weights) or --train-steps (train from "
@@ -214,12 +221,27 @@ def export_model(
         check_finetune(chosen.space, option, weights["options"].get("num_classes"))
     if finetune_steps > 0:
         weights["finetune"] = finetune(
-            model, arch_obj, space_obj, finetune_steps, int(size or 0), data_dir, seed
+            model,
+            arch_obj,
+            space_obj,
+            finetune_steps,
+            int(size or 0),
+            data_dir,
+            seed,
+            eval_images=eval_images,
         )
         weights["summary"] += f", then fine-tuned for {finetune_steps} steps on Fashion-MNIST"
     if train_steps > 0:
         weights["train"] = finetune(
-            model, arch_obj, space_obj, train_steps, int(size or 0), data_dir, seed, lr=SCRATCH_LR
+            model,
+            arch_obj,
+            space_obj,
+            train_steps,
+            int(size or 0),
+            data_dir,
+            seed,
+            lr=SCRATCH_LR,
+            eval_images=eval_images,
         )
         weights["summary"] = (
             f"trained from scratch for {train_steps} steps on Fashion-MNIST ({weights['summary']})"

@@ -140,9 +140,11 @@ def finetune(
     seed: int = 0,
     lr: float = FINETUNE_LR,
     batch: int = 32,
+    eval_images: int = 1000,
 ) -> dict[str, float]:
     """Train ``model`` in place for ``steps`` steps at ``size`` px; returns validation accuracy
-    (%) and loss before and after (1,000 held-out images, BatchNorm recalibrated each time).
+    (%) and loss before and after (the first ``eval_images`` held-out images, BatchNorm
+    recalibrated each time).
     Fine-tuning of inherited weights, or (``lr=SCRATCH_LR`` on a freshly built model) training from
     scratch."""
     from hynas.evaluators.vision import MobileFashionMNIST, load_fmnist
@@ -151,7 +153,12 @@ def finetune(
     check_finetune(space.name, "--finetune-steps" if lr == FINETUNE_LR else "--train-steps")
     resolution = space.config(arch).resolution  # type: ignore[attr-defined]
     ev = MobileFashionMNIST(
-        data_dir=data_dir, batch=batch, lr=lr, seed=seed, resolution_scale=size / resolution
+        data_dir=data_dir,
+        batch=batch,
+        lr=lr,
+        seed=seed,
+        resolution_scale=size / resolution,
+        eval_images=eval_images,
     )
     data = load_fmnist(ev.data_dir)
     out: dict[str, float] = {}
@@ -180,6 +187,7 @@ def finetune(
         out["val_accuracy_after"], out["val_loss_after"] = ev._score(model.eval(), "val", size, data)
     model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # for safetensors
     out["steps"] = float(steps)
+    out["eval_images"] = float(eval_images)
     return out
 
 
