@@ -132,3 +132,20 @@ def test_an_export_is_scored_on_the_protocols_validation_images(tmp_path, monkey
     assert cmds[0][cmds[0].index("--eval-images") + 1] == "4321"
     assert got["after"] == 80.0 and got["steps"] == 7
     assert bs.export(args, "r128|k3e3", "scratch", ["--train-steps", "7"], 7) == got and len(cmds) == 1
+
+
+def test_noise_ceilings_rank_each_further_seed_and_seed_zero_against_the_others_mean() -> None:
+    rows = [{"standalone": [float(i), float(i), float(-i), 9.0][: 2 + (i < 4) + (i < 2)]} for i in range(6)]
+    got = bs.ceilings(rows)
+    assert got["stand-alone seed 1 (6 archs; noise ceiling)"]["kendall_tau"] == 1.0
+    assert got["stand-alone seed 2 (4 archs; noise ceiling)"]["kendall_tau"] == -1.0
+    assert "stand-alone seed 3 (2 archs; noise ceiling)" not in got  # fewer than three: no tau
+    # seed 0 against the mean of the other seeds: 3 for i = 0, 1 (seed 3 ran), 0 for i = 2, 3
+    mean_row = got["stand-alone seed 0 against the mean of the other seeds (4 archs)"]
+    assert -1.0 < mean_row["kendall_tau"] < 0.0
+    assert bs.ceilings([{"standalone": [1.0]}] * 5) == {}
+    text = bs.seeds_done({"seeds_done": [6, 6, 4, 0]})
+    assert text == "; seed 1 on 6, seed 2 on 4 of them"
+    assert (
+        bs.seeds_done({}) == "; a second seed where time allowed" and bs.seeds_done({"seeds_done": [3]}) == ""
+    )
