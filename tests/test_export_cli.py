@@ -58,6 +58,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         (["STORE", "--train-steps", "3"], "--train-steps trains on Fashion-MNIST"),
         (["STORE", "--trial", "x"], "Invalid value for '--trial'"),
         (["--arch", OUTSIDE, "--space", "mobile", "--eval-images", "20000"], "--eval-images must be"),
+        (["--arch", OUTSIDE, "--space", "mobile", "--train-steps", "2", "--lr", "nan"], "--lr must be"),
+        (["--arch", OUTSIDE, "--space", "mobile", "--lr", "x"], "Invalid value for '--lr'"),
         (["STORE", "--out-dir", "y"], "No such option"),
     ],
 )

@@ -115,4 +115,8 @@ def test_finetuning_changes_the_weights_and_improves_accuracy(tmp_path: Path) ->
     assert not torch.equal(a.classifier.weight, b.classifier.weight)
     assert "recalibrated" in base.config["weights"]["bn"]
     card = (tmp_path / "b" / "MODEL_CARD.md").read_text()
-    assert "fine-tuned for 40 steps" in card and f"{ft['val_accuracy_after']:.6g}" in card
+    assert (
+        "fine-tuned for 40 steps on Fashion-MNIST (lr 0.01)" in card
+        and f"{ft['val_accuracy_after']:.6g}" in card
+    )
+    assert ft["lr"] == 0.01 and ft["eval_images"] == 1000

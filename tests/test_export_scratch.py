@@ -62,6 +62,27 @@ def test_scratch_without_supernet_trains_and_is_reproducible(tmp_path: Path) -> 
     assert cfg["input"]["shape"] == [2, 3, 32, 32] and one.notes == []
 
 
+def test_lr_replaces_the_learning_rate_and_is_recorded(tmp_path: Path) -> None:
+    need_fmnist()
+    kw = {
+        "arch": MOBILE_ARCH,
+        "space": "mobile",
+        "formats": "safetensors",
+        "train_steps": 3,
+        "eval_images": 50,
+    }
+    default = export_model(tmp_path / "d", **kw)  # type: ignore[arg-type]
+    same = export_model(tmp_path / "s", lr=0.05, **kw)  # type: ignore[arg-type]
+    other = export_model(tmp_path / "o", lr=0.2, **kw)  # type: ignore[arg-type]
+    assert default.config["weights"]["train"]["lr"] == 0.05 == same.config["weights"]["train"]["lr"]
+    assert (
+        other.config["weights"]["train"]["lr"] == 0.2 and "at lr 0.2 " in other.config["weights"]["summary"]
+    )
+    d, s, o = (_weights(tmp_path / n) for n in "dso")
+    assert all(torch.equal(d[k], s[k]) for k in d)  # the default, given explicitly: the same network
+    assert not torch.equal(d["classifier.weight"], o["classifier.weight"])
+
+
 def test_eval_images_sets_the_scored_images_not_the_weights(tmp_path: Path) -> None:
     need_fmnist()
     kw = {"arch": MOBILE_ARCH, "space": "mobile", "formats": "safetensors", "train_steps": 4}
@@ -91,6 +112,12 @@ def test_eval_images_sets_the_scored_images_not_the_weights(tmp_path: Path) -> N
         ({"train_steps": 2, "eval_images": 0}, ["--eval-images", "from 1 to 10000", "got 0"]),
         ({"train_steps": 2, "eval_images": 10_001}, ["--eval-images", "the validation split"]),
         ({"eval_images": True}, ["--eval-images must be a whole number"]),
+        ({"train_steps": 2, "lr": 0.0}, ["--lr must be a number above 0", "got 0.0"]),
+        ({"train_steps": 2, "lr": float("nan")}, ["--lr must be a number above 0", "nan"]),
+        ({"train_steps": 2, "lr": float("inf")}, ["--lr must be a number above 0"]),
+        ({"train_steps": 2, "lr": -0.1}, ["--lr must be a number above 0"]),
+        ({"train_steps": 2, "lr": "0.1"}, ["--lr must be a number above 0"]),
+        ({"lr": 0.1}, ["--lr is the learning rate of --finetune-steps or --train-steps"]),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(kwargs: dict, words: list[str], tmp_path: Path) -> None:

@@ -50,6 +50,12 @@ def export(
     eval_images: Annotated[
         int, typer.Option(help="validation images scored before and after --finetune-steps / --train-steps")
     ] = 1000,
+    lr: Annotated[
+        float | None,
+        typer.Option(
+            help="SGD learning rate of --finetune-steps (default 0.01) / --train-steps (default 0.05)"
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out folder")] = False,
 ) -> None:
     """Export a trial (default: the knee of the Pareto front) or --arch as safetensors, TorchScript, ONNX."""
@@ -61,7 +67,7 @@ def export(
     result = export_model(
         out, store=store, trial=trial, best=best, arch=arch, space=space, formats=format_,
         supernet=supernet, finetune_steps=finetune_steps, train_steps=train_steps, data_dir=data, bn_images=bn_images,
-        seed=seed, force=force, eval_images=eval_images,
+        seed=seed, force=force, eval_images=eval_images, lr=lr,
     )  # fmt: skip
     cfg, con = result.config, common.wide()
 

@@ -8,6 +8,7 @@ nothing already there; an existing ``out`` is refused unless ``force``, which re
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from hynas.export.card import model_card
 from hynas.export.formats import CONFIG_FILE, CONFIG_VERSION, DEFAULT_FORMATS, parse_formats, write_format
 from hynas.export.source import Chosen, choose
 from hynas.export.weights import (
+    FINETUNE_LR,
     SCRATCH_LR,
     check_finetune,
     finetune,
@@ -182,10 +184,12 @@ def export_model(
     seed: int = 0,
     force: bool = False,
     eval_images: int = 1000,
+    lr: float | None = None,
 ) -> ExportResult:
     """Export one architecture; see the module docstring and ``docs/export.md``. ``train_steps``
     trains it from scratch (not from the supernet's weights) for that many steps; the accuracy
-    before and after either is scored on the first ``eval_images`` validation images."""
+    before and after either is scored on the first ``eval_images`` validation images; ``lr``
+    replaces the learning rate of either (fine-tuning 0.01, from scratch 0.05)."""
     from hynas import __version__
 
     out = Path(out)
@@ -202,6 +206,12 @@ def export_model(
         raise HynasError(
             f"--eval-images must be a whole number from 1 to {VAL_SIZE} (the validation split), got {eval_images!r}"
         )
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 10
+    ):
+        raise HynasError(f"--lr must be a number above 0 and at most 10 (an SGD learning rate), got {lr!r}")
+    if lr is not None and finetune_steps == 0 and train_steps == 0:
+        raise HynasError("--lr is the learning rate of --finetune-steps or --train-steps; give one of them")
     if finetune_steps > 0 and train_steps > 0:
         raise HynasError(
             "give --finetune-steps (continue from the inherited weights) or --train-steps (train from "
@@ -228,9 +238,13 @@ def export_model(
             int(size or 0),
             data_dir,
             seed,
+            lr=FINETUNE_LR if lr is None else float(lr),
             eval_images=eval_images,
+            option="--finetune-steps",
         )
-        weights["summary"] += f", then fine-tuned for {finetune_steps} steps on Fashion-MNIST"
+        weights["summary"] += (
+            f", then fine-tuned for {finetune_steps} steps on Fashion-MNIST (lr {weights['finetune']['lr']:g})"
+        )
     if train_steps > 0:
         weights["train"] = finetune(
             model,
@@ -240,11 +254,13 @@ def export_model(
             int(size or 0),
             data_dir,
             seed,
-            lr=SCRATCH_LR,
+            lr=SCRATCH_LR if lr is None else float(lr),
             eval_images=eval_images,
+            option="--train-steps",
         )
         weights["summary"] = (
-            f"trained from scratch for {train_steps} steps on Fashion-MNIST ({weights['summary']})"
+            f"trained from scratch for {train_steps} steps on Fashion-MNIST at lr {weights['train']['lr']:g} "
+            f"({weights['summary']})"
         )
     model.eval()
     config: dict[str, Any] = {

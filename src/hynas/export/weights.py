@@ -141,6 +141,7 @@ def finetune(
     lr: float = FINETUNE_LR,
     batch: int = 32,
     eval_images: int = 1000,
+    option: str | None = None,
 ) -> dict[str, float]:
     """Train ``model`` in place for ``steps`` steps at ``size`` px; returns validation accuracy
     (%) and loss before and after (the first ``eval_images`` held-out images, BatchNorm
@@ -150,7 +151,7 @@ def finetune(
     from hynas.evaluators.vision import MobileFashionMNIST, load_fmnist
     from hynas.training.loop import deterministic
 
-    check_finetune(space.name, "--finetune-steps" if lr == FINETUNE_LR else "--train-steps")
+    check_finetune(space.name, option or ("--finetune-steps" if lr == FINETUNE_LR else "--train-steps"))
     resolution = space.config(arch).resolution  # type: ignore[attr-defined]
     ev = MobileFashionMNIST(
         data_dir=data_dir,
@@ -188,6 +189,7 @@ def finetune(
     model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # for safetensors
     out["steps"] = float(steps)
     out["eval_images"] = float(eval_images)
+    out["lr"] = float(lr)
     return out
 
 
