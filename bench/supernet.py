@@ -348,21 +348,24 @@ def stage_special(args: argparse.Namespace) -> None:
             with cache(args) as c:
                 c["special"][dev] = row
         for choice in row["limits"]:
-            for how, option, steps in (("finetuned", "--finetune-steps", args.finetune_steps),
-                                       ("scratch", "--train-steps", args.scratch_steps)):  # fmt: skip
-                if choice.get(how, {}).get("steps") != steps:
-                    choice[how] = export(
-                        args, choice["arch"], how, ["--supernet", ckpt, option, str(steps)], steps
-                    )
+            lr = getattr(args, "finetune_lr", None)
+            for how, option, steps, rate in (("finetuned", "--finetune-steps", args.finetune_steps, lr),
+                                             ("scratch", "--train-steps", args.scratch_steps, None)):  # fmt: skip
+                made = choice.get(how, {})
+                if made.get("steps") != steps or made.get("lr") != rate:  # rows without "lr": the default
+                    opts = ["--supernet", ckpt, option, str(steps), *(["--lr", str(rate)] if rate else [])]
+                    choice[how] = export(args, choice["arch"], how, opts, steps, rate)
                     with cache(args) as c:
                         c["special"][dev] = row
 
 
-def export(args: argparse.Namespace, arch: str, how: str, opts: list[str], steps: int) -> dict[str, Any]:
-    """``hynas export`` of ``arch`` fine-tuned or trained from scratch for ``steps``: accuracy before
-    and after, and its cost; cached per architecture and step count (two devices may choose the same
-    architecture)."""
-    key = f"{arch}#{how}#{steps}"
+def export(
+    args: argparse.Namespace, arch: str, how: str, opts: list[str], steps: int, lr: float | None = None
+) -> dict[str, Any]:
+    """``hynas export`` of ``arch`` fine-tuned or trained from scratch for ``steps`` (at ``lr``, or
+    export's default): accuracy before and after, and its cost; cached per architecture, step count
+    and learning rate (two devices may choose the same architecture)."""
+    key = f"{arch}#{how}#{steps}" + ("" if lr is None else f"#lr{lr}")
     with cache(args) as c:
         if key in c.setdefault("exports", {}):
             return dict(c["exports"][key])
@@ -374,6 +377,8 @@ def export(args: argparse.Namespace, arch: str, how: str, opts: list[str], steps
     w = json.loads((out / "config.json").read_text())["weights"]
     tr = w.get("finetune") or w.get("train")
     result = {"before": tr["val_accuracy_before"], "after": tr["val_accuracy_after"], "steps": steps, **t}
+    if lr is not None:
+        result["lr"] = lr
     print(how, arch, result, flush=True)
     with cache(args) as c:
         c["exports"][key] = result
@@ -566,6 +571,8 @@ def markdown(r: dict[str, Any]) -> str:
     steps = {how: sorted({ch[how]["steps"] for v in r["special"].values() for ch in v.get("limits", []) if "steps" in ch.get(how, {})})
              for how in ("finetuned", "scratch")}  # fmt: skip
     said = {how: f" for {'/'.join(map(str, v))} steps" if v else "" for how, v in steps.items()}
+    rates = sorted({ch["finetuned"]["lr"] for v in r["special"].values() for ch in v.get("limits", []) if "lr" in ch.get("finetuned", {})})  # fmt: skip
+    said["finetuned"] += f" at lr {'/'.join(map(str, rates))}" if rates else ""
     lines += ["", "## Specialisation (one supernet, one NSGA-II search per device, three latency limits each)", "",
               f"Per device the limits are quantiles of its completed trials' latencies; the most accurate architecture under each is fine-tuned from the supernet's weights{said['finetuned']} and trained from scratch{said['scratch']} (`hynas export`).", "",
               "| device | trials | search s | quantile | limit ms | chosen architecture | ms | inherited % | fine-tuned % | from scratch % | gap (scratch − fine-tuned) |",
@@ -652,6 +659,12 @@ def main() -> None:
     ap.add_argument("--search-budget", type=int, default=100, help="trials per device")
     ap.add_argument(
         "--finetune-steps", type=int, default=None, help="fine-tuning (default: a quarter of --scratch-steps)"
+    )
+    ap.add_argument(
+        "--finetune-lr",
+        type=float,
+        default=None,
+        help="fine-tuning's learning rate (default: export's, 0.01)",
     )
     ap.add_argument(
         "--scratch-steps", type=int, default=None, help="from-scratch training (default: --standalone-steps)"

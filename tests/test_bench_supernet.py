@@ -77,9 +77,9 @@ def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, 
         c["special"] = {"raspi4": row}
     calls = []
 
-    def fake_export(args, arch, how, opts, steps):
+    def fake_export(args, arch, how, opts, steps, lr=None):
         calls.append((how, opts[-1], steps))
-        return {"steps": steps, "after": 3.0, "before": 0.0}
+        return {"steps": steps, "after": 3.0, "before": 0.0, **({} if lr is None else {"lr": lr})}
 
     monkeypatch.setattr(bs, "export", fake_export)
     bs.stage_special(args)
@@ -93,6 +93,18 @@ def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, 
     assert "weights for 150 steps and trained from scratch for 600 steps" in text
     bs.stage_special(args)  # nothing left to make
     assert len(calls) == 1
+    args.finetune_lr = 0.03  # another learning rate: the fine-tuned row again, with --lr; scratch kept
+    bs.stage_special(args)
+    assert calls[1:] == [("finetuned", "0.03", 150)]
+    with bs.cache(args) as c:
+        kept = c["special"]["raspi4"]["limits"][0]
+    assert kept["finetuned"]["lr"] == 0.03 and kept["scratch"] == choice["scratch"]
+    text = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                        "speed": None, "train": None, "archs_done": 0, "special": {"raspi4": {**row, "limits": [kept]}},
+                        "by_resolution": {}, "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
+    assert "weights for 150 steps at lr 0.03 and trained from scratch for 600 steps" in text
+    bs.stage_special(args)
+    assert len(calls) == 2
 
 
 def test_another_runs_supernet_is_ranked_against_this_truth_and_this_supernet(tmp_path) -> None:
@@ -132,6 +144,8 @@ def test_an_export_is_scored_on_the_protocols_validation_images(tmp_path, monkey
     assert cmds[0][cmds[0].index("--eval-images") + 1] == "4321"
     assert got["after"] == 80.0 and got["steps"] == 7
     assert bs.export(args, "r128|k3e3", "scratch", ["--train-steps", "7"], 7) == got and len(cmds) == 1
+    tuned = bs.export(args, "r128|k3e3", "finetuned", ["--finetune-steps", "7", "--lr", "0.2"], 7, 0.2)
+    assert len(cmds) == 2 and tuned["lr"] == 0.2 and "--lr" in cmds[1]  # its own cache key
 
 
 def test_noise_ceilings_rank_each_further_seed_and_seed_zero_against_the_others_mean() -> None:
