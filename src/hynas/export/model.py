@@ -229,39 +229,18 @@ def export_model(
     )
     if steps > 0:
         check_finetune(chosen.space, option, weights["options"].get("num_classes"))
-    if finetune_steps > 0:
-        weights["finetune"] = finetune(
-            model,
-            arch_obj,
-            space_obj,
-            finetune_steps,
-            int(size or 0),
-            data_dir,
-            seed,
-            lr=FINETUNE_LR if lr is None else float(lr),
-            eval_images=eval_images,
-            option="--finetune-steps",
-        )
-        weights["summary"] += (
-            f", then fine-tuned for {finetune_steps} steps on Fashion-MNIST (lr {weights['finetune']['lr']:g})"
-        )
-    if train_steps > 0:
-        weights["train"] = finetune(
-            model,
-            arch_obj,
-            space_obj,
-            train_steps,
-            int(size or 0),
-            data_dir,
-            seed,
-            lr=SCRATCH_LR if lr is None else float(lr),
-            eval_images=eval_images,
-            option="--train-steps",
-        )
-        weights["summary"] = (
-            f"trained from scratch for {train_steps} steps on Fashion-MNIST at lr {weights['train']['lr']:g} "
-            f"({weights['summary']})"
-        )
+    if steps > 0:  # one of the two (both are refused above)
+        key, default = ("train", SCRATCH_LR) if train_steps > 0 else ("finetune", FINETUNE_LR)
+        done = weights[key] = finetune(
+            model, arch_obj, space_obj, steps, int(size or 0), data_dir, seed,
+            lr=default if lr is None else float(lr), eval_images=eval_images, option=option,
+        )  # fmt: skip
+        if key == "finetune":
+            weights["summary"] += f", then fine-tuned for {steps} steps on Fashion-MNIST (lr {done['lr']:g})"
+        else:
+            weights["summary"] = (
+                f"trained from scratch for {steps} steps on Fashion-MNIST at lr {done['lr']:g} ({weights['summary']})"
+            )
     model.eval()
     config: dict[str, Any] = {
         "version": CONFIG_VERSION,
