@@ -21,11 +21,12 @@ Stages (``--stage``, comma-separated, default all, in this order):
   the trained checkpoint; per device three latency limits, quantiles (``--limits``) of its
   completed trials' latencies, and the most accurate architecture under each is exported twice:
   with inherited weights fine-tuned ``--finetune-steps`` steps (``hynas export --finetune-steps``;
-  default a quarter of the scratch budget) and trained from scratch for ``--scratch-steps`` steps
+  default a quarter of the scratch budget; at ``--finetune-lr``, default export's 0.01) and
+  trained from scratch for ``--scratch-steps`` steps
   (``hynas export --train-steps``; default the stand-alone truth's budget, the full one).
 - ``standalone``: the same architectures trained from scratch by the ``mobile-fmnist`` evaluator
   (at ``--resolution-scale``, the supernet's) for ``--standalone-steps`` steps, scored on the same
-  validation images; seed 0 for every architecture first, then seed 1 (``--seeds``). Two
+  validation images; seed 0 for every architecture first, then seed 1, then seed 2 (``--seeds``). Two
   processes may run this stage at once (each claims the next run not yet done or claimed);
   ``--stop-at HH:MM`` (UTC) claims nothing new after that time, to time-box the run.
 - ``proxies``: the ``zc@`` zero-cost proxies (:mod:`hynas.proxies`) of each architecture trained
@@ -652,7 +653,7 @@ def main() -> None:
     )
     ap.add_argument("--archs", type=int, default=50)
     ap.add_argument("--standalone-steps", type=int, default=600, help="the truth's training budget")
-    ap.add_argument("--seeds", type=int, default=2, help="stand-alone seeds per architecture")
+    ap.add_argument("--seeds", type=int, default=3, help="stand-alone seeds per architecture")
     ap.add_argument(
         "--eval-images", type=int, default=10_000, help="validation images per score (all: 10,000)"
     )
