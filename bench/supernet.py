@@ -605,7 +605,7 @@ def markdown(r: dict[str, Any]) -> str:
             )
     rss = [f"supernet training {tr.get('max_rss_mib')} MiB"] if tr else []
     rss += [f"search with the supernet evaluator ({d}) {v['search']['max_rss_mib']} MiB" for d, v in r["special"].items() if "search" in v]  # fmt: skip
-    rss += [f"stand-alone training process {r['standalone_rss_mib']} MiB"]
+    rss += [f"stand-alone training process {r['standalone_rss_mib']} MiB"] if r["standalone_rss_mib"] else []
     lines += ["", "Peak memory (max RSS): " + "; ".join(rss) + ".", "", "## Per architecture", "",
               "| architecture | MFLOPs | params M | inherited % | stand-alone % |", "|---|---:|---:|---:|---:|"]  # fmt: skip
     for row in r["rows"]:
