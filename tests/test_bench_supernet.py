@@ -81,27 +81,27 @@ def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, 
         calls.append((how, opts[-1], steps))
         return {"steps": steps, "after": 3.0, "before": 0.0, **({} if lr is None else {"lr": lr})}
 
+    def made():  # the cached choice and the report's text for it
+        with bs.cache(args) as c:
+            kept = c["special"]["raspi4"]["limits"][0]
+        text = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                            "speed": None, "train": None, "archs_done": 0, "special": {"raspi4": {**row, "limits": [kept]}},
+                            "by_resolution": {}, "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
+        return kept, text
+
     monkeypatch.setattr(bs, "export", fake_export)
     bs.stage_special(args)
     assert calls == [("finetuned", "150", 150)]  # the scratch row already has 600 steps: kept
-    with bs.cache(args) as c:
-        kept = c["special"]["raspi4"]["limits"][0]
+    kept, text = made()
     assert kept["finetuned"]["steps"] == 150 and kept["scratch"] == choice["scratch"]
-    text = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
-                        "speed": None, "train": None, "archs_done": 0, "special": {"raspi4": {**row, "limits": [kept]}},
-                        "by_resolution": {}, "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
     assert "weights for 150 steps and trained from scratch for 600 steps" in text
     bs.stage_special(args)  # nothing left to make
     assert len(calls) == 1
     args.finetune_lr = 0.03  # another learning rate: the fine-tuned row again, with --lr; scratch kept
     bs.stage_special(args)
     assert calls[1:] == [("finetuned", "0.03", 150)]
-    with bs.cache(args) as c:
-        kept = c["special"]["raspi4"]["limits"][0]
+    kept, text = made()
     assert kept["finetuned"]["lr"] == 0.03 and kept["scratch"] == choice["scratch"]
-    text = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
-                        "speed": None, "train": None, "archs_done": 0, "special": {"raspi4": {**row, "limits": [kept]}},
-                        "by_resolution": {}, "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
     assert "weights for 150 steps at lr 0.03 and trained from scratch for 600 steps" in text
     bs.stage_special(args)
     assert len(calls) == 2
