@@ -348,13 +348,19 @@ def stage_special(args: argparse.Namespace) -> None:
                                       "latency_ms": round(best.metrics[lat], 3), "search_accuracy": best.metrics["accuracy"]})  # fmt: skip
             with cache(args) as c:
                 c["special"][dev] = row
+        lr = getattr(args, "finetune_lr", None)
         for choice in row["limits"]:
-            lr = getattr(args, "finetune_lr", None)
             for how, option, steps, rate in (("finetuned", "--finetune-steps", args.finetune_steps, lr),
                                              ("scratch", "--train-steps", args.scratch_steps, None)):  # fmt: skip
                 made = choice.get(how, {})
                 if made.get("steps") != steps or made.get("lr") != rate:  # rows without "lr": the default
-                    opts = ["--supernet", ckpt, option, str(steps), *(["--lr", str(rate)] if rate else [])]
+                    opts = [
+                        "--supernet",
+                        ckpt,
+                        option,
+                        str(steps),
+                        *(["--lr", str(rate)] if rate is not None else []),
+                    ]
                     choice[how] = export(args, choice["arch"], how, opts, steps, rate)
                     with cache(args) as c:
                         c["special"][dev] = row

@@ -227,9 +227,8 @@ def export_model(
     model, space_obj, arch_obj, weights, size, notes = _build(
         chosen, _supernet_path(chosen, supernet), data_dir, bn_images, seed, scratch=train_steps > 0
     )
-    if steps > 0:
-        check_finetune(chosen.space, option, weights["options"].get("num_classes"))
     if steps > 0:  # one of the two (both are refused above)
+        check_finetune(chosen.space, option, weights["options"].get("num_classes"))
         key, default = ("train", SCRATCH_LR) if train_steps > 0 else ("finetune", FINETUNE_LR)
         done = weights[key] = finetune(
             model, arch_obj, space_obj, steps, int(size or 0), data_dir, seed,
