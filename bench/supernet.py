@@ -107,6 +107,10 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         out["supernet_seed"] = args.supernet_seed
     if getattr(args, "sandwich_resolution", "extremes") != "extremes":  # likewise
         out["sandwich_resolution"] = args.sandwich_resolution
+    if getattr(args, "ema_decay", 0.0):  # likewise; the weights scored: the average unless --last-weights
+        out["ema_decay"] = args.ema_decay
+        if getattr(args, "last_weights", False):
+            out["weights"] = "last"
     # caches from before --schedule hold progressive supernets and no "schedule" key
     return out if args.schedule == "progressive" else {**out, "schedule": args.schedule}
 
@@ -217,6 +221,8 @@ def stage_train(args: argparse.Namespace) -> None:
                "--seed", str(args.supernet_seed)]  # fmt: skip
         if args.schedule == "sandwich":
             cmd += ["--sandwich-resolution", args.sandwich_resolution]
+        if args.ema_decay:
+            cmd += ["--ema-decay", str(args.ema_decay)]
         timed(
             [*cmd, "--checkpoint-every", "50", *(["--resume"] if ckpt.exists() else [])], "train", args.work
         )
@@ -235,7 +241,7 @@ def stage_inherit(args: argparse.Namespace) -> None:
     from hynas.supernets.train import evaluate_subnet
 
     space = get_space("mobile")
-    net, _ = load_supernet(checkpoint(args))
+    net, _ = load_supernet(checkpoint(args), average=not args.last_weights)
     data = load_fmnist()
     costs = {m: resolve(m, space) for m in ("params", "flops")}
     with cache(args) as c:  # those trained stand-alone first: a time-boxed run ranks them
@@ -654,8 +660,14 @@ def main() -> None:
     ap.add_argument(
         "--sandwich-resolution",
         default="extremes",
-        choices=("extremes", "random"),
+        choices=("extremes", "random", "balanced"),
         help="see hynas supernet train",
+    )
+    ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")
+    ap.add_argument(
+        "--last-weights",
+        action="store_true",
+        help="inherit: score the last step's weights of a supernet trained with --ema-decay",
     )
     ap.add_argument("--archs", type=int, default=50)
     ap.add_argument("--standalone-steps", type=int, default=600, help="the truth's training budget")

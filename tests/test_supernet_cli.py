@@ -104,6 +104,14 @@ def test_bad_input_is_one_line_and_damages_nothing(trained: tuple[Path, Path, st
             ("supernet", "eval", str(ckpt), "r224|k7e6-k7e6|k7e6-k7e6|k7e6-k7e6|k7e6-k7e6|k7e6-k7e6"),
             "outside the supernet",
         ),
+        (
+            ("supernet", "train", "--out", str(tmp_path / "x"), "--data", str(folder), "--ema-decay", "1"),
+            "ema_decay must be in [0, 1)",
+        ),
+        (
+            ("supernet", "train", "--out", str(tmp_path / "x"), "--data", str(folder), "--ema-decay", "-0.5"),
+            "ema_decay must be in [0, 1)",
+        ),
         (("supernet", "eval", str(ckpt), "r999|nonsense"), "mobile"),
         (("supernet", "eval", str(tmp_path / "absent.safetensors")), "no checkpoint at"),
     ]

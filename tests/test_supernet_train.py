@@ -15,7 +15,7 @@ from fmnist_util import need_fmnist
 from hynas.core.errors import HynasError
 from hynas.spaces import get_space
 from hynas.spaces.mobile import MobileSpace
-from hynas.supernets import ElasticMobileConfig, ElasticMobileNet
+from hynas.supernets import ElasticMobileConfig, ElasticMobileNet, load_supernet
 from hynas.supernets.train import (
     SupernetTrainConfig,
     evaluate_subnet,
@@ -72,6 +72,9 @@ def test_config_schedule_and_errors() -> None:
         SupernetTrainConfig(method="sandwich", steps=(5,), sandwich_resolution="min")
     with pytest.raises(HynasError, match="sandwich schedule only"):
         SupernetTrainConfig(sandwich_resolution="random")  # progressive
+    for decay in (-0.1, 1.0, float("nan"), True):
+        with pytest.raises(HynasError, match=r"ema_decay must be in \[0, 1\)"):
+            SupernetTrainConfig(ema_decay=decay)
 
 
 def _fmnist() -> dict[str, np.ndarray]:
@@ -220,3 +223,64 @@ def test_sandwich_extremes_at_random_resolutions_resume_bitwise(tmp_path: Path) 
     default = tmp_path / "d.safetensors"
     train_supernet(_net(), replace(cfg, sandwich_resolution="extremes", steps=(1,)), data, checkpoint=default)
     assert "sandwich_resolution" not in read_checkpoint(default).config["train"]
+
+
+def test_sandwich_balanced_trains_every_resolution_once_a_step() -> None:
+    """``balanced``: the largest at the largest resolution, the smallest at the smallest, and the
+    random sub-networks at the resolutions between them, each once a step (two random ones, two
+    middle resolutions), so no resolution is trained more often than another."""
+    data = _fmnist()
+    four = MobileSpace(
+        resolutions=(128, 160, 192, 224), kernels=(3,), expands=(3,), depths=(1,), num_classes=10
+    )
+    torch.manual_seed(0)
+    net = ElasticMobileNet(four, ElasticMobileConfig(num_classes=10, resolution_scale=0.125))
+    cfg = SupernetTrainConfig(method="sandwich", steps=(4,), batch=4, sandwich_resolution="balanced")
+    records = train_supernet(net, cfg, data)
+    for r in records:
+        res = [a.split("|")[0] for a in r.archs]
+        assert res[:2] == ["r224", "r128"] and sorted(res[2:]) == ["r160", "r192"], r.archs
+    assert len({r.archs[2].split("|")[0] for r in records}) == 2  # the order is drawn
+    # with two resolutions there is no middle: the random ones draw from both
+    two = train_supernet(_net(), replace(cfg, steps=(6,), sandwich_random=1), data)
+    assert {r.archs[2].split("|")[0] for r in two} == {"r128", "r160"}
+
+
+def test_moving_average_is_saved_resumed_and_scored(tmp_path: Path) -> None:
+    """``ema_decay``: the checkpoint keeps an exponential moving average of the weights beside the
+    last step's; a resumed run ends with both equal to an uninterrupted run's, and
+    :func:`load_supernet` gives the averaged weights (the last step's BatchNorm buffers) unless
+    ``average=False``."""
+    data = _fmnist()
+    cfg = SupernetTrainConfig(method="sandwich", steps=(4,), batch=4, sandwich_random=0, ema_decay=0.5)
+    net = _net()
+    snapshots: list[list[torch.Tensor]] = []
+    train_supernet(
+        net, cfg, data, on_step=lambda _: snapshots.append([p.detach().clone() for p in net.parameters()])
+    )
+    expected = snapshots[0]
+    for snap in snapshots[1:]:
+        expected = [0.5 * e + 0.5 * p for e, p in zip(expected, snap, strict=True)]
+    straight = tmp_path / "straight.safetensors"
+    train_supernet(_net(), cfg, data, checkpoint=straight)
+    ck = tmp_path / "s.safetensors"
+    train_supernet(_net(), cfg, data, checkpoint=ck, stop_after=2)
+    train_supernet(_net(), cfg, data, checkpoint=ck)
+    for path in (straight, ck):
+        averaged, info = load_supernet(path)
+        last, _ = load_supernet(path, average=False)
+        assert info.config["train"]["ema_decay"] == 0.5
+        assert _same(last, net)
+        for a, e in zip(averaged.parameters(), expected, strict=True):
+            torch.testing.assert_close(a, e)
+        assert not all(
+            torch.equal(a, p) for a, p in zip(averaged.parameters(), net.parameters(), strict=True)
+        )
+        assert all(torch.equal(a, b) for a, b in zip(averaged.buffers(), net.buffers(), strict=True))
+    # a checkpoint without the average does not resume as one with it, nor the other way round
+    with pytest.raises(HynasError, match="another configuration"):
+        train_supernet(_net(), replace(cfg, ema_decay=0.0), data, checkpoint=ck)
+    plain = tmp_path / "plain.safetensors"
+    train_supernet(_net(), replace(cfg, ema_decay=0.0, steps=(1,)), data, checkpoint=plain)
+    assert "ema_decay" not in read_checkpoint(plain).config["train"]
+    assert _same(load_supernet(plain)[0], load_supernet(plain, average=False)[0])

@@ -123,6 +123,24 @@ def test_foreign_checkpoints_are_refused_with_one_line(tmp_path: Path) -> None:
         _load(path, other)
     with pytest.raises(HynasError, match="no numpy generator 'data'"):
         load_checkpoint(path, model=net, space="mobile", config=CONFIG, generators={"data": rng})
+    with pytest.raises(HynasError, match=r"does not fit its module 'ema' \(missing: "):
+        load_checkpoint(path, model=net, space="mobile", config=CONFIG, modules={"ema": _fresh()[0]})
+    # a named module travels beside the model and comes back strictly
+    twin, trained = tmp_path / "twin.safetensors", _fresh()
+    _train(*trained, steps=2)
+    save_checkpoint(twin, model=net, step=1, space="mobile", config=CONFIG, modules={"ema": trained[0]})
+    copy, model = _fresh()[0], _fresh()[0]
+    load_checkpoint(twin, model=model, space="mobile", config=CONFIG, modules={"ema": copy})
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(copy.state_dict().values(), trained[0].state_dict().values(), strict=True)
+    )
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(copy.state_dict().values(), model.state_dict().values(), strict=True)
+    )
+    with pytest.raises(HynasError, match=r"does not fit its module 'ema' \(other shapes: classifier.weight"):
+        load_checkpoint(twin, model=_fresh()[0], space="mobile", config=CONFIG, modules={"ema": other})
     with pytest.raises(HynasError, match="not plain JSON"):
         save_checkpoint(tmp_path / "x.safetensors", model=net, step=0, space="mobile", config={"f": object()})
 

@@ -161,8 +161,15 @@ def train(
     distill: Annotated[str, typer.Option(help="inplace, frozen (progressive only) or none")] = "inplace",
     sandwich_random: Annotated[int, typer.Option(help="random sub-networks per sandwich step")] = 2,
     sandwich_resolution: Annotated[
-        str, typer.Option(help="the sandwich's largest/smallest at the extreme resolutions, or random ones")
+        str,
+        typer.Option(
+            help="extremes: the sandwich's largest/smallest at the extreme resolutions; random: at random "
+            "ones; balanced: extremes, and the random sub-networks at the resolutions between them"
+        ),
     ] = "extremes",
+    ema_decay: Annotated[
+        float, typer.Option(help="keep a moving average of the weights (e.g. 0.998), scored instead; 0: none")
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="seed of batches, sub-networks and initial weights")] = 0,
     resume: Annotated[bool, typer.Option(help="continue the checkpoint in OUT (same options)")] = False,
     checkpoint_every: Annotated[int, typer.Option(help="save every N steps (0: at the end only)")] = 50,
@@ -218,7 +225,7 @@ def train(
     cfg = SupernetTrainConfig(
         method=schedule, steps=_steps(steps, epochs, schedule, len(images.arrays["train_y"]), batch), batch=batch,
         lr=lr, distill=distill, sandwich_random=sandwich_random, seed=seed, checkpoint_every=checkpoint_every,
-        sandwich_resolution=sandwich_resolution,
+        sandwich_resolution=sandwich_resolution, ema_decay=ema_decay,
     )  # fmt: skip
     torch.set_num_threads(threads)
     torch.manual_seed(seed)

@@ -56,11 +56,14 @@ def build_supernet(
     return net.to_empty(device="cpu")
 
 
-def load_supernet(path: str | Path) -> tuple[ElasticMobileNet, CheckpointInfo]:
+def load_supernet(path: str | Path, average: bool = True) -> tuple[ElasticMobileNet, CheckpointInfo]:
     """The trained supernet in ``path`` (in eval mode) and the checkpoint's header.
 
-    One :class:`HynasError` line for a missing, corrupt, truncated or foreign file, a checkpoint of
-    another space or kind, or one whose weights do not fit the configuration it names.
+    A supernet trained with a moving average of its weights (``ema_decay``) gets the averaged
+    weights (BigNAS scores its children with them), unless ``average`` is false; its BatchNorm
+    buffers are the last step's either way. One :class:`HynasError` line for a missing, corrupt,
+    truncated or foreign file, a checkpoint of another space or kind, or one whose weights do not
+    fit the configuration it names.
     """
     info = read_checkpoint(path)
     if info.space != "mobile" or info.kind != KIND:
@@ -72,7 +75,17 @@ def load_supernet(path: str | Path) -> tuple[ElasticMobileNet, CheckpointInfo]:
     if not isinstance(cfg.get("space_options"), dict) or not isinstance(cfg.get("supernet"), dict):
         raise HynasError(f"{path} names no supernet configuration (space_options, supernet)")
     net = build_supernet(cfg["space_options"], cfg["supernet"], init=False)
-    load_checkpoint(path, model=net, space="mobile", config=cfg, restore_rng=False)
+    decay = (cfg.get("train") or {}).get("ema_decay", 0.0)
+    if not (average and decay):
+        load_checkpoint(path, model=net, space="mobile", config=cfg, restore_rng=False)
+        return net.eval(), info
+    from hynas.supernets.train import EMA, moving_average
+
+    ema = moving_average(net, decay)
+    load_checkpoint(path, model=net, space="mobile", config=cfg, restore_rng=False, modules={EMA: ema})
+    with torch.no_grad():
+        for mine, averaged in zip(net.parameters(), ema.module.parameters(), strict=True):
+            mine.copy_(averaged)
     return net.eval(), info
 
 

@@ -14,7 +14,14 @@ Two schedules, both as library functions (no CLI yet):
   the largest's soft predictions; the gradients add up before one optimiser step. The largest and
   smallest run at the largest and smallest input resolution (``sandwich_resolution="extremes"``,
   BigNAS's rule) or each at a random one (``"random"``): with the extremes the smallest resolution
-  is trained every step and the middle ones only by the random sub-networks.
+  is trained every step and the middle ones only by the random sub-networks. ``"balanced"`` keeps
+  the extremes and puts the random sub-networks at the resolutions between them, each equally
+  often (every resolution is trained once a step with four networks; measured worse: the extreme
+  resolutions then see only the largest or the smallest network).
+
+``ema_decay`` keeps an exponential moving average of the weights, as BigNAS does; it is saved in
+the checkpoint (module ``ema``), resumed with it, and :func:`hynas.supernets.saved.load_supernet`
+scores the averaged weights.
 
 Distillation (``distill``) in the progressive phases after ``full``: the loss is the label
 cross-entropy plus ``kd_weight`` × the soft cross-entropy to a teacher's predictions on the same
@@ -58,6 +65,7 @@ __all__ = [
     "evaluate_subnet",
     "fmnist_inputs",
     "image_inputs",
+    "moving_average",
     "recalibrate_bn",
     "sample_arch",
     "train_supernet",
@@ -66,7 +74,8 @@ __all__ = [
 PHASES = ("full", "kernel", "depth", "expand")
 METHODS = ("progressive", "sandwich")
 DISTILL = ("none", "inplace", "frozen")
-SANDWICH_RESOLUTION = ("extremes", "random")
+SANDWICH_RESOLUTION = ("extremes", "random", "balanced")
+EMA = "ema"  #: the checkpoint's name for the moving average of the weights
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,7 @@ class SupernetTrainConfig:
     seed: int = 0
     checkpoint_every: int = 0
     sandwich_resolution: str = "extremes"
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -108,6 +118,8 @@ class SupernetTrainConfig:
                 raise HynasError(f"{name} must be a whole number >= {low}, got {value!r}")
         if not (0 < self.lr < math.inf) or not (0 <= self.kd_weight < math.inf):
             raise HynasError(f"lr must be > 0 and kd_weight >= 0, got {self.lr!r}, {self.kd_weight!r}")
+        if isinstance(self.ema_decay, bool) or not (0 <= self.ema_decay < 1):
+            raise HynasError(f"ema_decay must be in [0, 1) (0: no moving average), got {self.ema_decay!r}")
         if self.checkpoint_every < 0 or self.seed < 0:
             raise HynasError("checkpoint_every and seed must be >= 0")
 
@@ -190,8 +202,9 @@ def _checkpoint_config(net: ElasticMobileNet, cfg: SupernetTrainConfig) -> dict[
     s = net.space
     space = {"resolutions": s.resolutions, "kernels": s.kernels, "expands": s.expands, "depths": s.depths}
     train = asdict(cfg)
-    if train["sandwich_resolution"] == "extremes":  # the default is left out: older checkpoints resume
-        del train["sandwich_resolution"]
+    for key, default in (("sandwich_resolution", "extremes"), ("ema_decay", 0.0)):
+        if train[key] == default:  # defaults are left out: older checkpoints resume
+            del train[key]
     return {"train": train, "supernet": asdict(net.config), "space_options": space}
 
 
@@ -214,6 +227,9 @@ def _step(
         if cfg.sandwich_resolution == "random":
             archs = [_at_resolution(net.space, a, int(rng.choice(net.space.resolutions))) for a in archs]
         archs += [sample_arch(net.space, phase, rng) for _ in range(cfg.sandwich_random)]
+        if cfg.sandwich_resolution == "balanced":
+            middle = _middle(net.space, cfg, rng)
+            archs[2:] = [_at_resolution(net.space, a, r) for a, r in zip(archs[2:], middle, strict=True)]
     else:
         archs = [sample_arch(net.space, phase, rng, local, n)]
     teacher: Tensor | None = None
@@ -235,6 +251,15 @@ def _step(
         loss.backward()
         losses.append(float(loss.detach()))
     return archs, sum(losses) / len(losses)
+
+
+def _middle(space: MobileSpace, cfg: SupernetTrainConfig, rng: np.random.Generator) -> list[int]:
+    """The random sub-networks' resolutions under ``balanced``: the ones between the extremes (all
+    of them when there are two or fewer), each used equally often in a step, in a random order."""
+    res = sorted(space.resolutions)
+    middle = res[1:-1] or res
+    order = [middle[int(i)] for i in rng.permutation(len(middle))]
+    return [order[i % len(order)] for i in range(cfg.sandwich_random)]
 
 
 def _at_resolution(space: MobileSpace, arch: Architecture, resolution: int) -> Architecture:
@@ -265,9 +290,11 @@ def train_supernet(
     data_id = fingerprint(train_x, train_y)
     ckpt = None if checkpoint is None else Path(checkpoint)
     opt = _optimizer(net, cfg)
+    ema = moving_average(net, cfg.ema_decay) if cfg.ema_decay else None
     run = ResumableRun(
         ckpt, model=net, space="mobile", config=config, kind="supernet/mobile", data_fingerprint=data_id,
         optimizer=opt, generators={"train": rng}, every=cfg.checkpoint_every, extra=extra,
+        modules={} if ema is None else {EMA: ema},
     )  # fmt: skip
     start = run.resume()
 
@@ -301,11 +328,21 @@ def train_supernet(
         opt.zero_grad(set_to_none=True)
         archs, loss = _step(net, cfg, phase, local, n, x, y, rng, frozen)
         opt.step()
+        if ema is not None:
+            ema.update_parameters(net)
         record = StepRecord(step + 1, phase, tuple(net.space.format(a) for a in archs), loss)
         records.append(record)
         if on_step is not None:
             on_step(record)
     return records
+
+
+def moving_average(net: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of ``net``'s weights (``torch.optim.swa_utils``; buffers are
+    not averaged: BatchNorm statistics are recalibrated per sub-network), updated after each step."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
 def _teacher(net: ElasticMobileNet, state: dict[str, Tensor] | None = None) -> ElasticMobileNet:

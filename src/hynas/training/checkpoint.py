@@ -122,16 +122,21 @@ def save_checkpoint(
     generators: Mapping[str, np.random.Generator] | None = None,
     extra: Mapping[str, Any] | None = None,
     optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
+    modules: Mapping[str, nn.Module] | None = None,
 ) -> Path:
     """Write a checkpoint atomically; ``generators`` are numpy generators saved by name.
 
     ``optimizers`` are further optimisers saved by name (a bilevel search has one for the weights
-    and one for the architecture). The torch CPU (and CUDA) and Python ``random`` RNG states are
-    always saved.
+    and one for the architecture); ``modules`` further modules saved by name (a moving average of
+    the weights), as tensors ``modules/<name>/<state-dict key>``. The torch CPU (and CUDA) and
+    Python ``random`` RNG states are always saved.
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise HynasError(f"checkpoint step must be a whole number >= 0, got {step!r}")
     tensors = {f"model/{k}": v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+    for name, module in (modules or {}).items():
+        for k, v in module.state_dict().items():
+            tensors[f"modules/{name}/{k}"] = v.detach().cpu().clone().contiguous()
     tensors["rng/torch"] = torch.get_rng_state()
     if torch.cuda.is_available():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
@@ -301,29 +306,21 @@ def load_checkpoint(
     generators: Mapping[str, np.random.Generator] | None = None,
     restore_rng: bool = True,
     optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
+    modules: Mapping[str, nn.Module] | None = None,
 ) -> CheckpointInfo:
     """Restore a checkpoint into fresh objects built the same way; returns its header.
 
     Refuses (``HynasError``) a file that is not an intact checkpoint, or one written for another
-    ``space``, ``config`` or data (when ``data_fingerprint`` is given). Restores the model strictly,
-    the optimiser and scheduler when given, and with ``restore_rng`` the torch, Python and named
-    numpy RNG states.
+    ``space``, ``config`` or data (when ``data_fingerprint`` is given). Restores the model (and the
+    named ``modules``) strictly, the optimiser and scheduler when given, and with ``restore_rng``
+    the torch, Python and named numpy RNG states.
     """
     path = Path(path)
     header, tensors = read_file(path)
     _check_match(path, header, space, config, data_fingerprint)
-    state = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
-    own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    bad = [k for k in own if k in state and own[k].shape != state[k].shape]
-    if missing or unexpected or bad:
-        detail = "; ".join(
-            f"{what}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
-            for what, keys in (("missing", missing), ("unexpected", unexpected), ("other shapes", bad))
-            if keys
-        )
-        raise HynasError(f"checkpoint {path} does not fit this model ({detail})")
-    model.load_state_dict(state)
+    _load_module(path, model, tensors, "model/", "this model")
+    for name, module in (modules or {}).items():
+        _load_module(path, module, tensors, f"modules/{name}/", f"its module {name!r}")
     if optimizer is not None:
         _restore_optimizer(path, optimizer, header["optimizer"], tensors, "optimizer/", "no optimiser state")
     for name, opt in (optimizers or {}).items():
@@ -351,6 +348,24 @@ def load_checkpoint(
                 )
             gen.bit_generator.state = saved_np[name]
     return _info(path, header)
+
+
+def _load_module(
+    path: Path, module: nn.Module, tensors: Mapping[str, torch.Tensor], prefix: str, what: str
+) -> None:
+    """Load the tensors under ``prefix`` into ``module`` strictly, or one clear error."""
+    state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    own = module.state_dict()
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    bad = [k for k in own if k in state and own[k].shape != state[k].shape]
+    if missing or unexpected or bad:
+        detail = "; ".join(
+            f"{kind}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+            for kind, keys in (("missing", missing), ("unexpected", unexpected), ("other shapes", bad))
+            if keys
+        )
+        raise HynasError(f"checkpoint {path} does not fit {what} ({detail})")
+    module.load_state_dict(state)
 
 
 def _restore_optimizer(

@@ -2,7 +2,8 @@
 model conversion.
 
 A :class:`ResumableRun` owns a checkpoint path and the objects whose state makes a run continue
-bit for bit: the model (every trained tensor, architecture parameters included), named optimisers,
+bit for bit: the model (every trained tensor, architecture parameters included), further named
+modules (a moving average of the weights), named optimisers,
 named numpy generators, the torch and Python RNGs. :meth:`ResumableRun.steps` yields the step
 numbers still to run and saves a checkpoint every ``every`` steps and after the last one, each
 time after the loop body of a step has finished, so a kill at any moment leaves the previous
@@ -56,6 +57,7 @@ class ResumableRun:
         generators: Mapping[str, np.random.Generator] | None = None,
         every: int = 0,
         extra: Mapping[str, Any] | None = None,
+        modules: Mapping[str, nn.Module] | None = None,
     ) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
             raise HynasError(f"checkpoint interval must be a whole number >= 0, got {every!r}")
@@ -66,6 +68,7 @@ class ResumableRun:
         self.optimizer = optimizer  # the one unnamed optimiser (the checkpoint's "optimizer" slot)
         self.optimizers: dict[str, torch.optim.Optimizer] = dict(optimizers or {})
         self.generators = dict(generators or {})
+        self.modules = dict(modules or {})
         self.every = every
         self.extra: dict[str, Any] = dict(extra or {})
         self.resumed: CheckpointInfo | None = None
@@ -77,7 +80,7 @@ class ResumableRun:
         self.resumed = load_checkpoint(
             self.path, model=self.model, space=self.space, config=self.config,
             data_fingerprint=self.data_fingerprint, optimizer=self.optimizer, optimizers=self.optimizers,
-            generators=self.generators,
+            generators=self.generators, modules=self.modules,
         )  # fmt: skip
         if self.resumed.kind != self.kind:
             raise HynasError(f"{self.path} is a {self.resumed.kind!r} checkpoint, not a {self.kind!r} one")
@@ -90,7 +93,7 @@ class ResumableRun:
             save_checkpoint(
                 self.path, model=self.model, step=step, space=self.space, config=self.config, kind=self.kind,
                 data_fingerprint=self.data_fingerprint, optimizer=self.optimizer, optimizers=self.optimizers,
-                generators=self.generators, extra=self.extra,
+                generators=self.generators, extra=self.extra, modules=self.modules,
             )  # fmt: skip
 
     def steps(self, total: int, stop_after: int | None = None) -> Iterator[int]:
