@@ -70,6 +70,7 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 
 from hynas.core.arch import Architecture
+from hynas.hw import resolve
 from hynas.spaces import get_space
 from jsonfile import write_atomic
 
@@ -160,7 +161,6 @@ def total(times: list[dict[str, float]]) -> dict[str, float]:
 def architectures(n: int) -> list[Architecture]:
     """Smallest, largest, then ``n - 2`` evenly spaced FLOPs quantiles of 2,000 seeded samples, in a
     seeded shuffled order (so any prefix of the list spans the space too)."""
-    from hynas.hw import resolve
 
     space = get_space("mobile")
     flops = resolve("flops", space)
@@ -236,7 +236,6 @@ def stage_train(args: argparse.Namespace) -> None:
 
 def stage_inherit(args: argparse.Namespace) -> None:
     from hynas.evaluators.vision import load_fmnist
-    from hynas.hw import resolve
     from hynas.supernets import load_supernet
     from hynas.supernets.train import evaluate_subnet
 
@@ -440,23 +439,29 @@ def stage_report(args: argparse.Namespace) -> None:
         data = json.loads(json.dumps(c))
     space = get_space("mobile")
     inh, sa, zc = data.get("inherited", {}), data.get("standalone", {}), data.get("proxies", {})
+    costs = {m: resolve(m, space) for m in ("params", "flops")}
+    # a results dir with no supernet of its own (``--stage standalone,report``) is a truth that
+    # other runs' supernets (``--also``) are ranked against; its rows carry params and FLOPs
+    own = bool(inh)
     rows = []
     for arch in architectures(args.archs):
         key = space.format(arch)
         accs = [sa[f"{key}#{s}"]["accuracy"] for s in range(args.seeds) if f"{key}#{s}" in sa]
-        if key in inh and f"{key}#0" in sa:
-            rows.append({"arch": key, "inherited": {**inh[key], **zc.get(key, {})}, "standalone": accs})
+        if (key in inh or not own) and f"{key}#0" in sa:
+            scores = inh.get(key) or {m: float(model.compute(arch)) for m, model in costs.items() if model}
+            rows.append({"arch": key, "inherited": {**scores, **zc.get(key, {})}, "standalone": accs})
     both = [r for r in rows if len(r["standalone"]) >= 2]
     rank: dict[str, Any] = {}
     if len(rows) >= 3:
-        rank["supernet (inherited accuracy)"] = ranked(rows, both, "accuracy")
-        if all("loss" in r["inherited"] for r in rows):
+        if own:
+            rank["supernet (inherited accuracy)"] = ranked(rows, both, "accuracy")
+        if own and all("loss" in r["inherited"] for r in rows):
             rank["supernet (inherited cross-entropy, negated)"] = ranked(rows, both, "loss", sign=-1)
         for name in ("params", "flops", *[f"zc@{p}" for p in args.proxies.split(",")]):
             if all(name in r["inherited"] for r in rows):  # proxies: when that stage has run for all
                 rank[name] = ranked(rows, both, name)
         rank.update(ceilings(rows))
-        if len(both) >= 3:
+        if own and len(both) >= 3:
             rank[f"supernet on the same {len(both)} archs"] = tau(
                 [r["inherited"]["accuracy"] for r in both], [r["standalone"][0] for r in both]
             )
@@ -498,10 +503,21 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[s
             continue
         other = [{**r, "inherited": inh[r["arch"]]} for r in mine]
         two = [o for o in other if len(o["standalone"]) >= 2]
-        out[str(path)] = {"archs": len(mine), "protocol_differs": differs, "accuracy": ranked(other, two, "accuracy"),
-                          "this_supernet": tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])}  # fmt: skip
+        o: dict[str, Any] = {"archs": len(mine), "protocol_differs": differs, "accuracy": ranked(other, two, "accuracy"),
+                             "by_resolution": {k: v["inherited_mean"] for k, v in by_resolution(other).items()}}  # fmt: skip
+        if all("accuracy" in r["inherited"] for r in mine):
+            o["this_supernet"] = tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])  # fmt: skip
         if all("loss" in inh[r["arch"]] for r in mine):
-            out[str(path)]["-loss"] = ranked(other, two, "loss", sign=-1)
+            o["-loss"] = ranked(other, two, "loss", sign=-1)
+        # another truth (another stand-alone budget): its mean over seeds as a score against this one
+        sa = theirs.get("standalone", {})
+        seeds = range(int(theirs_p.get("seeds", 1)))
+        theirs_sa = [r for r in rows if all(f"{r['arch']}#{s}" in sa for s in seeds)]
+        if theirs_p.get("standalone_steps") != mine_p.get("standalone_steps") and len(theirs_sa) >= 3:
+            score = [{**r, "inherited": {"accuracy": statistics.mean(sa[f"{r['arch']}#{s}"]["accuracy"] for s in seeds)}} for r in theirs_sa]  # fmt: skip
+            o["standalone_mean"] = {"archs": len(score), "seeds": len(seeds), "steps": theirs_p.get("standalone_steps"),
+                                    **ranked(score, [r for r in score if len(r["standalone"]) >= 2], "accuracy")}  # fmt: skip
+        out[str(path)] = o
     return out
 
 
@@ -511,10 +527,11 @@ def by_resolution(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out = {}
     for res in sorted({r["arch"].split("|")[0] for r in rows}, key=lambda t: int(t[1:])):
         group = [r for r in rows if r["arch"].split("|")[0] == res]
-        inh, sa = [r["inherited"]["accuracy"] for r in group], [r["standalone"][0] for r in group]
-        out[res] = {"archs": len(group), "inherited_mean": round(statistics.mean(inh), 2),
+        inh = [r["inherited"]["accuracy"] for r in group if "accuracy" in r["inherited"]]
+        sa = [r["standalone"][0] for r in group]
+        out[res] = {"archs": len(group), "inherited_mean": round(statistics.mean(inh), 2) if inh else None,
                     "standalone_mean": round(statistics.mean(sa), 2),
-                    "kendall_tau_within": tau(inh, sa)["kendall_tau"] if len(group) >= 3 else None}  # fmt: skip
+                    "kendall_tau_within": tau(inh, sa)["kendall_tau"] if len(group) >= 3 and len(inh) == len(sa) else None}  # fmt: skip
     return out
 
 
@@ -576,7 +593,11 @@ def markdown(r: dict[str, Any]) -> str:
         lines += ["", f"Another run's supernet (`{path}`; where its protocol differs from this one: {differs}; {o['archs']} of these architectures), against this truth: inherited accuracy τ {o['accuracy']['kendall_tau']}"
                   + (f" ({o['accuracy']['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in o["accuracy"] else "")
                   + (f", negated cross-entropy τ {o['-loss']['kendall_tau']}" + (f" ({o['-loss']['vs_seed_mean']['kendall_tau']})" if "vs_seed_mean" in o["-loss"] else "") if "-loss" in o else "")
-                  + f"; its inherited accuracy against this run's: τ {o['this_supernet']['kendall_tau']}."]  # fmt: skip
+                  + (f"; its inherited accuracy against this run's: τ {o['this_supernet']['kendall_tau']}" if "this_supernet" in o else "")
+                  + "; mean inherited accuracy by resolution " + ", ".join(f"{k} {v}" for k, v in o.get("by_resolution", {}).items()) + "."]  # fmt: skip
+        if "standalone_mean" in o:
+            m = o["standalone_mean"]
+            lines += ["", f"Its stand-alone truth ({m['steps']} steps, mean of {m['seeds']} seeds, {m['archs']} architectures) as a score against this truth: τ {m['kendall_tau']}" + (f" ({m['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in m else "") + "."]  # fmt: skip
     if r.get("by_resolution"):
         lines += ["", "By input resolution (the mean accuracies show whether the supernet ranks the resolutions as stand-alone training does):", "",
                   "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within |", "|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -622,7 +643,8 @@ def markdown(r: dict[str, Any]) -> str:
               "| architecture | MFLOPs | params M | inherited % | stand-alone % |", "|---|---:|---:|---:|---:|"]  # fmt: skip
     for row in r["rows"]:
         i = row["inherited"]
-        lines.append(f"| `{row['arch'].replace('|', chr(92) + '|')}` | {i['flops']:.1f} | {i['params']:.2f} | {i['accuracy']:.1f} | {' / '.join(f'{a:.1f}' for a in row['standalone'])} |")  # fmt: skip
+        acc = f"{i['accuracy']:.1f}" if "accuracy" in i else "–"
+        lines.append(f"| `{row['arch'].replace('|', chr(92) + '|')}` | {i['flops']:.1f} | {i['params']:.2f} | {acc} | {' / '.join(f'{a:.1f}' for a in row['standalone'])} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

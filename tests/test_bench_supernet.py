@@ -163,3 +163,34 @@ def test_noise_ceilings_rank_each_further_seed_and_seed_zero_against_the_others_
     assert (
         bs.seeds_done({}) == "; a second seed where time allowed" and bs.seeds_done({"seeds_done": [3]}) == ""
     )
+
+
+def test_a_truth_without_a_supernet_ranks_other_runs_supernets_and_truths(tmp_path) -> None:
+    """``--stage standalone,report`` in a dir of its own: a longer-budget truth that other runs'
+    supernets, FLOPs and the shorter truth are ranked against; no supernet score is made up."""
+    mine, theirs = tmp_path / "truth", tmp_path / "other"
+    args = argparse.Namespace(also=[str(theirs)], supernet_steps="1", archs=5, standalone_steps=9, seeds=2,
+                              eval_images=4, proxy_batch=5, resolution_scale=0.1, schedule="sandwich",
+                              results=mine, work=tmp_path, proxies="naswot")  # fmt: skip
+    keys = [bs.get_space("mobile").format(a) for a in bs.architectures(5)]
+    truth = {f"{k}#{s}": {"accuracy": 80.0 + i + s / 10, "wall_s": 1.0, "cpu_s": 1.0} for i, k in enumerate(keys) for s in (0, 1)}  # fmt: skip
+    mine.mkdir()
+    (mine / "supernet_cache.json").write_text(
+        json.dumps({"protocol": bs.protocol(args), "standalone": truth})
+    )
+    short = {f"{k}#0": {"accuracy": 90.0 - i} for i, k in enumerate(keys)}  # the short truth: reversed
+    inherited = {k: {"accuracy": 70.0 + i, "loss": 1.0 - i / 10} for i, k in enumerate(keys[:4])}
+    theirs.mkdir()
+    (theirs / "supernet_cache.json").write_text(json.dumps(
+        {"protocol": {**bs.protocol(args), "standalone_steps": 3, "seeds": 1}, "inherited": inherited, "standalone": short}))  # fmt: skip
+    bs.stage_report(args)
+    out = json.loads((mine / "supernet.json").read_text())
+    assert out["archs_done"] == 5 and not any(k.startswith("supernet") for k in out["ranking"])
+    assert {"flops", "params"} <= out["ranking"].keys()
+    other = out["other_supernets"][str(theirs)]
+    assert other["archs"] == 4 and other["accuracy"]["kendall_tau"] == 1.0 and "this_supernet" not in other
+    assert other["standalone_mean"]["kendall_tau"] == -1.0 and other["standalone_mean"]["steps"] == 3
+    assert other["protocol_differs"] == {"seeds": 1, "standalone_steps": 3}
+    assert all(v["inherited_mean"] is None for v in out["by_resolution"].values())
+    md = (mine / "supernet.md").read_text()
+    assert "Its stand-alone truth (3 steps, mean of 1 seeds, 5 architectures)" in md and "| – |" in md
