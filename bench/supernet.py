@@ -108,6 +108,8 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         out["supernet_seed"] = args.supernet_seed
     if getattr(args, "sandwich_resolution", "extremes") != "extremes":  # likewise
         out["sandwich_resolution"] = args.sandwich_resolution
+    if getattr(args, "supernet_lr", None) is not None:  # likewise: hynas supernet train's default
+        out["supernet_lr"] = args.supernet_lr
     if getattr(args, "ema_decay", 0.0):  # likewise; the weights scored: the average unless --last-weights
         out["ema_decay"] = args.ema_decay
         if getattr(args, "last_weights", False):
@@ -223,6 +225,8 @@ def stage_train(args: argparse.Namespace) -> None:
             cmd += ["--sandwich-resolution", args.sandwich_resolution]
         if args.ema_decay:
             cmd += ["--ema-decay", str(args.ema_decay)]
+        if args.supernet_lr is not None:
+            cmd += ["--lr", str(args.supernet_lr)]
         timed(
             [*cmd, "--checkpoint-every", "50", *(["--resume"] if ckpt.exists() else [])], "train", args.work
         )
@@ -686,6 +690,9 @@ def main() -> None:
         help="see hynas supernet train",
     )
     ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")
+    ap.add_argument(
+        "--supernet-lr", type=float, default=None, help="supernet training's peak lr (default: its 0.05)"
+    )
     ap.add_argument(
         "--last-weights",
         action="store_true",

@@ -62,6 +62,9 @@ def test_the_protocol_names_the_schedule_except_for_old_progressive_caches(
     assert bs.protocol(args) == {**base, **extra, "supernet_seed": 3}
     args.sandwich_resolution = "random"
     assert bs.protocol(args) == {**base, **extra, "supernet_seed": 3, "sandwich_resolution": "random"}
+    args.supernet_lr, args.ema_decay, args.last_weights = 0.01, 0.9, True  # the weights scored, too
+    assert bs.protocol(args) == {**base, **extra, "supernet_seed": 3, "sandwich_resolution": "random",
+                                 "supernet_lr": 0.01, "ema_decay": 0.9, "weights": "last"}  # fmt: skip
 
 
 def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, monkeypatch) -> None:
