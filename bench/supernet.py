@@ -605,13 +605,13 @@ def markdown(r: dict[str, Any]) -> str:
     if r.get("by_resolution"):
         lines += ["", "By input resolution (the mean accuracies show whether the supernet ranks the resolutions as stand-alone training does):", "",
                   "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within |", "|---|---:|---:|---:|---:|"]  # fmt: skip
-        lines += [f"| {k} | {v['archs']} | {v['inherited_mean']} | {v['standalone_mean']} | {v['kendall_tau_within']} |" for k, v in r["by_resolution"].items()]  # fmt: skip
+        lines += [f"| {k} | {v['archs']} | {'–' if v['inherited_mean'] is None else v['inherited_mean']} | {v['standalone_mean']} | {'–' if v['kendall_tau_within'] is None else v['kendall_tau_within']} |" for k, v in r["by_resolution"].items()]  # fmt: skip
     steps = {how: sorted({ch[how]["steps"] for v in r["special"].values() for ch in v.get("limits", []) if "steps" in ch.get(how, {})})
              for how in ("finetuned", "scratch")}  # fmt: skip
     said = {how: f" for {'/'.join(map(str, v))} steps" if v else "" for how, v in steps.items()}
     rates = sorted({ch["finetuned"]["lr"] for v in r["special"].values() for ch in v.get("limits", []) if "lr" in ch.get("finetuned", {})})  # fmt: skip
     said["finetuned"] += f" at lr {'/'.join(map(str, rates))}" if rates else ""
-    lines += ["", "## Specialisation (one supernet, one NSGA-II search per device, three latency limits each)", "",
+    lines += [] if not r["special"] else ["", "## Specialisation (one supernet, one NSGA-II search per device, three latency limits each)", "",
               f"Per device the limits are quantiles of its completed trials' latencies; the most accurate architecture under each is fine-tuned from the supernet's weights{said['finetuned']} and trained from scratch{said['scratch']} (`hynas export`).", "",
               "| device | trials | search s | quantile | limit ms | chosen architecture | ms | inherited % | fine-tuned % | from scratch % | gap (scratch − fine-tuned) |",
               "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip

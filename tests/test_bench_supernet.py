@@ -197,3 +197,4 @@ def test_a_truth_without_a_supernet_ranks_other_runs_supernets_and_truths(tmp_pa
     assert all(v["inherited_mean"] is None for v in out["by_resolution"].values())
     md = (mine / "supernet.md").read_text()
     assert "Its stand-alone truth (3 steps, mean of 1 seeds, 5 architectures)" in md and "| – |" in md
+    assert "None" not in md and "## Specialisation" not in md  # nothing to say: no empty table
