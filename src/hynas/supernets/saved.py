@@ -24,6 +24,7 @@ from hynas.core.errors import HynasError
 from hynas.spaces.mobile import MobileSpace
 from hynas.supernets.mobile import ElasticMobileConfig, ElasticMobileNet
 from hynas.training.checkpoint import CheckpointInfo, load_checkpoint, read_checkpoint
+from hynas.training.loop import moving_average
 
 __all__ = [
     "KIND",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 KIND = "supernet/mobile"
+EMA = "ema"  #: the checkpoint's name for the moving average of the weights (``ema_decay``)
 
 
 def build_supernet(
@@ -79,8 +81,6 @@ def load_supernet(path: str | Path, average: bool = True) -> tuple[ElasticMobile
     if not (average and decay):
         load_checkpoint(path, model=net, space="mobile", config=cfg, restore_rng=False)
         return net.eval(), info
-    from hynas.supernets.train import EMA, moving_average
-
     ema = moving_average(net, decay)
     load_checkpoint(path, model=net, space="mobile", config=cfg, restore_rng=False, modules={EMA: ema})
     with torch.no_grad():

@@ -54,9 +54,10 @@ from hynas.core.errors import HynasError
 from hynas.spaces.mobile import STAGES, MobileSpace
 from hynas.supernets.extract import extract
 from hynas.supernets.mobile import ElasticMobileNet
+from hynas.supernets.saved import EMA
 from hynas.training.checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from hynas.training.distill import soft_cross_entropy
-from hynas.training.loop import ResumableRun
+from hynas.training.loop import ResumableRun, moving_average
 
 __all__ = [
     "PHASES",
@@ -65,7 +66,6 @@ __all__ = [
     "evaluate_subnet",
     "fmnist_inputs",
     "image_inputs",
-    "moving_average",
     "recalibrate_bn",
     "sample_arch",
     "train_supernet",
@@ -75,7 +75,6 @@ PHASES = ("full", "kernel", "depth", "expand")
 METHODS = ("progressive", "sandwich")
 DISTILL = ("none", "inplace", "frozen")
 SANDWICH_RESOLUTION = ("extremes", "random", "balanced")
-EMA = "ema"  #: the checkpoint's name for the moving average of the weights
 
 
 @dataclass(frozen=True)
@@ -335,14 +334,6 @@ def train_supernet(
         if on_step is not None:
             on_step(record)
     return records
-
-
-def moving_average(net: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
-    """An exponential moving average of ``net``'s weights (``torch.optim.swa_utils``; buffers are
-    not averaged: BatchNorm statistics are recalibrated per sub-network), updated after each step."""
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
 def _teacher(net: ElasticMobileNet, state: dict[str, Tensor] | None = None) -> ElasticMobileNet:

@@ -37,7 +37,7 @@ from torch import nn
 from hynas.core.errors import HynasError
 from hynas.training.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
 
-__all__ = ["ResumableRun", "deterministic"]
+__all__ = ["ResumableRun", "deterministic", "moving_average"]
 
 
 class ResumableRun:
@@ -128,3 +128,12 @@ def deterministic(threads: int = 1) -> Iterator[None]:
     finally:
         torch.set_num_threads(old[0])
         torch.use_deterministic_algorithms(old[1], warn_only=warn)
+
+
+def moving_average(net: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of ``net``'s weights (``torch.optim.swa_utils``), to update
+    after each optimiser step; buffers are not averaged (a supernet recalibrates its BatchNorm
+    statistics per sub-network). Save it with ``ResumableRun(..., modules={"ema": ...})``."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay))
