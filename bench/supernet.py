@@ -686,7 +686,7 @@ def main() -> None:
     ap.add_argument(
         "--sandwich-resolution",
         default="extremes",
-        choices=("extremes", "random", "balanced"),
+        choices=("extremes", "random", "balanced", "shared"),
         help="see hynas supernet train",
     )
     ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")

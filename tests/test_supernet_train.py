@@ -246,6 +246,27 @@ def test_sandwich_balanced_trains_every_resolution_once_a_step() -> None:
     assert {r.archs[2].split("|")[0] for r in two} == {"r128", "r160"}
 
 
+def test_sandwich_shared_draws_one_resolution_a_step_for_every_network() -> None:
+    """``shared``: all four networks of a step run at the same resolution, drawn per step (as
+    once-for-all draws one per batch); the largest and smallest keep their layers."""
+    data = _fmnist()
+    four = MobileSpace(
+        resolutions=(128, 160, 192, 224), kernels=(3, 5), expands=(3, 6), depths=(1, 2), num_classes=10
+    )
+    torch.manual_seed(0)
+    net = ElasticMobileNet(four, ElasticMobileConfig(num_classes=10, resolution_scale=0.125))
+    cfg = SupernetTrainConfig(method="sandwich", steps=(12,), batch=4, sandwich_resolution="shared")
+    records = train_supernet(net, cfg, data)
+    seen = set()
+    for r in records:
+        res = {a.split("|")[0] for a in r.archs}
+        assert len(res) == 1 and len(r.archs) == 4, r.archs
+        seen |= res
+        assert r.archs[0].split("|", 1)[1] == four.format(net.largest()).split("|", 1)[1]
+        assert r.archs[1].split("|", 1)[1] == four.format(net.smallest()).split("|", 1)[1]
+    assert len(seen) >= 3, seen  # drawn, not fixed (12 draws from 4)
+
+
 def test_moving_average_is_saved_resumed_and_scored(tmp_path: Path) -> None:
     """``ema_decay``: the checkpoint keeps an exponential moving average of the weights beside the
     last step's; a resumed run ends with both equal to an uninterrupted run's, and

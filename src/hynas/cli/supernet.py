@@ -164,7 +164,8 @@ def train(
         str,
         typer.Option(
             help="extremes: the sandwich's largest/smallest at the extreme resolutions; random: at random "
-            "ones; balanced: extremes, and the random sub-networks at the resolutions between them"
+            "ones; balanced: extremes, and the random sub-networks at the resolutions between them; "
+            "shared: one random resolution a step for all of them"
         ),
     ] = "extremes",
     ema_decay: Annotated[

@@ -17,7 +17,9 @@ Two schedules, both as library functions (no CLI yet):
   is trained every step and the middle ones only by the random sub-networks. ``"balanced"`` keeps
   the extremes and puts the random sub-networks at the resolutions between them, each equally
   often (every resolution is trained once a step with four networks; measured worse: the extreme
-  resolutions then see only the largest or the smallest network).
+  resolutions then see only the largest or the smallest network). ``"shared"`` draws one
+  resolution a step for all of them, as once-for-all samples one per batch: every resolution is
+  trained by the largest, the smallest and the random sub-networks alike.
 
 ``ema_decay`` keeps an exponential moving average of the weights, as BigNAS does; it is saved in
 the checkpoint (module ``ema``), resumed with it, and :func:`hynas.supernets.saved.load_supernet`
@@ -74,7 +76,7 @@ __all__ = [
 PHASES = ("full", "kernel", "depth", "expand")
 METHODS = ("progressive", "sandwich")
 DISTILL = ("none", "inplace", "frozen")
-SANDWICH_RESOLUTION = ("extremes", "random", "balanced")
+SANDWICH_RESOLUTION = ("extremes", "random", "balanced", "shared")
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,9 @@ def _step(
         if cfg.sandwich_resolution == "balanced":
             middle = _middle(net.space, cfg, rng)
             archs[2:] = [_at_resolution(net.space, a, r) for a, r in zip(archs[2:], middle, strict=True)]
+        if cfg.sandwich_resolution == "shared":
+            resolution = int(rng.choice(net.space.resolutions))
+            archs = [_at_resolution(net.space, a, resolution) for a in archs]
     else:
         archs = [sample_arch(net.space, phase, rng, local, n)]
     teacher: Tensor | None = None
