@@ -464,6 +464,11 @@ def stage_report(args: argparse.Namespace) -> None:
         for name in ("params", "flops", *[f"zc@{p}" for p in args.proxies.split(",")]):
             if all(name in r["inherited"] for r in rows):  # proxies: when that stage has run for all
                 rank[name] = ranked(rows, both, name)
+        # the input resolution alone (ties within each): how much of the truth the resolutions explain
+        res = [{**r, "inherited": {"resolution": int(r["arch"].split("|")[0][1:])}} for r in rows]
+        rank["resolution alone (ties within)"] = ranked(
+            res, [r for r in res if len(r["standalone"]) >= 2], "resolution"
+        )
         rank.update(ceilings(rows))
         if own and len(both) >= 3:
             rank[f"supernet on the same {len(both)} archs"] = tau(
@@ -533,9 +538,13 @@ def by_resolution(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         group = [r for r in rows if r["arch"].split("|")[0] == res]
         inh = [r["inherited"]["accuracy"] for r in group if "accuracy" in r["inherited"]]
         sa = [r["standalone"][0] for r in group]
+        two = [r["standalone"][:2] for r in group if len(r["standalone"]) >= 2]
         out[res] = {"archs": len(group), "inherited_mean": round(statistics.mean(inh), 2) if inh else None,
                     "standalone_mean": round(statistics.mean(sa), 2),
-                    "kendall_tau_within": tau(inh, sa)["kendall_tau"] if len(group) >= 3 and len(inh) == len(sa) else None}  # fmt: skip
+                    "kendall_tau_within": tau(inh, sa)["kendall_tau"] if len(group) >= 3 and len(inh) == len(sa) else None,
+                    # the truth's own noise within the group: stand-alone seed 1 against seed 0
+                    "seeds_tau_within": tau([t[1] for t in two], [t[0] for t in two])["kendall_tau"] if len(two) >= 3 else None,
+                    "seeds_archs_within": len(two)}  # fmt: skip
     return out
 
 
@@ -604,8 +613,9 @@ def markdown(r: dict[str, Any]) -> str:
             lines += ["", f"Its stand-alone truth ({m['steps']} steps, mean of {m['seeds']} seeds, {m['archs']} architectures) as a score against this truth: τ {m['kendall_tau']}" + (f" ({m['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in m else "") + "."]  # fmt: skip
     if r.get("by_resolution"):
         lines += ["", "By input resolution (the mean accuracies show whether the supernet ranks the resolutions as stand-alone training does):", "",
-                  "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within |", "|---|---:|---:|---:|---:|"]  # fmt: skip
-        lines += [f"| {k} | {v['archs']} | {'–' if v['inherited_mean'] is None else v['inherited_mean']} | {v['standalone_mean']} | {'–' if v['kendall_tau_within'] is None else v['kendall_tau_within']} |" for k, v in r["by_resolution"].items()]  # fmt: skip
+                  "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within | stand-alone seed 1 vs 0 within (archs) |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        dash = lambda v: "–" if v is None else v  # noqa: E731
+        lines += [f"| {k} | {v['archs']} | {dash(v['inherited_mean'])} | {v['standalone_mean']} | {dash(v['kendall_tau_within'])} | {dash(v.get('seeds_tau_within'))} ({v.get('seeds_archs_within', 0)}) |" for k, v in r["by_resolution"].items()]  # fmt: skip
     steps = {how: sorted({ch[how]["steps"] for v in r["special"].values() for ch in v.get("limits", []) if "steps" in ch.get(how, {})})
              for how in ("finetuned", "scratch")}  # fmt: skip
     said = {how: f" for {'/'.join(map(str, v))} steps" if v else "" for how, v in steps.items()}

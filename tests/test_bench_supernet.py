@@ -198,3 +198,38 @@ def test_a_truth_without_a_supernet_ranks_other_runs_supernets_and_truths(tmp_pa
     md = (mine / "supernet.md").read_text()
     assert "Its stand-alone truth (3 steps, mean of 1 seeds, 5 architectures)" in md and "| – |" in md
     assert "None" not in md and "## Specialisation" not in md  # nothing to say: no empty table
+
+
+def test_resolution_alone_and_the_truths_own_noise_within_each_resolution(tmp_path) -> None:
+    """The report ranks by the input resolution alone (ties within), and gives, per resolution, how
+    well stand-alone seed 1 ranks seed 0 there: the ceiling for ranking within a resolution."""
+    rows = [
+        {"arch": "r128|a", "inherited": {"accuracy": 1.0}, "standalone": [80.0, 81.0]},
+        {"arch": "r128|b", "inherited": {"accuracy": 2.0}, "standalone": [81.0, 80.0]},
+        {"arch": "r128|c", "inherited": {"accuracy": 3.0}, "standalone": [82.0, 79.0]},
+        {"arch": "r160|a", "inherited": {"accuracy": 4.0}, "standalone": [85.0, 85.0]},
+        {"arch": "r160|b", "inherited": {"accuracy": 5.0}, "standalone": [86.0]},
+    ]
+    got = bs.by_resolution(rows)
+    assert got["r128"]["seeds_tau_within"] == -1.0 and got["r128"]["seeds_archs_within"] == 3
+    assert got["r160"]["seeds_tau_within"] is None and got["r160"]["seeds_archs_within"] == 1
+    assert got["r128"]["kendall_tau_within"] == 1.0
+    md = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                      "speed": None, "train": None, "archs_done": 5, "special": {}, "by_resolution": got,
+                      "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
+    assert (
+        "| r128 | 3 | 2.0 | 81.0 | 1.0 | -1.0 (3) |" in md and "| r160 | 2 | 4.5 | 85.5 | – | – (1) |" in md
+    )
+    # stage_report, on a truth that is the resolution itself (tied alike): tau-b 1
+    args = argparse.Namespace(also=[], supernet_steps="1", archs=5, standalone_steps=9, seeds=2,
+                              eval_images=4, proxy_batch=5, resolution_scale=0.1, schedule="sandwich",
+                              results=tmp_path, work=tmp_path, proxies="naswot")  # fmt: skip
+    keys = [bs.get_space("mobile").format(a) for a in bs.architectures(5)]
+    truth = {f"{k}#0": {"accuracy": float(k.split("|")[0][1:]), "wall_s": 1.0, "cpu_s": 1.0} for k in keys}
+    (tmp_path / "supernet_cache.json").write_text(
+        json.dumps({"protocol": bs.protocol(args), "standalone": truth})
+    )
+    bs.stage_report(args)
+    out = json.loads((tmp_path / "supernet.json").read_text())
+    assert out["ranking"]["resolution alone (ties within)"]["kendall_tau"] == 1.0
+    assert "resolution alone (ties within)" in (tmp_path / "supernet.md").read_text()
