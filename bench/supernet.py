@@ -588,9 +588,12 @@ def markdown(r: dict[str, Any]) -> str:
             else f" (stopped at step {tr['steps']} of the {tr['schedule']}-step schedule {p['supernet_steps']}: the machine's time box)"
         )
         lines += [f"Supernet training: {tr['steps']} {p.get('schedule', 'progressive')} steps{stopped} (batch 32) in {tr['wall_s']} s wall ({tr['s_per_step']} s/step), {tr['cpu_s']} s CPU, peak RSS {tr['max_rss_mib']} MiB ({tr['segments']} segment(s), `/usr/bin/time -v`).", ""]  # fmt: skip
-    lines += [f"## Ranking fidelity ({r['archs_done']} architectures)", "",
-              f"Truth: validation accuracy ({p['eval_images']} images) after {p['standalone_steps']} steps of stand-alone training (`mobile-fmnist`, batch 32, lr 0.05 cosine, {p['resolution_scale']} px per resolution unit), seed 0{seeds_done(r)}.", "",
-              "| score | Kendall τ | Spearman ρ | τ vs the seeds' mean | ρ vs the seeds' mean |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines += [f"## Ranking fidelity ({r['archs_done']} architectures)", ""]
+    if not r["archs_done"]:  # a supernet scored here, ranked by a truth's report (--also)
+        lines += ["No stand-alone truth in this results dir: rank its supernet from a truth's dir with `--stage report --also DIR`."]  # fmt: skip
+    else:
+        lines += [f"Truth: validation accuracy ({p['eval_images']} images) after {p['standalone_steps']} steps of stand-alone training (`mobile-fmnist`, batch 32, lr 0.05 cosine, {p['resolution_scale']} px per resolution unit), seed 0{seeds_done(r)}.", "",
+                  "| score | Kendall τ | Spearman ρ | τ vs the seeds' mean | ρ vs the seeds' mean |", "|---|---:|---:|---:|---:|"]  # fmt: skip
     for k, v in r["ranking"].items():
         m = v.get("vs_seed_mean", {})
         lines.append(
@@ -653,8 +656,10 @@ def markdown(r: dict[str, Any]) -> str:
     rss = [f"supernet training {tr.get('max_rss_mib')} MiB"] if tr else []
     rss += [f"search with the supernet evaluator ({d}) {v['search']['max_rss_mib']} MiB" for d, v in r["special"].items() if "search" in v]  # fmt: skip
     rss += [f"stand-alone training process {r['standalone_rss_mib']} MiB"] if r["standalone_rss_mib"] else []
-    lines += ["", "Peak memory (max RSS): " + "; ".join(rss) + ".", "", "## Per architecture", "",
-              "| architecture | MFLOPs | params M | inherited % | stand-alone % |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines += ["", "Peak memory (max RSS): " + "; ".join(rss) + "."]
+    if r["rows"]:
+        lines += ["", "## Per architecture", "",
+                  "| architecture | MFLOPs | params M | inherited % | stand-alone % |", "|---|---:|---:|---:|---:|"]  # fmt: skip
     for row in r["rows"]:
         i = row["inherited"]
         acc = f"{i['accuracy']:.1f}" if "accuracy" in i else "–"

@@ -233,3 +233,11 @@ def test_resolution_alone_and_the_truths_own_noise_within_each_resolution(tmp_pa
     out = json.loads((tmp_path / "supernet.json").read_text())
     assert out["ranking"]["resolution alone (ties within)"]["kendall_tau"] == 1.0
     assert "resolution alone (ties within)" in (tmp_path / "supernet.md").read_text()
+
+
+def test_a_supernet_without_a_truth_says_where_to_rank_it_and_prints_no_empty_tables() -> None:
+    md = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                      "speed": None, "train": None, "archs_done": 0, "special": {}, "by_resolution": {},
+                      "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
+    assert "No stand-alone truth in this results dir" in md and "--also DIR" in md
+    assert "| score |" not in md and "## Per architecture" not in md
