@@ -1,6 +1,6 @@
 """Training the elastic mobile supernet on Fashion-MNIST: progressive shrinking or the sandwich rule.
 
-Two schedules, both as library functions (no CLI yet):
+Two schedules, as library functions (``hynas supernet train`` runs them):
 
 - ``progressive``: once-for-all's progressive shrinking (Cai et al., "Once-for-All: Train One
   Network and Specialize it for Efficient Deployment", ICLR 2020). Phases train the largest
@@ -19,7 +19,8 @@ Two schedules, both as library functions (no CLI yet):
   often (every resolution is trained once a step with four networks; measured worse: the extreme
   resolutions then see only the largest or the smallest network). ``"shared"`` draws one
   resolution a step for all of them, as once-for-all samples one per batch: every resolution is
-  trained by the largest, the smallest and the random sub-networks alike.
+  trained by the largest, the smallest and the random sub-networks alike (measured: it ranks
+  better, but its weights fine-tune worse; docs/supernet.md).
 
 ``ema_decay`` keeps an exponential moving average of the weights, as BigNAS does; it is saved in
 the checkpoint (module ``ema``), resumed with it, and :func:`hynas.supernets.saved.load_supernet`
