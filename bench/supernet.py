@@ -406,13 +406,12 @@ def tau(a: list[float], b: list[float]) -> dict[str, float]:
     return {"kendall_tau": round(float(kendalltau(a, b).statistic), 3), "spearman_rho": round(float(spearmanr(a, b).statistic), 3)}  # fmt: skip
 
 
-def ranked(
-    rows: list[dict[str, Any]], both: list[dict[str, Any]], name: str, sign: int = 1
-) -> dict[str, Any]:
+def ranked(rows: list[dict[str, Any]], name: str, sign: int = 1) -> dict[str, Any]:
     """How score ``name`` (times ``sign``: -1 for a loss) ranks the architectures: against seed 0's
     stand-alone accuracy (all ``rows``) and, where at least three have a second seed, against the
-    mean of their seeds (a less noisy truth, over ``both``)."""
+    mean of their seeds (a less noisy truth, over those rows)."""
     out: dict[str, Any] = tau([sign * r["inherited"][name] for r in rows], [r["standalone"][0] for r in rows])
+    both = [r for r in rows if len(r["standalone"]) >= 2]
     if len(both) >= 3:
         mean = [statistics.mean(r["standalone"]) for r in both]
         out["vs_seed_mean"] = tau([sign * r["inherited"][name] for r in both], mean)
@@ -458,23 +457,21 @@ def stage_report(args: argparse.Namespace) -> None:
     rank: dict[str, Any] = {}
     if len(rows) >= 3:
         if own:
-            rank["supernet (inherited accuracy)"] = ranked(rows, both, "accuracy")
+            rank["supernet (inherited accuracy)"] = ranked(rows, "accuracy")
         if own and all("loss" in r["inherited"] for r in rows):
-            rank["supernet (inherited cross-entropy, negated)"] = ranked(rows, both, "loss", sign=-1)
+            rank["supernet (inherited cross-entropy, negated)"] = ranked(rows, "loss", sign=-1)
         for name in ("params", "flops", *[f"zc@{p}" for p in args.proxies.split(",")]):
             if all(name in r["inherited"] for r in rows):  # proxies: when that stage has run for all
-                rank[name] = ranked(rows, both, name)
+                rank[name] = ranked(rows, name)
         # the input resolution alone (ties within each): how much of the truth the resolutions explain
-        res = [{**r, "inherited": {"resolution": int(r["arch"].split("|")[0][1:])}} for r in rows]
-        rank["resolution alone (ties within)"] = ranked(
-            res, [r for r in res if len(r["standalone"]) >= 2], "resolution"
-        )
+        res = [{**r, "inherited": {"resolution": resolution(r["arch"])}} for r in rows]
+        rank["resolution alone (ties within)"] = ranked(res, "resolution")
         rank.update(ceilings(rows))
         if own and len(both) >= 3:
             rank[f"supernet on the same {len(both)} archs"] = tau(
                 [r["inherited"]["accuracy"] for r in both], [r["standalone"][0] for r in both]
             )
-    others = also(args, rows, both)
+    others = also(args, rows)
     seed0 = [v for k, v in sa.items() if k.endswith("#0")]
     per = (
         {k: round(statistics.median(v[k] for v in seed0), 2) for k in ("wall_s", "cpu_s")} if seed0 else None
@@ -494,7 +491,7 @@ def stage_report(args: argparse.Namespace) -> None:
     print(md)
 
 
-def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[str, Any]]) -> dict[str, Any]:
+def also(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Another run's supernet (``--also DIR``: its cache's inherited scores, made by ``--stage
     inherit`` there) ranked against this run's stand-alone truth, and against this run's supernet:
     how much of a supernet's ranking survives training it again."""
@@ -511,13 +508,12 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[s
         if len(mine) < 3:
             continue
         other = [{**r, "inherited": inh[r["arch"]]} for r in mine]
-        two = [o for o in other if len(o["standalone"]) >= 2]
-        o: dict[str, Any] = {"archs": len(mine), "protocol_differs": differs, "accuracy": ranked(other, two, "accuracy"),
+        o: dict[str, Any] = {"archs": len(mine), "protocol_differs": differs, "accuracy": ranked(other, "accuracy"),
                              "by_resolution": {k: v["inherited_mean"] for k, v in by_resolution(other).items()}}  # fmt: skip
         if all("accuracy" in r["inherited"] for r in mine):
             o["this_supernet"] = tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])  # fmt: skip
         if all("loss" in inh[r["arch"]] for r in mine):
-            o["-loss"] = ranked(other, two, "loss", sign=-1)
+            o["-loss"] = ranked(other, "loss", sign=-1)
         # another truth (another stand-alone budget): its mean over seeds as a score against this one
         sa = theirs.get("standalone", {})
         seeds = range(int(theirs_p.get("seeds", 1)))
@@ -525,21 +521,26 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]], both: list[dict[s
         if theirs_p.get("standalone_steps") != mine_p.get("standalone_steps") and len(theirs_sa) >= 3:
             score = [{**r, "inherited": {"accuracy": statistics.mean(sa[f"{r['arch']}#{s}"]["accuracy"] for s in seeds)}} for r in theirs_sa]  # fmt: skip
             o["standalone_mean"] = {"archs": len(score), "seeds": len(seeds), "steps": theirs_p.get("standalone_steps"),
-                                    **ranked(score, [r for r in score if len(r["standalone"]) >= 2], "accuracy")}  # fmt: skip
+                                    **ranked(score, "accuracy")}  # fmt: skip
         out[str(path)] = o
     return out
+
+
+def resolution(arch: str) -> int:
+    """The input resolution of a formatted architecture (``r160|...`` → 160)."""
+    return int(arch.split("|")[0][1:])
 
 
 def by_resolution(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per input resolution: how many architectures, their mean inherited and stand-alone accuracy,
     and Kendall tau within the group (does the supernet rank resolutions, or within them, wrongly?)."""
     out = {}
-    for res in sorted({r["arch"].split("|")[0] for r in rows}, key=lambda t: int(t[1:])):
-        group = [r for r in rows if r["arch"].split("|")[0] == res]
+    for res in sorted({resolution(r["arch"]) for r in rows}):
+        group = [r for r in rows if resolution(r["arch"]) == res]
         inh = [r["inherited"]["accuracy"] for r in group if "accuracy" in r["inherited"]]
         sa = [r["standalone"][0] for r in group]
         two = [r["standalone"][:2] for r in group if len(r["standalone"]) >= 2]
-        out[res] = {"archs": len(group), "inherited_mean": round(statistics.mean(inh), 2) if inh else None,
+        out[f"r{res}"] = {"archs": len(group), "inherited_mean": round(statistics.mean(inh), 2) if inh else None,
                     "standalone_mean": round(statistics.mean(sa), 2),
                     "kendall_tau_within": tau(inh, sa)["kendall_tau"] if len(group) >= 3 and len(inh) == len(sa) else None,
                     # the truth's own noise within the group: stand-alone seed 1 against seed 0
