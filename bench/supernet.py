@@ -24,6 +24,10 @@ Stages (``--stage``, comma-separated, default all, in this order):
   default a quarter of the scratch budget; at ``--finetune-lr``, default export's 0.01) and
   trained from scratch for ``--scratch-steps`` steps
   (``hynas export --train-steps``; default the stand-alone truth's budget, the full one).
+- ``sweep``: checks of the inherited scores themselves: each largest-resolution architecture's
+  blocks scored at every resolution (does every body gain from resolution, as stand-alone
+  training's do?), and every architecture scored again with BatchNorm recalibrated on the next 500
+  training images (how far does the choice of calibration images move the ranking?).
 - ``standalone``: the same architectures trained from scratch by the ``mobile-fmnist`` evaluator
   (at ``--resolution-scale``, the supernet's) for ``--standalone-steps`` steps, scored on the same
   validation images; seed 0 for every architecture first, then seed 1, then seed 2 (``--seeds``). Two
@@ -263,6 +267,34 @@ def stage_inherit(args: argparse.Namespace) -> None:
             c["inherited"][key] = row
 
 
+def stage_sweep(args: argparse.Namespace) -> None:
+    """Two checks of the inherited scores themselves. ``sweep``: the body (all but the resolution)
+    of each largest-resolution architecture scored at every resolution, so one sees whether every
+    body gains from resolution as stand-alone training does. ``recal``: every architecture scored
+    again with BatchNorm recalibrated on the next 500 training images instead of the first 500,
+    so one sees how much of the ranking the choice of calibration images moves."""
+    from hynas.evaluators.vision import load_fmnist
+    from hynas.supernets import load_supernet
+    from hynas.supernets.train import evaluate_subnet
+
+    space = get_space("mobile")
+    net, _ = load_supernet(checkpoint(args), average=not args.last_weights)
+    data = load_fmnist()
+    other = {**data, "train_x": data["train_x"][500:]}
+    top = max(space.resolutions)
+    keys = [space.format(a) for a in architectures(args.archs)]
+    jobs = [("sweep", f"r{r}|{k.split('|', 1)[1]}", data) for k in keys if resolution(k) == top for r in sorted(space.resolutions)]  # fmt: skip
+    jobs += [("recal", k, other) for k in keys]
+    for part, key, images in jobs:
+        with cache(args) as c:
+            if key in c.setdefault(part, {}):
+                continue
+        score = evaluate_subnet(net, space.parse(key), images, bn_images=500, eval_images=args.eval_images)
+        print(part, key, score["accuracy"], flush=True)
+        with cache(args) as c:
+            c[part][key] = score["accuracy"]
+
+
 def stage_proxies(args: argparse.Namespace) -> None:
     """The ``zc@`` proxies (:class:`hynas.proxies.resolver.ProxyCostModel`: ``space.build(arch)``
     at the architecture's resolution, seeded) on a batch of ``--proxy-batch`` random images."""
@@ -472,6 +504,7 @@ def stage_report(args: argparse.Namespace) -> None:
                 [r["inherited"]["accuracy"] for r in both], [r["standalone"][0] for r in both]
             )
     others = also(args, rows)
+    checks = inherited_checks(data, rows)
     seed0 = [v for k, v in sa.items() if k.endswith("#0")]
     per = (
         {k: round(statistics.median(v[k] for v in seed0), 2) for k in ("wall_s", "cpu_s")} if seed0 else None
@@ -479,7 +512,7 @@ def stage_report(args: argparse.Namespace) -> None:
     result = {
         "protocol": data["protocol"], "speed": data.get("speed"), "train": data.get("train"),
         "archs_done": len(rows), "seeds_done": [sum(len(r["standalone"]) > s for r in rows) for s in range(args.seeds)],
-        "ranking": rank, "other_supernets": others, "by_resolution": by_resolution(rows), "special": data.get("special", {}),
+        "ranking": rank, "other_supernets": others, "checks": checks, "by_resolution": by_resolution(rows), "special": data.get("special", {}),
         "standalone_trial_median": per,
         "standalone_rss_mib": max(data.get("standalone_rss_mib", {"": 0}).values()),
         "rows": rows,
@@ -505,15 +538,15 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, Any]
             if theirs_p.get(k) != mine_p.get(k)
         }
         mine = [r for r in rows if r["arch"] in inh]
-        if len(mine) < 3:
-            continue
-        other = [{**r, "inherited": inh[r["arch"]]} for r in mine]
-        o: dict[str, Any] = {"archs": len(mine), "protocol_differs": differs, "accuracy": ranked(other, "accuracy"),
-                             "by_resolution": {k: v["inherited_mean"] for k, v in by_resolution(other).items()}}  # fmt: skip
-        if all("accuracy" in r["inherited"] for r in mine):
-            o["this_supernet"] = tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])  # fmt: skip
-        if all("loss" in inh[r["arch"]] for r in mine):
-            o["-loss"] = ranked(other, "loss", sign=-1)
+        o: dict[str, Any] = {"archs": len(mine), "protocol_differs": differs}
+        if len(mine) >= 3:  # its supernet (a dir holding only a truth has none)
+            other = [{**r, "inherited": inh[r["arch"]]} for r in mine]
+            o["accuracy"] = ranked(other, "accuracy")
+            o["by_resolution"] = {k: v["inherited_mean"] for k, v in by_resolution(other).items()}
+            if all("accuracy" in r["inherited"] for r in mine):
+                o["this_supernet"] = tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])  # fmt: skip
+            if all("loss" in inh[r["arch"]] for r in mine):
+                o["-loss"] = ranked(other, "loss", sign=-1)
         # another truth (another stand-alone budget): its mean over seeds as a score against this one
         sa = theirs.get("standalone", {})
         seeds = range(int(theirs_p.get("seeds", 1)))
@@ -522,7 +555,40 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, Any]
             score = [{**r, "inherited": {"accuracy": statistics.mean(sa[f"{r['arch']}#{s}"]["accuracy"] for s in seeds)}} for r in theirs_sa]  # fmt: skip
             o["standalone_mean"] = {"archs": len(score), "seeds": len(seeds), "steps": theirs_p.get("standalone_steps"),
                                     **ranked(score, "accuracy")}  # fmt: skip
-        out[str(path)] = o
+        if "accuracy" in o or "standalone_mean" in o:
+            out[str(path)] = o
+    return out
+
+
+def inherited_checks(data: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``sweep`` stage's bodies at every resolution (mean inherited accuracy per resolution; how
+    much each body gains from the smallest to the largest, and Kendall tau between that gain and
+    the body's mean kernel size) and its second BatchNorm calibration (Kendall tau against the
+    first calibration's scores, and against the truth where this dir has one)."""
+    out: dict[str, Any] = {}
+    bodies: dict[str, dict[int, float]] = {}
+    for key, acc in data.get("sweep", {}).items():
+        bodies.setdefault(key.split("|", 1)[1], {})[resolution(key)] = acc
+    most = max(map(len, bodies.values()), default=0)
+    full = {body: b for body, b in bodies.items() if len(b) == most}
+    if len(full) >= 3 and most >= 2:
+        res = sorted(next(iter(full.values())))
+        lo, hi = res[0], res[-1]
+        gains = [b[hi] - b[lo] for b in full.values()]
+        kernels = [
+            statistics.mean(int(blk[1]) for stage in body.split("|") for blk in stage.split("-"))
+            for body in full
+        ]
+        out["sweep"] = {"bodies": len(full), "mean_by_resolution": {f"r{r}": round(statistics.mean(b[r] for b in full.values()), 2) for r in res},
+                        "gain": {"from": f"r{lo}", "to": f"r{hi}", "min": round(min(gains), 2), "max": round(max(gains), 2),
+                                 "rising": sum(g > 0 for g in gains), "tau_with_mean_kernel": tau(gains, kernels)["kendall_tau"]}}  # fmt: skip
+    recal, inh = data.get("recal", {}), data.get("inherited", {})
+    both = [k for k in recal if "accuracy" in inh.get(k, {})]
+    if len(both) >= 3:
+        out["recal"] = {"archs": len(both), "vs_first": tau([recal[k] for k in both], [inh[k]["accuracy"] for k in both])}  # fmt: skip
+        mine = [r for r in rows if r["arch"] in recal]
+        if len(mine) >= 3:
+            out["recal"]["vs_truth"] = ranked([{**r, "inherited": {"accuracy": recal[r["arch"]]}} for r in mine], "accuracy")  # fmt: skip
     return out
 
 
@@ -607,14 +673,30 @@ def markdown(r: dict[str, Any]) -> str:
         ]
     for path, o in r.get("other_supernets", {}).items():
         differs = ", ".join(f"{k} {v}" for k, v in o.get("protocol_differs", {}).items()) or "none"
-        lines += ["", f"Another run's supernet (`{path}`; where its protocol differs from this one: {differs}; {o['archs']} of these architectures), against this truth: inherited accuracy τ {o['accuracy']['kendall_tau']}"
-                  + (f" ({o['accuracy']['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in o["accuracy"] else "")
-                  + (f", negated cross-entropy τ {o['-loss']['kendall_tau']}" + (f" ({o['-loss']['vs_seed_mean']['kendall_tau']})" if "vs_seed_mean" in o["-loss"] else "") if "-loss" in o else "")
-                  + (f"; its inherited accuracy against this run's: τ {o['this_supernet']['kendall_tau']}" if "this_supernet" in o else "")
-                  + "; mean inherited accuracy by resolution " + ", ".join(f"{k} {v}" for k, v in o.get("by_resolution", {}).items()) + "."]  # fmt: skip
+        if "standalone_mean" in o and "accuracy" not in o:  # a dir holding only a truth
+            lines += [
+                "",
+                f"Another run's truth (`{path}`; where its protocol differs from this one: {differs}):",
+            ]
+        if "accuracy" in o:
+            lines += ["", f"Another run's supernet (`{path}`; where its protocol differs from this one: {differs}; {o['archs']} of these architectures), against this truth: inherited accuracy τ {o['accuracy']['kendall_tau']}"
+                      + (f" ({o['accuracy']['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in o["accuracy"] else "")
+                      + (f", negated cross-entropy τ {o['-loss']['kendall_tau']}" + (f" ({o['-loss']['vs_seed_mean']['kendall_tau']})" if "vs_seed_mean" in o["-loss"] else "") if "-loss" in o else "")
+                      + (f"; its inherited accuracy against this run's: τ {o['this_supernet']['kendall_tau']}" if "this_supernet" in o else "")
+                      + "; mean inherited accuracy by resolution " + ", ".join(f"{k} {v}" for k, v in o.get("by_resolution", {}).items()) + "."]  # fmt: skip
         if "standalone_mean" in o:
             m = o["standalone_mean"]
             lines += ["", f"Its stand-alone truth ({m['steps']} steps, mean of {m['seeds']} seeds, {m['archs']} architectures) as a score against this truth: τ {m['kendall_tau']}" + (f" ({m['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in m else "") + "."]  # fmt: skip
+    ch = r.get("checks", {})
+    if "sweep" in ch:
+        w = ch["sweep"]
+        means = ", ".join(f"{k} {v}" for k, v in w["mean_by_resolution"].items())
+        g = w["gain"]
+        lines += ["", f"The same {w['bodies']} bodies (the largest-resolution architectures' blocks) at every resolution, inherited accuracy: mean {means}; from {g['from']} to {g['to']} they gain {g['min']} … {g['max']} points, {g['rising']} of {w['bodies']} rise; τ between a body's gain and its mean kernel size {g['tau_with_mean_kernel']}."]  # fmt: skip
+    if "recal" in ch:
+        c2 = ch["recal"]
+        truth = f"; τ {c2['vs_truth']['kendall_tau']} against the truth" if "vs_truth" in c2 else ""
+        lines += ["", f"BatchNorm recalibrated on training images 500–999 instead of 0–499 ({c2['archs']} architectures): τ {c2['vs_first']['kendall_tau']} against the first calibration's scores{truth}."]  # fmt: skip
     if r.get("by_resolution"):
         lines += ["", "By input resolution (the mean accuracies show whether the supernet ranks the resolutions as stand-alone training does):", "",
                   "| resolution | archs | inherited mean % | stand-alone mean % | Kendall τ within | stand-alone seed 1 vs 0 within (archs) |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
@@ -670,7 +752,7 @@ def markdown(r: dict[str, Any]) -> str:
 
 STAGES: dict[str, Callable[[argparse.Namespace], None]] = {
     "speed": stage_speed, "train": stage_train, "inherit": stage_inherit, "special": stage_special,
-    "standalone": stage_standalone, "proxies": stage_proxies, "report": stage_report,
+    "sweep": stage_sweep, "standalone": stage_standalone, "proxies": stage_proxies, "report": stage_report,
 }  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -246,3 +247,88 @@ def test_a_supernet_without_a_truth_says_where_to_rank_it_and_prints_no_empty_ta
                       "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}})  # fmt: skip
     assert "No stand-alone truth in this results dir" in md and "--also DIR" in md
     assert "| score |" not in md and "## Per architecture" not in md
+
+
+def test_the_sweep_scores_top_bodies_everywhere_and_a_second_calibration(tmp_path, monkeypatch) -> None:
+    import hynas.evaluators.vision as vision
+    import hynas.supernets as supernets
+    import hynas.supernets.train as train
+
+    space = bs.get_space("mobile")
+    keys = [space.format(a) for a in bs.architectures(10)]
+    top = [k for k in keys if k.startswith("r224|")]
+    assert len(top) == 3  # the largest architecture and two more
+    args = argparse.Namespace(supernet_steps="1", archs=10, standalone_steps=3, seeds=1, eval_images=4,
+                              proxy_batch=5, resolution_scale=0.1, schedule="sandwich", results=tmp_path,
+                              work=tmp_path, last_weights=False)  # fmt: skip
+    images = {"train_x": list(range(1000))}
+    seen = []
+
+    def kernel(key):
+        return statistics.mean(int(b[1]) for stage in key.split("|")[1:] for b in stage.split("-"))
+
+    def fake_eval(net, arch, data, bn_images, eval_images):
+        key = space.format(arch)
+        seen.append((key, data["train_x"][0]))
+        # a body gains (mean kernel) points a resolution step; the second calibration reverses the order
+        step = space.resolutions.index(bs.resolution(key))
+        return {
+            "accuracy": -keys.index(key) if data["train_x"][0] == 500 else step * kernel(key),
+            "loss": 0.0,
+        }
+
+    monkeypatch.setattr(supernets, "load_supernet", lambda path, average: (None, None))
+    monkeypatch.setattr(vision, "load_fmnist", lambda: images)
+    monkeypatch.setattr(train, "evaluate_subnet", fake_eval)
+    bs.stage_sweep(args)
+    assert len(seen) == 4 * len(top) + len(keys)
+    assert {k for k, first in seen if first == 500} == set(keys)  # recalibrated on the next images
+    bs.stage_sweep(args)  # cached: nothing scored again
+    assert len(seen) == 4 * len(top) + len(keys)
+
+    cache = json.loads((tmp_path / "supernet_cache.json").read_text())
+    cache["inherited"] = {k: {"accuracy": float(i)} for i, k in enumerate(keys)}
+    checks = bs.inherited_checks(cache, [])  # no truth here: the calibrations against each other only
+    gains = sorted(3 * kernel(k) for k in top)
+    assert checks["sweep"]["bodies"] == 3 and checks["sweep"]["mean_by_resolution"]["r128"] == 0.0
+    assert checks["sweep"]["gain"] == {"from": "r128", "to": "r224", "min": round(gains[0], 2),
+                                       "max": round(gains[-1], 2), "rising": 3, "tau_with_mean_kernel": 1.0}  # fmt: skip
+    assert checks["recal"]["archs"] == len(keys) and checks["recal"]["vs_first"]["kendall_tau"] == -1.0
+    assert "vs_truth" not in checks["recal"]
+    rows = [{"arch": k, "inherited": {"accuracy": 0.0}, "standalone": [float(i)]} for i, k in enumerate(keys)]
+    assert bs.inherited_checks(cache, rows)["recal"]["vs_truth"]["kendall_tau"] == -1.0
+    md = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                      "speed": None, "train": None, "archs_done": 0, "special": {}, "by_resolution": {},
+                      "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {}, "checks": checks})  # fmt: skip
+    assert "The same 3 bodies" in md and f"… {round(gains[-1], 2)} points, 3 of 3 rise" in md
+    assert "images 500–999" in md and "against the truth" not in md
+
+
+def test_inherited_checks_are_absent_without_the_sweep() -> None:
+    assert bs.inherited_checks({}, _rows(5)) == {}
+
+
+def test_a_dir_holding_only_another_truth_is_ranked_as_a_score(tmp_path) -> None:
+    rows = _rows(6)
+    # another budget's truth, two seeds, no supernet: its mean accuracy is a score against this truth
+    sa = {f"a{i}#{s}": {"accuracy": float(i)} for i in range(6) for s in range(2)}
+    (tmp_path / "supernet_cache.json").write_text(
+        json.dumps({"protocol": {"seeds": 2, "standalone_steps": 99}, "standalone": sa})
+    )
+    args = argparse.Namespace(also=[str(tmp_path)], supernet_steps="1", archs=6, standalone_steps=3, seeds=2,
+                              eval_images=4, proxy_batch=5, resolution_scale=0.1, schedule="sandwich")  # fmt: skip
+    out = bs.also(args, rows)[str(tmp_path)]
+    assert "accuracy" not in out and out["standalone_mean"]["kendall_tau"] == 1.0
+    md = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                      "speed": None, "train": None, "archs_done": 6, "special": {}, "by_resolution": {},
+                      "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {},
+                      "other_supernets": {str(tmp_path): out}})  # fmt: skip
+    assert (
+        "Another run's truth" in md
+        and "Another run's supernet" not in md
+        and "(99 steps, mean of 2 seeds" in md
+    )
+    (tmp_path / "supernet_cache.json").write_text(
+        json.dumps({"protocol": {"seeds": 2, "standalone_steps": 3}})
+    )
+    assert bs.also(args, rows) == {}  # the same budget and no supernet: nothing to rank
