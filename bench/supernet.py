@@ -116,6 +116,8 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         out["sandwich_resolution"] = args.sandwich_resolution
     if getattr(args, "supernet_lr", None) is not None:  # likewise: hynas supernet train's default
         out["supernet_lr"] = args.supernet_lr
+    if getattr(args, "distill", "inplace") != "inplace":  # likewise
+        out["distill"] = args.distill
     if getattr(args, "ema_decay", 0.0):  # likewise; the weights scored: the average unless --last-weights
         out["ema_decay"] = args.ema_decay
         if getattr(args, "last_weights", False):
@@ -229,6 +231,8 @@ def stage_train(args: argparse.Namespace) -> None:
                "--seed", str(args.supernet_seed)]  # fmt: skip
         if args.schedule == "sandwich":
             cmd += ["--sandwich-resolution", args.sandwich_resolution]
+        if args.distill != "inplace":
+            cmd += ["--distill", args.distill]
         if args.ema_decay:
             cmd += ["--ema-decay", str(args.ema_decay)]
         if args.supernet_lr is not None:
@@ -790,6 +794,9 @@ def main() -> None:
         help="see hynas supernet train",
     )
     ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")
+    ap.add_argument(
+        "--distill", choices=("inplace", "none", "frozen"), default="inplace", help="see hynas supernet train"
+    )
     ap.add_argument(
         "--supernet-lr", type=float, default=None, help="supernet training's peak lr (default: its 0.05)"
     )

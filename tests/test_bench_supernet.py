@@ -71,6 +71,10 @@ def test_the_protocol_names_the_schedule_except_for_old_progressive_caches(
     args.supernet_lr, args.ema_decay, args.last_weights = 0.01, 0.9, True  # the weights scored, too
     assert bs.protocol(args) == {**base, **extra, "supernet_seed": 3, "sandwich_resolution": "random",
                                  "supernet_lr": 0.01, "ema_decay": 0.9, "weights": "last"}  # fmt: skip
+    args.distill = "inplace"  # the default: caches from before --distill stay valid
+    assert "distill" not in bs.protocol(args)
+    args.distill = "none"
+    assert bs.protocol(args)["distill"] == "none"
 
 
 def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, monkeypatch) -> None:
@@ -332,3 +336,29 @@ def test_a_dir_holding_only_another_truth_is_ranked_as_a_score(tmp_path) -> None
         json.dumps({"protocol": {"seeds": 2, "standalone_steps": 3}})
     )
     assert bs.also(args, rows) == {}  # the same budget and no supernet: nothing to rank
+
+
+@pytest.mark.parametrize(("distill", "flag"), [("inplace", []), ("none", ["--distill", "none"])])
+def test_the_train_stage_passes_the_distillation_on_and_only_when_it_is_not_the_default(
+    tmp_path, monkeypatch, distill: str, flag: list[str]
+) -> None:
+    seen: list[list[str]] = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_timed(cmd: list[str], tag: str, work: Path) -> dict:
+        seen.append(cmd)
+        raise Stop
+
+    monkeypatch.setattr(bs, "timed", fake_timed)
+    args = argparse.Namespace(work=tmp_path, supernet_steps="2", schedule="sandwich", resolution_scale=0.1,
+                              supernet_seed=0, sandwich_resolution="extremes", ema_decay=0.0,
+                              supernet_lr=None, partial_supernet=False, distill=distill)  # fmt: skip
+    with pytest.raises(Stop):
+        bs.stage_train(args)
+    cmd = seen[0]
+    assert cmd[cmd.index("train") - 1] == "supernet"
+    assert [c for c in cmd if c == "--distill"] == flag[:1]
+    if flag:
+        assert cmd[cmd.index("--distill") + 1] == flag[1]
