@@ -771,6 +771,8 @@ def stop_time(text: str | None) -> float:
 
 
 def main() -> None:
+    from hynas.supernets.train import DISTILL, METHODS, SANDWICH_RESOLUTION  # the training's own choices
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--stage", default=",".join(STAGES), help="comma-separated stages, in order")
     ap.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
@@ -778,9 +780,7 @@ def main() -> None:
         "--work", type=Path, default=Path("/tmp/hynas-supernet-bench"), help="checkpoint, stores, logs"
     )
     ap.add_argument("--quick", action="store_true", help="a few minutes: " + json.dumps(QUICK))
-    ap.add_argument(
-        "--schedule", default="sandwich", choices=("sandwich", "progressive"), help="supernet training"
-    )
+    ap.add_argument("--schedule", default="sandwich", choices=METHODS, help="supernet training")
     ap.add_argument(
         "--supernet-steps",
         default=None,
@@ -790,13 +790,11 @@ def main() -> None:
     ap.add_argument(
         "--sandwich-resolution",
         default="extremes",
-        choices=("extremes", "random", "balanced", "shared"),
+        choices=SANDWICH_RESOLUTION,
         help="see hynas supernet train",
     )
     ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")
-    ap.add_argument(
-        "--distill", choices=("inplace", "none", "frozen"), default="inplace", help="see hynas supernet train"
-    )
+    ap.add_argument("--distill", choices=DISTILL, default="inplace", help="see hynas supernet train")
     ap.add_argument(
         "--supernet-lr", type=float, default=None, help="supernet training's peak lr (default: its 0.05)"
     )
