@@ -267,6 +267,31 @@ def test_sandwich_shared_draws_one_resolution_a_step_for_every_network() -> None
     assert len(seen) >= 3, seen  # drawn, not fixed (12 draws from 4)
 
 
+def test_sandwich_anchored_keeps_the_largest_at_the_largest_resolution() -> None:
+    """``anchored``: the largest network runs at the largest resolution every step; the smallest
+    and the random sub-networks share one resolution drawn per step."""
+    data = _fmnist()
+    four = MobileSpace(
+        resolutions=(128, 160, 192, 224), kernels=(3, 5), expands=(3, 6), depths=(1, 2), num_classes=10
+    )
+    torch.manual_seed(0)
+    net = ElasticMobileNet(four, ElasticMobileConfig(num_classes=10, resolution_scale=0.125))
+    cfg = SupernetTrainConfig(method="sandwich", steps=(12,), batch=4, sandwich_resolution="anchored")
+    records = train_supernet(net, cfg, data)
+    seen = set()
+    for r in records:
+        assert r.archs[0] == four.format(net.largest()), r.archs
+        res = {a.split("|")[0] for a in r.archs[1:]}
+        assert len(res) == 1 and len(r.archs) == 4, r.archs
+        seen |= res
+        assert r.archs[1].split("|", 1)[1] == four.format(net.smallest()).split("|", 1)[1]
+    assert len(seen) >= 3, seen  # drawn, not fixed (12 draws from 4)
+    shared = train_supernet(_net(), replace(cfg, sandwich_resolution="shared", steps=(3,)), data)
+    anchored = train_supernet(_net(), replace(cfg, steps=(3,)), data)
+    # the same draws: only the largest network's resolution differs
+    assert [r.archs[1:] for r in shared] == [r.archs[1:] for r in anchored]
+
+
 def test_moving_average_is_saved_resumed_and_scored(tmp_path: Path) -> None:
     """``ema_decay``: the checkpoint keeps an exponential moving average of the weights beside the
     last step's; a resumed run ends with both equal to an uninterrupted run's, and

@@ -165,7 +165,8 @@ def train(
         typer.Option(
             help="extremes: the sandwich's largest/smallest at the extreme resolutions; random: at random "
             "ones; balanced: extremes, and the random sub-networks at the resolutions between them; "
-            "shared: one random resolution a step for all of them"
+            "shared: one random resolution a step for all of them; anchored: the largest at the largest "
+            "resolution, one random resolution a step for the others"
         ),
     ] = "extremes",
     ema_decay: Annotated[

@@ -20,7 +20,9 @@ Two schedules, as library functions (``hynas supernet train`` runs them):
   resolutions then see only the largest or the smallest network). ``"shared"`` draws one
   resolution a step for all of them, as once-for-all samples one per batch: every resolution is
   trained by the largest, the smallest and the random sub-networks alike (measured: it ranks
-  better, but its weights fine-tune worse; docs/supernet.md).
+  better, but its weights fine-tune worse; docs/supernet.md). ``"anchored"`` keeps the largest
+  network at the largest resolution, as BigNAS does, and draws one resolution a step for the
+  smallest and the random sub-networks together.
 
 ``ema_decay`` keeps an exponential moving average of the weights, as BigNAS does; it is saved in
 the checkpoint (module ``ema``), resumed with it, and :func:`hynas.supernets.saved.load_supernet`
@@ -77,7 +79,7 @@ __all__ = [
 PHASES = ("full", "kernel", "depth", "expand")
 METHODS = ("progressive", "sandwich")
 DISTILL = ("none", "inplace", "frozen")
-SANDWICH_RESOLUTION = ("extremes", "random", "balanced", "shared")
+SANDWICH_RESOLUTION = ("extremes", "random", "balanced", "shared", "anchored")
 
 
 @dataclass(frozen=True)
@@ -232,9 +234,10 @@ def _step(
         if cfg.sandwich_resolution == "balanced":
             middle = _middle(net.space, cfg, rng)
             archs[2:] = [_at_resolution(net.space, a, r) for a, r in zip(archs[2:], middle, strict=True)]
-        if cfg.sandwich_resolution == "shared":
+        if cfg.sandwich_resolution in ("shared", "anchored"):
             resolution = int(rng.choice(net.space.resolutions))
-            archs = [_at_resolution(net.space, a, resolution) for a in archs]
+            first = 0 if cfg.sandwich_resolution == "shared" else 1  # anchored: the largest keeps its own
+            archs[first:] = [_at_resolution(net.space, a, resolution) for a in archs[first:]]
     else:
         archs = [sample_arch(net.space, phase, rng, local, n)]
     teacher: Tensor | None = None
