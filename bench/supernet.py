@@ -114,6 +114,8 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         out["supernet_seed"] = args.supernet_seed
     if getattr(args, "sandwich_resolution", "extremes") != "extremes":  # likewise
         out["sandwich_resolution"] = args.sandwich_resolution
+    if getattr(args, "resolution_weights", None):  # likewise
+        out["resolution_weights"] = args.resolution_weights
     if getattr(args, "supernet_lr", None) is not None:  # likewise: hynas supernet train's default
         out["supernet_lr"] = args.supernet_lr
     if getattr(args, "distill", "inplace") != "inplace":  # likewise
@@ -231,6 +233,8 @@ def stage_train(args: argparse.Namespace) -> None:
                "--seed", str(args.supernet_seed)]  # fmt: skip
         if args.schedule == "sandwich":
             cmd += ["--sandwich-resolution", args.sandwich_resolution]
+        if args.resolution_weights:
+            cmd += ["--resolution-weights", args.resolution_weights]
         if args.distill != "inplace":
             cmd += ["--distill", args.distill]
         if args.ema_decay:
@@ -793,6 +797,7 @@ def main() -> None:
         choices=SANDWICH_RESOLUTION,
         help="see hynas supernet train",
     )
+    ap.add_argument("--resolution-weights", default=None, help="see hynas supernet train (e.g. 1,1,1,2)")
     ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")
     ap.add_argument("--distill", choices=DISTILL, default="inplace", help="see hynas supernet train")
     ap.add_argument(

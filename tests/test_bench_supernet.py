@@ -75,6 +75,8 @@ def test_the_protocol_names_the_schedule_except_for_old_progressive_caches(
     assert "distill" not in bs.protocol(args)
     args.distill = "none"
     assert bs.protocol(args)["distill"] == "none"
+    args.resolution_weights = "1,1,1,2"
+    assert bs.protocol(args)["resolution_weights"] == "1,1,1,2"
 
 
 def test_an_export_is_made_again_only_when_its_own_step_count_changes(tmp_path, monkeypatch) -> None:
@@ -338,9 +340,13 @@ def test_a_dir_holding_only_another_truth_is_ranked_as_a_score(tmp_path) -> None
     assert bs.also(args, rows) == {}  # the same budget and no supernet: nothing to rank
 
 
-@pytest.mark.parametrize(("distill", "flag"), [("inplace", []), ("none", ["--distill", "none"])])
-def test_the_train_stage_passes_the_distillation_on_and_only_when_it_is_not_the_default(
-    tmp_path, monkeypatch, distill: str, flag: list[str]
+@pytest.mark.parametrize(
+    ("distill", "weights", "flag"),
+    [("inplace", None, []), ("none", None, ["--distill", "none"]),
+     ("inplace", "1,1,1,2", ["--resolution-weights", "1,1,1,2"])],
+)  # fmt: skip
+def test_the_train_stage_passes_its_options_on_and_only_when_they_are_not_the_default(
+    tmp_path, monkeypatch, distill: str, weights: str | None, flag: list[str]
 ) -> None:
     seen: list[list[str]] = []
 
@@ -354,11 +360,12 @@ def test_the_train_stage_passes_the_distillation_on_and_only_when_it_is_not_the_
     monkeypatch.setattr(bs, "timed", fake_timed)
     args = argparse.Namespace(work=tmp_path, supernet_steps="2", schedule="sandwich", resolution_scale=0.1,
                               supernet_seed=0, sandwich_resolution="extremes", ema_decay=0.0,
-                              supernet_lr=None, partial_supernet=False, distill=distill)  # fmt: skip
+                              supernet_lr=None, partial_supernet=False, distill=distill,
+                              resolution_weights=weights)  # fmt: skip
     with pytest.raises(Stop):
         bs.stage_train(args)
     cmd = seen[0]
     assert cmd[cmd.index("train") - 1] == "supernet"
-    assert [c for c in cmd if c == "--distill"] == flag[:1]
+    assert [c for c in cmd if c in ("--distill", "--resolution-weights")] == flag[:1]
     if flag:
-        assert cmd[cmd.index("--distill") + 1] == flag[1]
+        assert cmd[cmd.index(flag[0]) + 1] == flag[1]

@@ -292,6 +292,34 @@ def test_sandwich_anchored_keeps_the_largest_at_the_largest_resolution() -> None
     assert [r.archs[1:] for r in shared] == [r.archs[1:] for r in anchored]
 
 
+def test_resolution_weights_set_the_odds_of_the_step_resolution(tmp_path: Path) -> None:
+    """``resolution_weights`` draws the shared resolution in the given proportions (here 1:0-ish:3),
+    is kept in the checkpoint's config only when given, and is refused with a clear error for a
+    wrong count, a weight <= 0 or a rule that draws no shared resolution."""
+    data = _fmnist()
+    three = MobileSpace(resolutions=(128, 160, 192), kernels=(3,), expands=(3,), depths=(1,), num_classes=10)
+    torch.manual_seed(0)
+    net = ElasticMobileNet(three, ElasticMobileConfig(num_classes=10, resolution_scale=0.125))
+    cfg = SupernetTrainConfig(
+        method="sandwich", steps=(40,), batch=2, sandwich_random=0, sandwich_resolution="anchored",
+        resolution_weights=(1.0, 1e-9, 3.0),
+    )  # fmt: skip
+    ck = tmp_path / "w.safetensors"
+    records = train_supernet(net, cfg, data, checkpoint=ck)
+    drawn = [r.archs[1].split("|")[0] for r in records]
+    assert "r160" not in drawn and 20 <= drawn.count("r192") <= 38, drawn  # 30 expected of 40
+    assert all(r.archs[0].startswith("r192") for r in records)  # anchored: the largest at the largest
+    assert read_checkpoint(ck).config["train"]["resolution_weights"] == [1.0, 1e-9, 3.0]
+    with pytest.raises(HynasError, match="resolution_weights has 2 numbers, the space 3 resolutions"):
+        train_supernet(net, replace(cfg, resolution_weights=(1.0, 2.0)), data)
+    for bad in ({"resolution_weights": (1.0, 0.0, 1.0)}, {"sandwich_resolution": "extremes"}):
+        with pytest.raises(HynasError, match="resolution_weights"):
+            replace(cfg, **bad)
+    plain = tmp_path / "plain.safetensors"
+    train_supernet(_net(), replace(cfg, resolution_weights=(), steps=(1,)), data, checkpoint=plain)
+    assert "resolution_weights" not in read_checkpoint(plain).config["train"]
+
+
 def test_moving_average_is_saved_resumed_and_scored(tmp_path: Path) -> None:
     """``ema_decay``: the checkpoint keeps an exponential moving average of the weights beside the
     last step's; a resumed run ends with both equal to an uninterrupted run's, and

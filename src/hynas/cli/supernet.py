@@ -169,6 +169,12 @@ def train(
             "resolution, one random resolution a step for the others"
         ),
     ] = "extremes",
+    resolution_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="shared/anchored: odds of each resolution in the step's draw, e.g. 1,1,1,2 (default even)"
+        ),
+    ] = None,
     ema_decay: Annotated[
         float, typer.Option(help="keep a moving average of the weights (e.g. 0.998), scored instead; 0: none")
     ] = 0.0,
@@ -228,6 +234,7 @@ def train(
         method=schedule, steps=_steps(steps, epochs, schedule, len(images.arrays["train_y"]), batch), batch=batch,
         lr=lr, distill=distill, sandwich_random=sandwich_random, seed=seed, checkpoint_every=checkpoint_every,
         sandwich_resolution=sandwich_resolution, ema_decay=ema_decay,
+        resolution_weights=_floats(resolution_weights, "--resolution-weights") if resolution_weights else (),
     )  # fmt: skip
     torch.set_num_threads(threads)
     torch.manual_seed(seed)

@@ -22,7 +22,9 @@ Two schedules, as library functions (``hynas supernet train`` runs them):
   trained by the largest, the smallest and the random sub-networks alike (measured: it ranks
   better, but its weights fine-tune worse; docs/supernet.md). ``"anchored"`` keeps the largest
   network at the largest resolution, as BigNAS does, and draws one resolution a step for the
-  smallest and the random sub-networks together.
+  smallest and the random sub-networks together. Under both, ``resolution_weights`` (one number per
+  resolution of the space, in its order) draws the step's resolution in those proportions instead
+  of uniformly.
 
 ``ema_decay`` keeps an exponential moving average of the weights, as BigNAS does; it is saved in
 the checkpoint (module ``ema``), resumed with it, and :func:`hynas.supernets.saved.load_supernet`
@@ -97,6 +99,7 @@ class SupernetTrainConfig:
     checkpoint_every: int = 0
     sandwich_resolution: str = "extremes"
     ema_decay: float = 0.0
+    resolution_weights: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -122,6 +125,15 @@ class SupernetTrainConfig:
                 raise HynasError(f"{name} must be a whole number >= {low}, got {value!r}")
         if not (0 < self.lr < math.inf) or not (0 <= self.kd_weight < math.inf):
             raise HynasError(f"lr must be > 0 and kd_weight >= 0, got {self.lr!r}, {self.kd_weight!r}")
+        if self.resolution_weights and (
+            self.sandwich_resolution not in ("shared", "anchored")
+            or any(isinstance(w, bool) or not isinstance(w, int | float) or not 0 < w < math.inf
+                   for w in self.resolution_weights)
+        ):  # fmt: skip
+            raise HynasError(
+                "resolution_weights (one number > 0 per resolution) apply to sandwich_resolution shared or "
+                f"anchored only, got {self.resolution_weights!r} with {self.sandwich_resolution!r}"
+            )
         if isinstance(self.ema_decay, bool) or not (0 <= self.ema_decay < 1):
             raise HynasError(f"ema_decay must be in [0, 1) (0: no moving average), got {self.ema_decay!r}")
         if self.checkpoint_every < 0 or self.seed < 0:
@@ -206,7 +218,7 @@ def _checkpoint_config(net: ElasticMobileNet, cfg: SupernetTrainConfig) -> dict[
     s = net.space
     space = {"resolutions": s.resolutions, "kernels": s.kernels, "expands": s.expands, "depths": s.depths}
     train = asdict(cfg)
-    for key, default in (("sandwich_resolution", "extremes"), ("ema_decay", 0.0)):
+    for key, default in (("sandwich_resolution", "extremes"), ("ema_decay", 0.0), ("resolution_weights", ())):
         if train[key] == default:  # defaults are left out: older checkpoints resume
             del train[key]
     return {"train": train, "supernet": asdict(net.config), "space_options": space}
@@ -235,7 +247,7 @@ def _step(
             middle = _middle(net.space, cfg, rng)
             archs[2:] = [_at_resolution(net.space, a, r) for a, r in zip(archs[2:], middle, strict=True)]
         if cfg.sandwich_resolution in ("shared", "anchored"):
-            resolution = int(rng.choice(net.space.resolutions))
+            resolution = int(rng.choice(net.space.resolutions, p=_draw_odds(net.space, cfg)))
             first = 0 if cfg.sandwich_resolution == "shared" else 1  # anchored: the largest keeps its own
             archs[first:] = [_at_resolution(net.space, a, resolution) for a in archs[first:]]
     else:
@@ -259,6 +271,19 @@ def _step(
         loss.backward()
         losses.append(float(loss.detach()))
     return archs, sum(losses) / len(losses)
+
+
+def _draw_odds(space: MobileSpace, cfg: SupernetTrainConfig) -> list[float] | None:
+    """The odds of each resolution in the step's draw: uniform (``None``) or ``resolution_weights``."""
+    w = cfg.resolution_weights
+    if not w:
+        return None
+    if len(w) != len(space.resolutions):
+        raise HynasError(
+            f"resolution_weights has {len(w)} numbers, the space {len(space.resolutions)} resolutions "
+            f"({', '.join(map(str, space.resolutions))}); give one weight per resolution"
+        )
+    return [x / sum(w) for x in w]
 
 
 def _middle(space: MobileSpace, cfg: SupernetTrainConfig, rng: np.random.Generator) -> list[int]:
@@ -290,6 +315,7 @@ def train_supernet(
     the data source there). Seeds torch's global generator with ``cfg.seed`` (a resumed run
     restores it from the checkpoint). Returns the records of the steps run by this call.
     """
+    _draw_odds(net.space, cfg)  # a wrong number of weights fails before anything is written
     net.train()
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
