@@ -246,50 +246,39 @@ def test_sandwich_balanced_trains_every_resolution_once_a_step() -> None:
     assert {r.archs[2].split("|")[0] for r in two} == {"r128", "r160"}
 
 
-def test_sandwich_shared_draws_one_resolution_a_step_for_every_network() -> None:
+@pytest.mark.parametrize("rule", ["shared", "anchored"])
+def test_sandwich_shared_and_anchored_draw_one_resolution_a_step(rule: str) -> None:
     """``shared``: all four networks of a step run at the same resolution, drawn per step (as
-    once-for-all draws one per batch); the largest and smallest keep their layers."""
+    once-for-all draws one per batch); ``anchored``: the same, except that the largest network
+    stays at the largest resolution. The largest and smallest keep their layers."""
     data = _fmnist()
     four = MobileSpace(
         resolutions=(128, 160, 192, 224), kernels=(3, 5), expands=(3, 6), depths=(1, 2), num_classes=10
     )
     torch.manual_seed(0)
     net = ElasticMobileNet(four, ElasticMobileConfig(num_classes=10, resolution_scale=0.125))
-    cfg = SupernetTrainConfig(method="sandwich", steps=(12,), batch=4, sandwich_resolution="shared")
+    cfg = SupernetTrainConfig(method="sandwich", steps=(12,), batch=4, sandwich_resolution=rule)
     records = train_supernet(net, cfg, data)
+    drawn = 0 if rule == "shared" else 1  # the networks that run at the step's drawn resolution
     seen = set()
     for r in records:
-        res = {a.split("|")[0] for a in r.archs}
+        res = {a.split("|")[0] for a in r.archs[drawn:]}
         assert len(res) == 1 and len(r.archs) == 4, r.archs
         seen |= res
         assert r.archs[0].split("|", 1)[1] == four.format(net.largest()).split("|", 1)[1]
         assert r.archs[1].split("|", 1)[1] == four.format(net.smallest()).split("|", 1)[1]
+        if rule == "anchored":
+            assert r.archs[0] == four.format(net.largest()), r.archs
     assert len(seen) >= 3, seen  # drawn, not fixed (12 draws from 4)
 
 
-def test_sandwich_anchored_keeps_the_largest_at_the_largest_resolution() -> None:
-    """``anchored``: the largest network runs at the largest resolution every step; the smallest
-    and the random sub-networks share one resolution drawn per step."""
+def test_anchored_draws_as_shared_does_but_for_the_largest() -> None:
     data = _fmnist()
-    four = MobileSpace(
-        resolutions=(128, 160, 192, 224), kernels=(3, 5), expands=(3, 6), depths=(1, 2), num_classes=10
-    )
-    torch.manual_seed(0)
-    net = ElasticMobileNet(four, ElasticMobileConfig(num_classes=10, resolution_scale=0.125))
-    cfg = SupernetTrainConfig(method="sandwich", steps=(12,), batch=4, sandwich_resolution="anchored")
-    records = train_supernet(net, cfg, data)
-    seen = set()
-    for r in records:
-        assert r.archs[0] == four.format(net.largest()), r.archs
-        res = {a.split("|")[0] for a in r.archs[1:]}
-        assert len(res) == 1 and len(r.archs) == 4, r.archs
-        seen |= res
-        assert r.archs[1].split("|", 1)[1] == four.format(net.smallest()).split("|", 1)[1]
-    assert len(seen) >= 3, seen  # drawn, not fixed (12 draws from 4)
-    shared = train_supernet(_net(), replace(cfg, sandwich_resolution="shared", steps=(3,)), data)
-    anchored = train_supernet(_net(), replace(cfg, steps=(3,)), data)
-    # the same draws: only the largest network's resolution differs
+    cfg = SupernetTrainConfig(method="sandwich", steps=(3,), batch=4, sandwich_resolution="anchored")
+    shared = train_supernet(_net(), replace(cfg, sandwich_resolution="shared"), data)
+    anchored = train_supernet(_net(), cfg, data)
     assert [r.archs[1:] for r in shared] == [r.archs[1:] for r in anchored]
+    assert {r.archs[0].split("|")[0] for r in anchored} == {"r160"}  # TINY's largest resolution
 
 
 def test_resolution_weights_set_the_odds_of_the_step_resolution(tmp_path: Path) -> None:
