@@ -125,14 +125,15 @@ class SupernetTrainConfig:
                 raise HynasError(f"{name} must be a whole number >= {low}, got {value!r}")
         if not (0 < self.lr < math.inf) or not (0 <= self.kd_weight < math.inf):
             raise HynasError(f"lr must be > 0 and kd_weight >= 0, got {self.lr!r}, {self.kd_weight!r}")
-        if self.resolution_weights and (
-            self.sandwich_resolution not in ("shared", "anchored")
-            or any(isinstance(w, bool) or not isinstance(w, int | float) or not 0 < w < math.inf
-                   for w in self.resolution_weights)
-        ):  # fmt: skip
+        if self.resolution_weights and self.sandwich_resolution not in ("shared", "anchored"):
             raise HynasError(
-                "resolution_weights (one number > 0 per resolution) apply to sandwich_resolution shared or "
-                f"anchored only, got {self.resolution_weights!r} with {self.sandwich_resolution!r}"
+                "resolution_weights apply to sandwich_resolution shared or anchored only, "
+                f"not {self.sandwich_resolution!r}; leave them out"
+            )
+        if any(isinstance(w, bool) or not isinstance(w, int | float) or not 0 < w < math.inf
+               for w in self.resolution_weights):  # fmt: skip
+            raise HynasError(
+                f"resolution_weights must be numbers > 0, one per resolution, got {self.resolution_weights!r}"
             )
         if isinstance(self.ema_decay, bool) or not (0 <= self.ema_decay < 1):
             raise HynasError(f"ema_decay must be in [0, 1) (0: no moving average), got {self.ema_decay!r}")
