@@ -769,9 +769,11 @@ STAGES: dict[str, Callable[[argparse.Namespace], None]] = {
 def stop_time(text: str | None) -> float:
     if text is None:
         return float("inf")
+    """The next time it is HH:MM UTC: later today, or tomorrow when that time of day has passed."""
     hours, minutes = (int(v) for v in text.split(":"))
     now = time.gmtime()
-    return time.time() + (60 * hours + minutes - 60 * now.tm_hour - now.tm_min) * 60 - now.tm_sec
+    ahead = (60 * hours + minutes - 60 * now.tm_hour - now.tm_min) * 60 - now.tm_sec
+    return time.time() + ahead % (24 * 3600)
 
 
 def main() -> None:
@@ -846,7 +848,7 @@ def main() -> None:
     ap.add_argument(
         "--partial-supernet", action="store_true", help="use the checkpoint as it is, if training was stopped"
     )
-    ap.add_argument("--stop-at", default=None, help="standalone: claim no new run after HH:MM (UTC, today)")
+    ap.add_argument("--stop-at", default=None, help="standalone: claim no new run after the next HH:MM (UTC)")
     args = ap.parse_args()
     args.stop_at = stop_time(args.stop_at)
     if args.quick:

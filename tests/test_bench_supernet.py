@@ -369,3 +369,15 @@ def test_the_train_stage_passes_its_options_on_and_only_when_they_are_not_the_de
     assert [c for c in cmd if c in ("--distill", "--resolution-weights")] == flag[:1]
     if flag:
         assert cmd[cmd.index(flag[0]) + 1] == flag[1]
+
+
+@pytest.mark.parametrize("minutes", [2, -2])
+def test_stop_at_is_the_next_such_time_of_day_even_past_midnight(minutes: int) -> None:
+    import time
+
+    at = time.gmtime(time.time() + minutes * 60)
+    ahead = bs.stop_time(f"{at.tm_hour:02d}:{at.tm_min:02d}") - time.time()
+    # two minutes from now stops in about two minutes; two minutes ago stops tomorrow, not at once
+    expected = minutes * 60 if minutes > 0 else 24 * 3600 + minutes * 60
+    assert expected - 61 <= ahead <= expected + 1
+    assert bs.stop_time(None) == float("inf")
