@@ -7,9 +7,11 @@ Stages (``--stage``, comma-separated, default all, in this order):
 
 - ``speed``: median times of a supernet forward, the extracted network's forward and ``extract``
   (30 seeded random architectures, batch 2, 1 thread).
-- ``train``: ``hynas supernet train --schedule`` ``sandwich`` (BigNAS's sandwich rule with in-place
-  distillation, Yu et al., ECCV 2020; the default) or ``progressive`` (progressive shrinking,
-  once-for-all, Cai et al., ICLR 2020) on Fashion-MNIST for ``--supernet-steps`` steps (one
+- ``train``: ``hynas supernet train --schedule`` ``sandwich`` (BigNAS's sandwich rule, Yu et al.,
+  ECCV 2020; the default, by default the recipe measured to rank best: ``RECIPE``, no in-place
+  distillation, lr 0.0125, one resolution a step with r224 drawn twice as often) or
+  ``progressive`` (progressive shrinking, once-for-all, Cai et al., ICLR 2020) on Fashion-MNIST
+  for ``--supernet-steps`` steps (one
   number, or one per progressive phase), under ``/usr/bin/time -v`` (wall, CPU,
   peak RSS); a killed run is resumed with ``--resume`` (each segment is timed and added up), or
   with ``--partial-supernet`` the checkpoint of a stopped run is used as it is (the report says so).
@@ -21,7 +23,7 @@ Stages (``--stage``, comma-separated, default all, in this order):
   the trained checkpoint; per device three latency limits, quantiles (``--limits``) of its
   completed trials' latencies, and the most accurate architecture under each is exported twice:
   with inherited weights fine-tuned ``--finetune-steps`` steps (``hynas export --finetune-steps``;
-  default a quarter of the scratch budget; at ``--finetune-lr``, default export's 0.01) and
+  default the full scratch budget, at ``--finetune-lr``, default 0.03) and
   trained from scratch for ``--scratch-steps`` steps
   (``hynas export --train-steps``; default the stand-alone truth's budget, the full one).
 - ``sweep``: checks of the inherited scores themselves: each largest-resolution architecture's
@@ -49,6 +51,9 @@ budget; each fine-tuned or from-scratch export is kept per architecture and step
     # the full run (defaults), two processes:
     nice -n 10 python bench/supernet.py --stage train,inherit,special,standalone,proxies,report &
     nice -n 10 python bench/supernet.py --stage standalone,report
+    # the recipe reported before 2026-12-03 (bench/results/supernet_runs/inplace_extremes_s0):
+    python bench/supernet.py --distill inplace --sandwich-resolution extremes --supernet-lr 0.05 \
+        --finetune-steps 150 --finetune-lr 0.01 --results bench/results/supernet_runs/inplace_extremes_s0
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 
 from hynas.core.arch import Architecture
+from hynas.export.weights import FINETUNE_LR as EXPORT_FINETUNE_LR
 from hynas.hw import resolve
 from hynas.spaces import get_space
 from jsonfile import write_atomic
@@ -86,6 +92,25 @@ QUICK = {
 }  # fmt: skip
 #: training images recalibrating BatchNorm per inherited score (the sweep's second calibration takes the next as many)
 BN_IMAGES = 500
+#: hynas supernet train's peak learning rate, which caches from before --supernet-lr trained at
+TRAIN_LR = 0.05
+#: the training options' defaults per --schedule (None: hynas supernet train's own). The sandwich
+#: recipe is the one measured to rank best (docs/supernet.md, "More training at r224, without
+#: distillation"): no in-place distillation, lr 0.0125, one resolution a step for the whole
+#: sandwich, r224 drawn twice as often. Progressive keeps the settings its caches were made with.
+RECIPE: dict[str, dict[str, Any]] = {
+    "sandwich": {"distill": "none", "supernet_lr": 0.0125, "sandwich_resolution": "shared",
+                 "resolution_weights": "1,1,1,2"},
+    "progressive": {"distill": "inplace", "supernet_lr": None, "sandwich_resolution": "extremes",
+                    "resolution_weights": None},
+}  # fmt: skip
+#: the protocol's settings that caches from before their option hold no key for (the values they were made with)
+UNNAMED = {"schedule": "progressive", "distill": "inplace", "sandwich_resolution": "extremes",
+           "resolution_weights": "even", "supernet_lr": TRAIN_LR, "supernet_seed": 0}  # fmt: skip
+#: the protocol's settings a stand-alone truth depends on
+TRUTH_KEYS = ("archs", "standalone_steps", "seeds", "eval_images", "resolution_scale")
+#: fine-tuning's default learning rate: the chosen networks are fine-tuned for the full scratch budget at it
+FINETUNE_LR = 0.03
 #: default --supernet-steps per (schedule, --quick); a sandwich step trains 4 sub-networks
 SUPERNET_STEPS = {("sandwich", False): "2000", ("progressive", False): "300,200,300,1200",
                   ("sandwich", True): "15", ("progressive", True): "20,10,10,10"}  # fmt: skip
@@ -114,9 +139,9 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
         out["supernet_seed"] = args.supernet_seed
     if getattr(args, "sandwich_resolution", "extremes") != "extremes":  # likewise
         out["sandwich_resolution"] = args.sandwich_resolution
-    if getattr(args, "resolution_weights", None):  # likewise
+    if uneven(getattr(args, "resolution_weights", None)):  # likewise; even odds are the default
         out["resolution_weights"] = args.resolution_weights
-    if getattr(args, "supernet_lr", None) is not None:  # likewise: hynas supernet train's default
+    if getattr(args, "supernet_lr", None) not in (None, TRAIN_LR):  # likewise: hynas supernet train's default
         out["supernet_lr"] = args.supernet_lr
     if getattr(args, "distill", "inplace") != "inplace":  # likewise
         out["distill"] = args.distill
@@ -126,6 +151,11 @@ def protocol(args: argparse.Namespace) -> dict[str, Any]:
             out["weights"] = "last"
     # caches from before --schedule hold progressive supernets and no "schedule" key
     return out if args.schedule == "progressive" else {**out, "schedule": args.schedule}
+
+
+def uneven(weights: str | None) -> bool:
+    """Whether ``--resolution-weights`` draws some resolution more often than another."""
+    return bool(weights) and len({float(w) for w in str(weights).split(",")}) > 1
 
 
 def special_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -233,7 +263,7 @@ def stage_train(args: argparse.Namespace) -> None:
                "--seed", str(args.supernet_seed)]  # fmt: skip
         if args.schedule == "sandwich":
             cmd += ["--sandwich-resolution", args.sandwich_resolution]
-        if args.resolution_weights:
+        if uneven(args.resolution_weights):
             cmd += ["--resolution-weights", args.resolution_weights]
         if args.distill != "inplace":
             cmd += ["--distill", args.distill]
@@ -402,6 +432,7 @@ def stage_special(args: argparse.Namespace) -> None:
             with cache(args) as c:
                 c["special"][dev] = row
         lr = getattr(args, "finetune_lr", None)
+        lr = None if lr == EXPORT_FINETUNE_LR else lr  # export's default: rows made without --lr
         for choice in row["limits"]:
             for how, option, steps, rate in (("finetuned", "--finetune-steps", args.finetune_steps, lr),
                                              ("scratch", "--train-steps", args.scratch_steps, None)):  # fmt: skip
@@ -543,11 +574,12 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, Any]
     out = {}
     for path in args.also:
         theirs = json.loads((Path(path) / "supernet_cache.json").read_text())
-        inh, mine_p, theirs_p = theirs.get("inherited", {}), protocol(args), theirs.get("protocol", {})
+        inh, theirs_p = theirs.get("inherited", {}), theirs.get("protocol", {})
+        mine_p, theirs_p = {**UNNAMED, **protocol(args)}, {**UNNAMED, **theirs_p}
         differs = {
             k: theirs_p.get(k)
             for k in sorted(set(mine_p) | set(theirs_p))
-            if theirs_p.get(k) != mine_p.get(k)
+            if theirs_p.get(k) != mine_p.get(k) and (inh or k in TRUTH_KEYS)  # a truth's own settings only
         }
         mine = [r for r in rows if r["arch"] in inh]
         o: dict[str, Any] = {"archs": len(mine), "protocol_differs": differs}
@@ -559,14 +591,19 @@ def also(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, Any]
                 o["this_supernet"] = tau([inh[r["arch"]]["accuracy"] for r in mine], [r["inherited"]["accuracy"] for r in mine])  # fmt: skip
             if all("loss" in inh[r["arch"]] for r in mine):
                 o["-loss"] = ranked(other, "loss", sign=-1)
-        # another truth (another stand-alone budget): its mean over seeds as a score against this one
+        # another truth (another stand-alone budget): its mean over the seeds done as a score against
+        # this one, and this run's supernet ranked against it (seed 0, and the mean)
         sa = theirs.get("standalone", {})
         seeds = range(int(theirs_p.get("seeds", 1)))
-        theirs_sa = [r for r in rows if all(f"{r['arch']}#{s}" in sa for s in seeds)]
-        if theirs_p.get("standalone_steps") != mine_p.get("standalone_steps") and len(theirs_sa) >= 3:
-            score = [{**r, "inherited": {"accuracy": statistics.mean(sa[f"{r['arch']}#{s}"]["accuracy"] for s in seeds)}} for r in theirs_sa]  # fmt: skip
-            o["standalone_mean"] = {"archs": len(score), "seeds": len(seeds), "steps": theirs_p.get("standalone_steps"),
-                                    **ranked(score, "accuracy")}  # fmt: skip
+        done = {r["arch"]: [sa[k]["accuracy"] for s in seeds if (k := f"{r['arch']}#{s}") in sa] for r in rows if f"{r['arch']}#0" in sa}  # fmt: skip
+        if theirs_p.get("standalone_steps") != mine_p.get("standalone_steps") and len(done) >= 3:
+            score = [{**r, "inherited": {"accuracy": statistics.mean(done[r["arch"]])}} for r in rows if r["arch"] in done]  # fmt: skip
+            o["standalone_mean"] = {"archs": len(score), "seeds": len(seeds), "complete": sum(len(v) == len(seeds) for v in done.values()),
+                                    "steps": theirs_p.get("standalone_steps"), **ranked(score, "accuracy")}  # fmt: skip
+            if all("accuracy" in r["inherited"] for r in rows if r["arch"] in done):
+                ours = [r["inherited"]["accuracy"] for r in rows if r["arch"] in done]
+                o["this_supernet_vs_truth"] = {"seed0": tau(ours, [done[r["arch"]][0] for r in score]),
+                                               "mean": tau(ours, [statistics.mean(done[r["arch"]]) for r in score])}  # fmt: skip
         if "accuracy" in o or "standalone_mean" in o:
             out[str(path)] = o
     return out
@@ -696,7 +733,10 @@ def markdown(r: dict[str, Any]) -> str:
                       + "; mean inherited accuracy by resolution " + ", ".join(f"{k} {v}" for k, v in o.get("by_resolution", {}).items()) + "."]  # fmt: skip
         if "standalone_mean" in o:
             m = o["standalone_mean"]
-            lines += ["", f"Its stand-alone truth ({m['steps']} steps, mean of {m['seeds']} seeds, {m['archs']} architectures) as a score against this truth: τ {m['kendall_tau']}" + (f" ({m['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in m else "") + "."]  # fmt: skip
+            lines += ["", f"Its stand-alone truth ({m['steps']} steps, mean of {m['seeds']} seeds, {m['archs']} architectures" + ("" if m.get("complete", m["archs"]) == m["archs"] else f"; only seed 0 on {m['archs'] - m['complete']} of them") + f") as a score against this truth: τ {m['kendall_tau']}" + (f" ({m['vs_seed_mean']['kendall_tau']} vs the seeds' mean)" if "vs_seed_mean" in m else "") + "."]  # fmt: skip
+            if "this_supernet_vs_truth" in o:
+                t = o["this_supernet_vs_truth"]
+                lines += ["", f"This run's supernet (inherited accuracy) against that truth, {m['archs']} architectures: τ {t['seed0']['kendall_tau']} (its seed 0), {t['mean']['kendall_tau']} (the mean of its seeds done)."]  # fmt: skip
     ch = r.get("checks", {})
     if "sweep" in ch:
         w = ch["sweep"]
@@ -776,7 +816,8 @@ def stop_time(text: str | None) -> float:
     return time.time() + ahead % (24 * 3600)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line with every default resolved (``RECIPE`` per schedule, the budgets)."""
     from hynas.supernets.train import DISTILL, METHODS, SANDWICH_RESOLUTION  # the training's own choices
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -793,17 +834,17 @@ def main() -> None:
         help="sandwich: steps (2000); progressive: per phase (300,200,300,1200)",
     )
     ap.add_argument("--supernet-seed", type=int, default=0, help="seed of the supernet's training")
+    recipe = "default per --schedule: " + json.dumps(RECIPE)
     ap.add_argument(
-        "--sandwich-resolution",
-        default="extremes",
-        choices=SANDWICH_RESOLUTION,
-        help="see hynas supernet train",
+        "--sandwich-resolution", default=None, choices=SANDWICH_RESOLUTION, help="see hynas supernet train"
     )
-    ap.add_argument("--resolution-weights", default=None, help="see hynas supernet train (e.g. 1,1,1,2)")
-    ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")
-    ap.add_argument("--distill", choices=DISTILL, default="inplace", help="see hynas supernet train")
     ap.add_argument(
-        "--supernet-lr", type=float, default=None, help="supernet training's peak lr (default: its 0.05)"
+        "--resolution-weights", default=None, help="see hynas supernet train (e.g. 1,1,1,2; 1,1,1,1: even)"
+    )
+    ap.add_argument("--ema-decay", type=float, default=0.0, help="see hynas supernet train")
+    ap.add_argument("--distill", choices=DISTILL, default=None, help="see hynas supernet train; " + recipe)
+    ap.add_argument(
+        "--supernet-lr", type=float, default=None, help=f"supernet training's peak lr ({TRAIN_LR} if none)"
     )
     ap.add_argument(
         "--last-weights",
@@ -818,14 +859,12 @@ def main() -> None:
     )
     ap.add_argument("--search-budget", type=int, default=100, help="trials per device")
     ap.add_argument(
-        "--finetune-steps", type=int, default=None, help="fine-tuning (default: a quarter of --scratch-steps)"
-    )
-    ap.add_argument(
-        "--finetune-lr",
-        type=float,
+        "--finetune-steps",
+        type=int,
         default=None,
-        help="fine-tuning's learning rate (default: export's, 0.01)",
+        help="fine-tuning (default: --scratch-steps, the full budget)",
     )
+    ap.add_argument("--finetune-lr", type=float, default=FINETUNE_LR, help="fine-tuning's learning rate")
     ap.add_argument(
         "--scratch-steps", type=int, default=None, help="from-scratch training (default: --standalone-steps)"
     )
@@ -849,7 +888,7 @@ def main() -> None:
         "--partial-supernet", action="store_true", help="use the checkpoint as it is, if training was stopped"
     )
     ap.add_argument("--stop-at", default=None, help="standalone: claim no new run after the next HH:MM (UTC)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     args.stop_at = stop_time(args.stop_at)
     if args.quick:
         for k, v in QUICK.items():
@@ -857,9 +896,28 @@ def main() -> None:
     if args.scratch_steps is None:  # the full budget: the one the truth trains with
         args.scratch_steps = args.standalone_steps
     if args.finetune_steps is None:
-        args.finetune_steps = max(1, args.scratch_steps // 4)
+        args.finetune_steps = args.scratch_steps
+    for key, value in RECIPE[args.schedule].items():
+        if getattr(args, key) is None:  # the weights' default is for the rules that draw a resolution
+            drawn = args.sandwich_resolution in ("shared", "anchored")
+            setattr(args, key, None if key == "resolution_weights" and not drawn else value)
+    try:
+        uneven(args.resolution_weights)
+    except ValueError:
+        ap.error(
+            f"--resolution-weights takes comma-separated numbers, e.g. 1,1,1,2; got {args.resolution_weights!r}"
+        )
+    if uneven(args.resolution_weights) and args.sandwich_resolution not in ("shared", "anchored"):
+        ap.error(
+            f"--resolution-weights apply to --sandwich-resolution shared or anchored, not {args.sandwich_resolution}"
+        )
     if args.supernet_steps is None:
         args.supernet_steps = SUPERNET_STEPS[args.schedule, args.quick]
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     for name in args.stage.split(","):

@@ -132,7 +132,8 @@ def test_another_runs_supernet_is_ranked_against_this_truth_and_this_supernet(tm
     args = argparse.Namespace(also=[str(tmp_path)], supernet_steps="1", archs=6, standalone_steps=3, seeds=2,
                               eval_images=4, proxy_batch=5, resolution_scale=0.1, schedule="sandwich")  # fmt: skip
     out = bs.also(args, rows)[str(tmp_path)]
-    assert out["protocol_differs"] == {k: None for k in bs.protocol(args)}  # that cache has no protocol
+    # that cache has no protocol: the settings older caches name no key for are theirs, the rest unknown
+    assert out["protocol_differs"] == {**{k: None for k in bs.protocol(args)}, "schedule": "progressive"}
     assert out["archs"] == 5
     assert out["accuracy"]["kendall_tau"] == -1.0 and out["this_supernet"]["kendall_tau"] == -1.0
     assert out["-loss"]["kendall_tau"] == 1.0  # a lower loss ranks higher
@@ -381,3 +382,69 @@ def test_stop_at_is_the_next_such_time_of_day_even_past_midnight(minutes: int) -
     expected = minutes * 60 if minutes > 0 else 24 * 3600 + minutes * 60
     assert expected - 61 <= ahead <= expected + 1
     assert bs.stop_time(None) == float("inf")
+
+
+def _cached_protocol(path: str) -> dict:
+    return json.loads((BENCH / "results" / path / "supernet_cache.json").read_text())["protocol"]
+
+
+def test_the_defaults_are_the_reported_recipe_and_the_old_one_is_still_reachable() -> None:
+    """The defaults keep the committed headline cache valid; the flags of the recipe reported before
+    it, and of the even-odds shared runs, still name their own caches (another protocol is refused)."""
+    default = bs.parse_args([])
+    assert bs.protocol(default) == _cached_protocol(".")
+    assert default.finetune_steps == default.scratch_steps == 600 and default.finetune_lr == 0.03
+    old = bs.parse_args(
+        ["--distill", "inplace", "--sandwich-resolution", "extremes", "--supernet-lr", "0.05"]
+    )
+    assert bs.protocol(old) == _cached_protocol("supernet_runs/inplace_extremes_s0")
+    even = bs.parse_args(["--distill", "inplace", "--resolution-weights", "1,1,1,1", "--supernet-lr", "0.05"])
+    assert bs.protocol(even) == _cached_protocol("supernet_runs/shared_s0")
+    progressive = bs.parse_args(["--schedule", "progressive"])  # keeps the settings its caches had
+    assert (progressive.distill, progressive.sandwich_resolution) == ("inplace", "extremes")
+    assert "supernet_lr" not in bs.protocol(progressive) and "resolution_weights" not in bs.protocol(
+        progressive
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [("--resolution-weights 1,x,1,2", "comma-separated numbers"),
+     ("--sandwich-resolution extremes --resolution-weights 1,1,1,2", "shared or anchored")],
+)  # fmt: skip
+def test_bad_resolution_weights_get_one_line(
+    argv: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bs.parse_args(argv.split())
+    assert exc.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_a_truth_cut_short_is_a_mean_of_the_seeds_done_and_ranks_this_runs_supernet(tmp_path) -> None:
+    rows = _rows(6)  # this run's supernet scores a_i at i
+    # a longer truth: seed 0 on all six agrees with this supernet; seed 1 on three reverses them
+    sa = {f"a{i}#0": {"accuracy": float(i)} for i in range(6)}
+    sa |= {f"a{i}#1": {"accuracy": float(-10 * i)} for i in range(3)}
+    (tmp_path / "supernet_cache.json").write_text(
+        json.dumps({"protocol": {"seeds": 2, "standalone_steps": 99, "distill": "none"}, "standalone": sa})
+    )
+    args = argparse.Namespace(also=[str(tmp_path)], supernet_steps="1", archs=6, standalone_steps=3, seeds=2,
+                              eval_images=4, proxy_batch=5, resolution_scale=0.1, schedule="sandwich")  # fmt: skip
+    out = bs.also(args, rows)[str(tmp_path)]
+    m, t = out["standalone_mean"], out["this_supernet_vs_truth"]
+    assert (m["archs"], m["complete"], m["seeds"]) == (6, 3, 2)
+    assert t["seed0"]["kendall_tau"] == 1.0 and t["mean"]["kendall_tau"] < 1.0
+    # a truth: the supernet's settings are not its own
+    assert (
+        set(out["protocol_differs"]) <= set(bs.TRUTH_KEYS)
+        and out["protocol_differs"]["standalone_steps"] == 99
+    )
+    md = bs.markdown({"protocol": {"eval_images": 4, "standalone_steps": 3, "resolution_scale": 0.1},
+                      "speed": None, "train": None, "archs_done": 6, "special": {}, "by_resolution": {},
+                      "cost": None, "rows": [], "standalone_rss_mib": 0, "ranking": {},
+                      "other_supernets": {str(tmp_path): out}})  # fmt: skip
+    assert "(99 steps, mean of 2 seeds, 6 architectures; only seed 0 on 3 of them) as a score" in md
+    assert (
+        "This run's supernet (inherited accuracy) against that truth, 6 architectures: τ 1.0 (its seed 0)"
+        in md
+    )
