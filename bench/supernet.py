@@ -669,6 +669,8 @@ def cost(r: dict[str, Any]) -> dict[str, Any] | None:
     if not sp or tr is None or per is None or not all("search" in v for v in sp.values()):
         return None
     out: dict[str, Any] = {"scratch_trials": sum(v["trials"] for v in sp.values())}
+    # the chosen networks' fine-tuning, once per distinct network (the stand-alone side's are trained already)
+    tuned = {ch["arch"]: ch["finetuned"] for v in sp.values() for ch in v.get("limits", []) if "wall_s" in ch.get("finetuned", {})}  # fmt: skip
     for kind in ("wall_s", "cpu_s"):
         ours = tr[kind] + sum(v["search"][kind] for v in sp.values())
         scratch = out["scratch_trials"] * per[kind]
@@ -678,6 +680,9 @@ def cost(r: dict[str, Any]) -> dict[str, Any] | None:
         out[kind] = {"supernet_train": tr[kind], "searches": round(ours - tr[kind], 1), "total": round(ours, 1),
                      "scratch_extrapolated": round(scratch, 1), "ratio": round(scratch / ours, 2),
                      "supernet_trial": round(trial, 2), "trials_for_10x": None if n10 is None else round(n10)}  # fmt: skip
+        if tuned:
+            ft = sum(t[kind] for t in tuned.values())
+            out[kind] |= {"finetune": round(ft, 1), "finetuned": len(tuned), "ratio_with_finetune": round(scratch / (ours + ft), 2)}  # fmt: skip
     return out
 
 
@@ -785,7 +790,9 @@ def markdown(r: dict[str, Any]) -> str:
                 f"trial costs {k['supernet_trial']} s; 10× is reached at "
                 + ("no number of trials" if k["trials_for_10x"] is None else f"{k['trials_for_10x']} trials")
                 + " (extrapolated)."
-            )
+                + (f" With the fine-tuning of the {k['finetuned']} distinct chosen networks added ({k['finetune']} s; the "
+                   f"stand-alone trials' networks are trained already): **{k['ratio_with_finetune']}×**." if "finetune" in k else "")
+            )  # fmt: skip
     rss = [f"supernet training {tr.get('max_rss_mib')} MiB"] if tr else []
     rss += [f"search with the supernet evaluator ({d}) {v['search']['max_rss_mib']} MiB" for d, v in r["special"].items() if "search" in v]  # fmt: skip
     rss += [f"stand-alone training process {r['standalone_rss_mib']} MiB"] if r["standalone_rss_mib"] else []

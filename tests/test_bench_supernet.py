@@ -448,3 +448,29 @@ def test_a_truth_cut_short_is_a_mean_of_the_seeds_done_and_ranks_this_runs_super
         "This run's supernet (inherited accuracy) against that truth, 6 architectures: τ 1.0 (its seed 0)"
         in md
     )
+
+
+def test_the_cost_adds_each_distinct_chosen_networks_fine_tuning_once() -> None:
+    """Supernet training + searches against the same trials trained stand-alone, and again with the
+    fine-tuning of the chosen networks added: two limits that choose the same network count it once."""
+    tuned = {"wall_s": 10.0, "cpu_s": 5.0}
+    special = {dev: {"trials": 50, "search": {"wall_s": 20.0, "cpu_s": 10.0},
+                     "limits": [{"arch": "a", "finetuned": tuned}, {"arch": a, "finetuned": tuned}]}
+               for dev, a in (("d1", "a"), ("d2", "b"))}  # fmt: skip
+    got = bs.cost({"special": special, "train": {"wall_s": 160.0, "cpu_s": 80.0},
+                   "standalone_trial_median": {"wall_s": 4.0, "cpu_s": 2.0}})  # fmt: skip
+    assert got is not None and got["scratch_trials"] == 100
+    wall = got["wall_s"]
+    assert (wall["total"], wall["scratch_extrapolated"], wall["ratio"]) == (200.0, 400.0, 2.0)
+    assert (wall["finetuned"], wall["finetune"], wall["ratio_with_finetune"]) == (
+        2,
+        20.0,
+        round(400 / 220, 2),
+    )
+    assert got["cpu_s"]["ratio_with_finetune"] == round(200 / 110, 2)
+    # per supernet-search trial 0.4 s against 4 s stand-alone: never 10x
+    assert wall["supernet_trial"] == 0.4 and wall["trials_for_10x"] is None
+    special["d2"]["limits"] = [{"arch": "a"}]  # not fine-tuned yet: nothing added
+    del special["d1"]["limits"]
+    assert "finetune" not in bs.cost({"special": special, "train": {"wall_s": 1.0, "cpu_s": 1.0},
+                                      "standalone_trial_median": {"wall_s": 4.0, "cpu_s": 2.0}})["wall_s"]  # fmt: skip
