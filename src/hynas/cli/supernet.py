@@ -209,7 +209,10 @@ def train(
     threads: Annotated[int, typer.Option(help="CPU threads (the same number gives the same weights)")] = 1,
     step_delay: Annotated[float, typer.Option(hidden=True, help="sleep after each step (kill tests)")] = 0.0,
 ) -> None:
-    """Train the supernet; the same command with --resume continues a killed run bit for bit."""
+    """Train the supernet; the same command with --resume continues a killed run bit for bit.
+
+    The recipe that ranked sub-networks best in the benchmark (docs/supernet.md): --schedule sandwich --steps 2000 --distill none --lr 0.0125 --sandwich-resolution shared --resolution-weights 1,1,1,2
+    """
     import torch
 
     from hynas.supernets.saved import build_supernet
