@@ -814,9 +814,9 @@ STAGES: dict[str, Callable[[argparse.Namespace], None]] = {
 
 
 def stop_time(text: str | None) -> float:
+    """The next time it is HH:MM UTC: later today, or tomorrow when that time of day has passed."""
     if text is None:
         return float("inf")
-    """The next time it is HH:MM UTC: later today, or tomorrow when that time of day has passed."""
     hours, minutes = (int(v) for v in text.split(":"))
     now = time.gmtime()
     ahead = (60 * hours + minutes - 60 * now.tm_hour - now.tm_min) * 60 - now.tm_sec
@@ -825,7 +825,12 @@ def stop_time(text: str | None) -> float:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line with every default resolved (``RECIPE`` per schedule, the budgets)."""
-    from hynas.supernets.train import DISTILL, METHODS, SANDWICH_RESOLUTION  # the training's own choices
+    from hynas.supernets.train import (
+        DISTILL,
+        DRAWN_RESOLUTION,
+        METHODS,
+        SANDWICH_RESOLUTION,
+    )  # the training's own choices
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--stage", default=",".join(STAGES), help="comma-separated stages, in order")
@@ -904,17 +909,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.scratch_steps = args.standalone_steps
     if args.finetune_steps is None:
         args.finetune_steps = args.scratch_steps
+    given_weights = args.resolution_weights is not None
     for key, value in RECIPE[args.schedule].items():
-        if getattr(args, key) is None:  # the weights' default is for the rules that draw a resolution
-            drawn = args.sandwich_resolution in ("shared", "anchored")
-            setattr(args, key, None if key == "resolution_weights" and not drawn else value)
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    drawn = args.sandwich_resolution in DRAWN_RESOLUTION
+    if not drawn and not given_weights:  # the recipe's weights are for the rules that draw a resolution
+        args.resolution_weights = None
     try:
         uneven(args.resolution_weights)
     except ValueError:
         ap.error(
             f"--resolution-weights takes comma-separated numbers, e.g. 1,1,1,2; got {args.resolution_weights!r}"
         )
-    if uneven(args.resolution_weights) and args.sandwich_resolution not in ("shared", "anchored"):
+    if uneven(args.resolution_weights) and not drawn:
         ap.error(
             f"--resolution-weights apply to --sandwich-resolution shared or anchored, not {args.sandwich_resolution}"
         )

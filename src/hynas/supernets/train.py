@@ -82,6 +82,8 @@ PHASES = ("full", "kernel", "depth", "expand")
 METHODS = ("progressive", "sandwich")
 DISTILL = ("none", "inplace", "frozen")
 SANDWICH_RESOLUTION = ("extremes", "random", "balanced", "shared", "anchored")
+#: the rules that draw one resolution a step, whose odds ``resolution_weights`` sets
+DRAWN_RESOLUTION = ("shared", "anchored")
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class SupernetTrainConfig:
                 raise HynasError(f"{name} must be a whole number >= {low}, got {value!r}")
         if not (0 < self.lr < math.inf) or not (0 <= self.kd_weight < math.inf):
             raise HynasError(f"lr must be > 0 and kd_weight >= 0, got {self.lr!r}, {self.kd_weight!r}")
-        if self.resolution_weights and self.sandwich_resolution not in ("shared", "anchored"):
+        if self.resolution_weights and self.sandwich_resolution not in DRAWN_RESOLUTION:
             raise HynasError(
                 "resolution_weights apply to sandwich_resolution shared or anchored only, "
                 f"not {self.sandwich_resolution!r}; leave them out"
@@ -247,7 +249,7 @@ def _step(
         if cfg.sandwich_resolution == "balanced":
             middle = _middle(net.space, cfg, rng)
             archs[2:] = [_at_resolution(net.space, a, r) for a, r in zip(archs[2:], middle, strict=True)]
-        if cfg.sandwich_resolution in ("shared", "anchored"):
+        if cfg.sandwich_resolution in DRAWN_RESOLUTION:
             resolution = int(rng.choice(net.space.resolutions, p=_draw_odds(net.space, cfg)))
             first = 0 if cfg.sandwich_resolution == "shared" else 1  # anchored: the largest keeps its own
             archs[first:] = [_at_resolution(net.space, a, resolution) for a in archs[first:]]
